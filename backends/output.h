@@ -1,0 +1,25 @@
+/* Staged output: a back end adds whole files in memory; nothing touches the
+ * disk until commit, which writes each file to a temporary name in the output
+ * directory and renames it into place. A failed compile never calls commit,
+ * so it leaves nothing behind. */
+#ifndef APX_OUTPUT_H
+#define APX_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct apx_output apx_output;
+
+/* dir == NULL or "-": single-file back ends write their one file to stdout. */
+apx_output *apx_output_new(const char *dir);
+/* Takes a copy of data. relpath may contain '/' (directories are created at commit). */
+void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len);
+/* Reads an existing file of the output directory (to keep values a user put
+ * into .env); NULL if absent. The caller frees it. */
+char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);
+bool apx_output_to_stdout(const apx_output *o);
+/* Returns 0, or -1 with a message on stderr (and no file left half-written). */
+int apx_output_commit(apx_output *o);
+void apx_output_free(apx_output *o);
+
+#endif

@@ -1,0 +1,108 @@
+#include "arena.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Blocks are chained; large requests get a block of their own so that a big
+ * file's text does not waste the tail of a normal block. */
+typedef struct apx_block {
+  struct apx_block *next;
+  size_t used, size;
+  _Alignas(max_align_t) unsigned char data[];
+} apx_block;
+
+struct apx_arena {
+  apx_block *head;
+  size_t total;
+};
+
+enum { APX_BLOCK_SIZE = 64 * 1024 };
+
+static void apx_arena_oom(void) {
+  fputs("aspirec: out of memory\n", stderr);
+  abort();
+}
+
+apx_arena *apx_arena_new(void) {
+  apx_arena *a = calloc(1, sizeof *a);
+  if (!a) apx_arena_oom();
+  return a;
+}
+
+void apx_arena_free(apx_arena *a) {
+  if (!a) return;
+  apx_block *b = a->head;
+  while (b) {
+    apx_block *next = b->next;
+    free(b);
+    b = next;
+  }
+  free(a);
+}
+
+void *apx_arena_alloc(apx_arena *a, size_t size) {
+  const size_t align = _Alignof(max_align_t);
+  size = (size + align - 1) & ~(align - 1);
+  if (size == 0) size = align;
+  apx_block *b = a->head;
+  if (!b || b->size - b->used < size) {
+    size_t bsize = size > APX_BLOCK_SIZE / 4 ? size : APX_BLOCK_SIZE;
+    apx_block *nb = malloc(sizeof *nb + bsize);
+    if (!nb) apx_arena_oom();
+    nb->used = 0;
+    nb->size = bsize;
+    if (b && bsize != APX_BLOCK_SIZE) {
+      /* Keep the current block first: it still has room for small items. */
+      nb->next = b->next;
+      b->next = nb;
+    } else {
+      nb->next = b;
+      a->head = nb;
+    }
+    b = nb;
+    a->total += sizeof *nb + bsize;
+  }
+  void *p = b->data + b->used;
+  b->used += size;
+  memset(p, 0, size);
+  return p;
+}
+
+void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size) {
+  void *p = apx_arena_alloc(a, new_size);
+  if (old && old_size) memcpy(p, old, old_size < new_size ? old_size : new_size);
+  return p;
+}
+
+char *apx_arena_strndup(apx_arena *a, const char *s, size_t n) {
+  char *p = apx_arena_alloc(a, n + 1);
+  if (n) memcpy(p, s, n);
+  p[n] = '\0';
+  return p;
+}
+
+char *apx_arena_strdup(apx_arena *a, const char *s) {
+  return s ? apx_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n < 0) n = 0;
+  char *p = apx_arena_alloc(a, (size_t)n + 1);
+  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  return p;
+}
+
+char *apx_arena_printf(apx_arena *a, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  char *p = apx_arena_vprintf(a, fmt, ap);
+  va_end(ap);
+  return p;
+}
+
+size_t apx_arena_bytes(const apx_arena *a) { return a->total; }

@@ -1,0 +1,40 @@
+/* Arena allocation: one arena per compilation holds the AST and the IR, so
+ * nothing inside them is ever freed piecemeal (see doc/internals.md). */
+#ifndef APX_ARENA_H
+#define APX_ARENA_H
+
+#include <stddef.h>
+#include <stdarg.h>
+
+typedef struct apx_arena apx_arena;
+
+apx_arena *apx_arena_new(void);
+void apx_arena_free(apx_arena *a);
+/* Zeroed, aligned for any type. Aborts on out-of-memory (a compiler cannot
+ * recover from it and every caller would otherwise need a check). */
+void *apx_arena_alloc(apx_arena *a, size_t size);
+/* Grows an array allocated from the arena: the old block stays in the arena. */
+void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size);
+char *apx_arena_strdup(apx_arena *a, const char *s);
+char *apx_arena_strndup(apx_arena *a, const char *s, size_t n);
+char *apx_arena_printf(apx_arena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap);
+size_t apx_arena_bytes(const apx_arena *a);
+
+#define APX_NEW(a, T) ((T *)apx_arena_alloc((a), sizeof(T)))
+#define APX_NEW_ARRAY(a, T, n) ((T *)apx_arena_alloc((a), sizeof(T) * (size_t)(n)))
+
+/* A growable array in the arena: `T *items; size_t n, cap;` fields. */
+#define APX_VEC_PUSH(a, items, n, cap, value)                                  \
+  do {                                                                         \
+    if ((n) == (cap)) {                                                        \
+      size_t apx_nc_ = (cap) ? (cap) * 2 : 4;                                  \
+      (items) = apx_arena_grow((a), (items), sizeof(*(items)) * (cap),         \
+                               sizeof(*(items)) * apx_nc_);                    \
+      (cap) = apx_nc_;                                                         \
+    }                                                                          \
+    (items)[(n)++] = (value);                                                  \
+  } while (0)
+
+#endif

@@ -1,0 +1,60 @@
+#include "buf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void apx_buf_reserve(apx_buf *b, size_t extra) {
+  if (b->len + extra + 1 <= b->cap) return;
+  size_t nc = b->cap ? b->cap : 64;
+  while (nc < b->len + extra + 1) nc *= 2;
+  char *p = realloc(b->data, nc);
+  if (!p) {
+    fputs("aspirec: out of memory\n", stderr);
+    abort();
+  }
+  b->data = p;
+  b->cap = nc;
+}
+
+void apx_buf_append(apx_buf *b, const char *s, size_t n) {
+  apx_buf_reserve(b, n);
+  if (n) memcpy(b->data + b->len, s, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+}
+
+void apx_buf_puts(apx_buf *b, const char *s) { apx_buf_append(b, s, strlen(s)); }
+
+void apx_buf_putc(apx_buf *b, char c) { apx_buf_append(b, &c, 1); }
+
+void apx_buf_vprintf(apx_buf *b, const char *fmt, va_list ap) {
+  va_list ap2;
+  va_copy(ap2, ap);
+  int n = vsnprintf(NULL, 0, fmt, ap2);
+  va_end(ap2);
+  if (n <= 0) return;
+  apx_buf_reserve(b, (size_t)n);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  b->len += (size_t)n;
+}
+
+void apx_buf_printf(apx_buf *b, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  apx_buf_vprintf(b, fmt, ap);
+  va_end(ap);
+}
+
+const char *apx_buf_str(apx_buf *b) { return b->data ? b->data : ""; }
+
+void apx_buf_clear(apx_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+void apx_buf_free(apx_buf *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}

@@ -1,0 +1,203 @@
+#include "diag.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+void apx_diag_init(apx_diag *d, apx_arena *arena) {
+  memset(d, 0, sizeof *d);
+  d->arena = arena;
+  apx_source none = {0};
+  none.path = "<unknown>";
+  none.dir = ".";
+  none.text = "";
+  APX_VEC_PUSH(arena, d->sources, d->nsources, d->capsources, none);
+}
+
+uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len) {
+  apx_source s = {0};
+  s.path = apx_arena_strdup(d->arena, path);
+  const char *slash = strrchr(path, '/');
+  s.dir = slash ? (slash == path ? "/" : apx_arena_strndup(d->arena, path, (size_t)(slash - path))) : ".";
+  s.text = apx_arena_strndup(d->arena, text, len);
+  s.len = len;
+  APX_VEC_PUSH(d->arena, d->sources, d->nsources, d->capsources, s);
+  return (uint32_t)(d->nsources - 1);
+}
+
+const apx_source *apx_diag_source(const apx_diag *d, uint32_t file) {
+  return file < d->nsources ? &d->sources[file] : &d->sources[0];
+}
+
+static void apx_diag_index_lines(apx_diag *d, apx_source *s) {
+  if (s->lines) return;
+  size_t n = 1;
+  for (size_t i = 0; i < s->len; i++)
+    if (s->text[i] == '\n') n++;
+  s->lines = APX_NEW_ARRAY(d->arena, uint32_t, n);
+  s->nlines = 0;
+  s->lines[s->nlines++] = 0;
+  for (size_t i = 0; i < s->len; i++)
+    if (s->text[i] == '\n') s->lines[s->nlines++] = (uint32_t)(i + 1);
+}
+
+/* Index of the line holding `offset` (binary search keeps printing linear). */
+static size_t apx_diag_line_index(apx_source *s, uint32_t offset) {
+  size_t lo = 0, hi = s->nlines;
+  while (hi - lo > 1) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (s->lines[mid] <= offset) lo = mid; else hi = mid;
+  }
+  return lo;
+}
+
+void apx_diag_line_col(apx_diag *d, uint32_t file, uint32_t offset, unsigned *line, unsigned *col) {
+  if (file == 0 || file >= d->nsources) {
+    *line = *col = 0;
+    return;
+  }
+  apx_source *s = &d->sources[file];
+  apx_diag_index_lines(d, s);
+  if (offset > s->len) offset = (uint32_t)s->len;
+  size_t li = apx_diag_line_index(s, offset);
+  *line = (unsigned)li + 1;
+  *col = offset - s->lines[li] + 1;
+}
+
+static apx_diagnostic *apx_diag_vadd(apx_diag *d, apx_diag_level level, apx_loc loc,
+                                     const char *fmt, va_list ap) {
+  apx_diagnostic dg = {0};
+  dg.level = level;
+  dg.loc = loc;
+  dg.message = apx_arena_vprintf(d->arena, fmt, ap);
+  dg.seq = d->n;
+  APX_VEC_PUSH(d->arena, d->items, d->n, d->cap, dg);
+  if (level == APX_DIAG_ERROR) d->errors++;
+  if (level == APX_DIAG_WARNING) d->warnings++;
+  return &d->items[d->n - 1];
+}
+
+#define APX_DIAG_FN(fn, level)                                               \
+  apx_diagnostic *fn(apx_diag *d, apx_loc loc, const char *fmt, ...) {       \
+    va_list ap;                                                              \
+    va_start(ap, fmt);                                                       \
+    apx_diagnostic *dg = apx_diag_vadd(d, level, loc, fmt, ap);              \
+    va_end(ap);                                                              \
+    return dg;                                                               \
+  }
+APX_DIAG_FN(apx_error, APX_DIAG_ERROR)
+APX_DIAG_FN(apx_warning, APX_DIAG_WARNING)
+APX_DIAG_FN(apx_note, APX_DIAG_NOTE)
+
+void apx_diag_hint(apx_diag *d, apx_diagnostic *dg, const char *fmt, ...) {
+  if (!dg) return;
+  va_list ap;
+  va_start(ap, fmt);
+  dg->hint = apx_arena_vprintf(d->arena, fmt, ap);
+  va_end(ap);
+}
+
+/* Notes sort with the diagnostic before them, so a "first defined here"
+ * note never drifts away from its error. */
+typedef struct { apx_diagnostic *dg; size_t group; } apx_diag_sorted;
+static const apx_diag *apx_diag_sorting;
+
+static int apx_diag_cmp(const void *a, const void *b) {
+  const apx_diag_sorted *x = a, *y = b;
+  const apx_diagnostic *gx = &apx_diag_sorting->items[x->group];
+  const apx_diagnostic *gy = &apx_diag_sorting->items[y->group];
+  if (x->group != y->group) {
+    if (gx->loc.file != gy->loc.file) return gx->loc.file < gy->loc.file ? -1 : 1;
+    if (gx->loc.begin != gy->loc.begin) return gx->loc.begin < gy->loc.begin ? -1 : 1;
+    return x->group < y->group ? -1 : 1;
+  }
+  return x->dg->seq < y->dg->seq ? -1 : x->dg->seq > y->dg->seq;
+}
+
+static void apx_diag_print_one(apx_diag *d, FILE *out, const apx_diagnostic *dg) {
+  static const char *names[] = {"error", "warning", "note"};
+  static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
+  const char *bold = d->color ? "\033[1m" : "", *reset = d->color ? "\033[0m" : "";
+  const char *lc = d->color ? colors[dg->level] : "";
+  if (dg->loc.file == 0) {
+    fprintf(out, "%saspirec:%s %s%s:%s %s\n", bold, reset, lc, names[dg->level], reset, dg->message);
+  } else {
+    apx_source *s = &d->sources[dg->loc.file];
+    unsigned line, col;
+    apx_diag_line_col(d, dg->loc.file, dg->loc.begin, &line, &col);
+    fprintf(out, "%s%s:%u:%u:%s %s%s:%s %s\n", bold, s->path, line, col, reset, lc,
+            names[dg->level], reset, dg->message);
+    size_t li = line - 1;
+    uint32_t start = s->lines[li];
+    uint32_t stop = li + 1 < s->nlines ? s->lines[li + 1] : (uint32_t)s->len;
+    while (stop > start && (s->text[stop - 1] == '\n' || s->text[stop - 1] == '\r')) stop--;
+    fprintf(out, "%5u | ", line);
+    /* Tabs become one space so the caret lines up. */
+    for (uint32_t i = start; i < stop; i++) fputc(s->text[i] == '\t' ? ' ' : s->text[i], out);
+    fputs("\n      | ", out);
+    uint32_t cb = dg->loc.begin < start ? start : dg->loc.begin;
+    for (uint32_t i = start; i < cb && i < stop; i++) fputc(' ', out);
+    uint32_t ce = dg->loc.end > stop ? stop : dg->loc.end;
+    fputs(lc, out);
+    fputc('^', out);
+    for (uint32_t i = cb + 1; i < ce; i++) fputc('~', out);
+    fputs(reset, out);
+    fputc('\n', out);
+  }
+  if (dg->hint) fprintf(out, "      = %shint:%s %s\n", bold, reset, dg->hint);
+}
+
+void apx_diag_print(apx_diag *d, FILE *out) {
+  if (d->n == 0) return;
+  apx_diag_sorted *v = calloc(d->n, sizeof *v);
+  if (!v) return;
+  size_t group = 0;
+  for (size_t i = 0; i < d->n; i++) {
+    if (d->items[i].level != APX_DIAG_NOTE) group = i;
+    v[i].dg = &d->items[i];
+    v[i].group = group;
+  }
+  apx_diag_sorting = d;
+  qsort(v, d->n, sizeof *v, apx_diag_cmp);
+  apx_diag_sorting = NULL;
+  for (size_t i = 0; i < d->n; i++) apx_diag_print_one(d, out, v[i].dg);
+  free(v);
+}
+
+/* Optimal string alignment distance, bounded: names are short. */
+static size_t apx_edit_distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > 64 || lb > 64) return (size_t)-1;
+  size_t m[65][65];
+  for (size_t i = 0; i <= la; i++) m[i][0] = i;
+  for (size_t j = 0; j <= lb; j++) m[0][j] = j;
+  for (size_t i = 1; i <= la; i++)
+    for (size_t j = 1; j <= lb; j++) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      size_t best = m[i - 1][j] + 1;
+      if (m[i][j - 1] + 1 < best) best = m[i][j - 1] + 1;
+      if (m[i - 1][j - 1] + cost < best) best = m[i - 1][j - 1] + cost;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && m[i - 2][j - 2] + 1 < best)
+        best = m[i - 2][j - 2] + 1;
+      m[i][j] = best;
+    }
+  return m[la][lb];
+}
+
+const char *apx_suggest(const char *name, const char *const *candidates, size_t n) {
+  size_t len = strlen(name);
+  size_t limit = len < 4 ? 1 : len < 9 ? 2 : 3;
+  const char *best = NULL;
+  size_t best_d = limit + 1;
+  for (size_t i = 0; i < n; i++) {
+    if (!candidates[i] || strcmp(candidates[i], name) == 0) continue;
+    size_t dist = apx_edit_distance(name, candidates[i]);
+    if (dist < best_d) {
+      best_d = dist;
+      best = candidates[i];
+    }
+  }
+  return best;
+}

@@ -1,0 +1,381 @@
+/* The platform-neutral IR: an application model of resources and parameters.
+ * Passes fill it in and check it; back ends and the runtime render it.
+ *
+ * Life of a resource: ir/lower.c creates it with its generic `body` (items as
+ * written); passes/resolve.c resolves kinds and names; passes/expand.c merges
+ * component bodies and substitutes inputs; passes/typecheck.c reads the body
+ * into the typed fields below; validate checks; enrich fills defaults and the
+ * reference environment. Back ends only read typed fields.
+ *
+ * Values that depend on where the app runs (hosts, ports, parameter values)
+ * stay symbolic as templates of text and references; ir/render.c renders them
+ * for a target. Plugins see this through include/aspirec.h, not this file. */
+#ifndef APX_IR_H
+#define APX_IR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "diag.h"
+
+typedef struct apx_module apx_module;
+typedef struct apx_resource apx_resource;
+typedef struct apx_component apx_component;
+typedef struct apx_value apx_value;
+typedef struct apx_item apx_item;
+
+/* ---- values ---------------------------------------------------------- */
+
+typedef enum {
+  APX_V_NULL,
+  APX_V_BOOL,
+  APX_V_INT,
+  APX_V_DURATION, /* milliseconds in .i */
+  APX_V_STRING,   /* plain text, nothing deferred */
+  APX_V_TEMPLATE, /* text and references, rendered per target */
+  APX_V_LIST,
+  APX_V_MAP,
+  APX_V_REF,      /* a reference on its own (`[catalog, cache]`, `CACHE = cache.connection_string`) */
+  APX_V_CALL,     /* a built-in call not yet folded (inputs still unknown); gone after expand */
+} apx_value_kind;
+
+/* What a reference points at, once resolved. */
+typedef enum {
+  APX_PROP_RESOURCE,          /* the resource itself: `references = [db]` */
+  APX_PROP_CONNECTION_STRING, /* x.connection_string */
+  APX_PROP_VALUE,             /* p.value (also a bare param name used as a value) */
+  APX_PROP_NAME,              /* x.name */
+  APX_PROP_URL,               /* x.url (external) */
+  APX_PROP_EP_URL,            /* x.endpoints.e.url */
+  APX_PROP_EP_HOST,           /* x.endpoints.e.host */
+  APX_PROP_EP_PORT,           /* x.endpoints.e.port: the port clients use */
+  APX_PROP_EP_TARGET_PORT,    /* x.endpoints.e.target_port: the port the workload listens on */
+  APX_PROP_EP_SCHEME,         /* x.endpoints.e.scheme */
+  APX_PROP_INPUT,             /* a component input; replaced by expand */
+} apx_prop;
+
+/* A transformation applied to a deferred reference when it is rendered
+ * (lower(), upper(), urlencode() of something only known per target). */
+typedef enum { APX_FILTER_NONE, APX_FILTER_URLENCODE, APX_FILTER_LOWER, APX_FILTER_UPPER } apx_filter;
+
+typedef struct apx_ref {
+  const char **path;   /* segments as written: {"db", "connection_string"} */
+  apx_loc *path_locs;
+  size_t npath;
+  apx_loc loc;
+  /* Filled by resolve/expand: */
+  apx_resource *target;
+  apx_prop prop;
+  const char *endpoint; /* endpoint name for APX_PROP_EP_* */
+  apx_filter filter;
+} apx_ref;
+
+typedef struct apx_tpart {
+  const char *text; /* literal text, or NULL when ref is set */
+  size_t len;
+  apx_ref *ref;
+} apx_tpart;
+
+typedef struct apx_entry {
+  const char *key;
+  apx_loc key_loc;
+  apx_value *value;
+} apx_entry;
+
+struct apx_value {
+  apx_value_kind kind;
+  apx_loc loc;
+  union {
+    bool b;
+    int64_t i; /* APX_V_INT, APX_V_DURATION */
+    struct { const char *s; size_t len; } str;
+    struct { apx_tpart *parts; size_t n; } tpl;
+    struct { apx_value **items; size_t n; } list;
+    struct { apx_entry *entries; size_t n; } map;
+    apx_ref *ref;
+    struct { const char *name; apx_loc name_loc; apx_value **args; size_t n; const char *dir; } call;
+  } u;
+};
+
+/* ---- generic items (before typecheck) ---------------------------------- */
+
+typedef enum { APX_IT_ATTR, APX_IT_BLOCK } apx_item_kind;
+
+struct apx_item {
+  apx_item_kind kind;
+  apx_loc loc, name_loc, label_loc;
+  const char *name;  /* attribute name, or block keyword */
+  bool name_quoted;
+  const char *label; /* block label or NULL */
+  apx_value *value;  /* APX_IT_ATTR */
+  apx_item *body;    /* APX_IT_BLOCK: its items */
+  const char *dir;   /* directory of the file that wrote it: relative paths */
+  apx_component *from; /* the component whose body wrote it, or NULL (instance) */
+  apx_item *next;
+};
+
+/* ---- typed resource fields (after typecheck) --------------------------- */
+
+typedef enum {
+  APX_KIND_CONTAINER,
+  APX_KIND_EXECUTABLE,
+  APX_KIND_PROJECT,
+  APX_KIND_EXTERNAL,
+  APX_KIND_PARAM,
+  APX_KIND__COUNT
+} apx_kind;
+
+typedef enum { APX_RESTART_DEFAULT, APX_RESTART_NO, APX_RESTART_ON_FAILURE, APX_RESTART_ALWAYS } apx_restart;
+typedef enum { APX_LIFETIME_SESSION, APX_LIFETIME_PERSISTENT } apx_lifetime;
+
+typedef struct apx_endpoint {
+  const char *name;
+  apx_loc loc;
+  int port;               /* host/public port; 0 = allocate at run time */
+  int target_port;        /* port the workload listens on; 0 = unset */
+  bool target_port_defaulted; /* enrich chose it; run mode may allocate instead */
+  const char *scheme;     /* http, https, tcp, grpc (enrich defaults it from the name) */
+  const char *protocol;   /* tcp or udp */
+  bool external;
+  const char *env;        /* variable that receives the listening port, or NULL */
+} apx_endpoint;
+
+typedef struct apx_volume {
+  const char *name;
+  apx_loc loc;
+  const char *target;
+  bool readonly;
+} apx_volume;
+
+typedef struct apx_bind {
+  apx_loc loc;
+  const char *source;      /* as written */
+  const char *source_abs;  /* resolved against the writing file's directory */
+  const char *target;
+  bool readonly;
+} apx_bind;
+
+typedef enum { APX_HEALTH_HTTP, APX_HEALTH_TCP, APX_HEALTH_EXEC, APX_HEALTH_LOG } apx_health_kind;
+
+typedef struct apx_health {
+  apx_health_kind kind;
+  apx_loc loc;
+  const char *path;      /* http: request path */
+  const char *endpoint;  /* http, tcp: endpoint name (defaulted by enrich) */
+  apx_value *exec;       /* exec: list of strings/templates (argv) */
+  const char *pattern;   /* log: PCRE2 pattern */
+  int64_t interval_ms, timeout_ms, start_period_ms;
+  int retries;
+} apx_health;
+
+typedef enum {
+  APX_DEP_REFERENCE,       /* references = [...] */
+  APX_DEP_WAIT_HEALTHY,    /* wait_for */
+  APX_DEP_WAIT_START,      /* wait_for_start */
+  APX_DEP_WAIT_COMPLETION, /* wait_for_completion */
+} apx_dep_kind;
+
+typedef struct apx_dep {
+  apx_dep_kind kind;
+  apx_resource *target;
+  apx_loc loc;
+} apx_dep;
+
+typedef struct apx_build {
+  apx_loc loc;
+  const char *context;     /* as written */
+  const char *context_abs;
+  const char *dockerfile;  /* NULL: Dockerfile in the context */
+  apx_entry *args; size_t nargs;
+  const char *target;      /* multi-stage target, or NULL */
+} apx_build;
+
+/* How to run a container resource as a host process when no engine exists. */
+typedef struct apx_local {
+  apx_loc loc;
+  apx_value *command;    /* string or template */
+  apx_value *args;       /* list */
+  const char *workdir;   /* absolute */
+  apx_value *setup;      /* list of commands; each a list (argv) or a string (sh -c) */
+  apx_entry *env; size_t nenv;
+  const char *user;      /* run as this user when aspirec is root, or NULL */
+} apx_local;
+
+typedef struct apx_generate {
+  int length;
+  bool lower, upper, numeric, special;
+  int min_lower, min_upper, min_numeric, min_special;
+} apx_generate;
+
+typedef enum {
+  APX_PARAM_UNSET,        /* no value at compile time */
+  APX_PARAM_FROM_CLI,     /* -p NAME=VALUE */
+  APX_PARAM_FROM_ENV,     /* APX_PARAM_<NAME> */
+  APX_PARAM_FROM_DEFAULT, /* default = … */
+} apx_param_source;
+
+typedef struct apx_param {
+  bool secret;
+  apx_value *def;           /* default, or NULL */
+  bool has_generate;
+  apx_generate generate;
+  const char *description;
+  const char *value;        /* compile-time value, or NULL (then source UNSET) */
+  apx_param_source source;
+  const char *env_name;     /* PG_PASSWORD: the variable a target uses */
+} apx_param;
+
+struct apx_resource {
+  const char *name;
+  apx_loc loc;       /* the whole declaration */
+  apx_loc name_loc;
+  apx_kind kind;
+  const char *type;           /* kind or component name as written: "postgres" */
+  apx_loc type_loc;
+  apx_component *component;   /* NULL for a built-in kind */
+  apx_resource *parent;       /* child resources (a postgres database) */
+  const char *dir;            /* directory of the declaring file */
+  apx_item *body;             /* generic items; after expand, the merged body */
+  apx_entry *inputs; size_t ninputs; /* component input values (expand) */
+
+  /* typed (typecheck and after) */
+  apx_value *image;           /* string or template */
+  apx_build *build;
+  apx_value *command;         /* string or template */
+  apx_value *args;            /* list, or NULL */
+  apx_value *entrypoint;      /* list, or NULL */
+  const char *workdir;        /* absolute; executables default to the main file's dir */
+  const char *workdir_written;
+  apx_entry *env; size_t nenv, capenv; /* ordered as written, then enrich's additions */
+  apx_endpoint *endpoints; size_t nendpoints, capendpoints;
+  apx_volume *volumes; size_t nvolumes, capvolumes;
+  apx_bind *binds; size_t nbinds, capbinds;
+  apx_health *health; size_t nhealth, caphealth;
+  apx_dep *deps; size_t ndeps, capdeps;
+  int replicas;               /* >= 1 */
+  apx_restart restart;
+  apx_lifetime lifetime;
+  bool explicit_start;
+  bool publish;               /* false: run mode only */
+  apx_entry *labels; size_t nlabels;
+  apx_entry *annotations; size_t nannotations;
+  apx_local *local;
+  apx_value *connection_string; /* template, or NULL */
+  apx_value *url;               /* external */
+  apx_param *param;             /* APX_KIND_PARAM */
+  bool typed;                   /* typecheck has run on it */
+};
+
+/* ---- components ------------------------------------------------------- */
+
+typedef struct apx_input {
+  const char *name;
+  apx_loc loc;
+  apx_value *def; /* NULL: required */
+} apx_input;
+
+struct apx_component {
+  const char *name;
+  apx_loc loc, name_loc;
+  const char *extends;          /* as written */
+  apx_loc extends_loc;
+  apx_component *base;          /* when extending another component */
+  apx_kind kind;                /* the built-in kind at the root of the chain */
+  bool kind_resolved;
+  apx_input *inputs; size_t ninputs, capinputs;
+  apx_item *body;               /* attributes and blocks (not inputs or children) */
+  apx_component **children; size_t nchildren, capchildren; /* child kinds */
+  apx_component *owner;         /* the component declaring this child kind */
+  const char *dir;
+};
+
+/* ---- module ----------------------------------------------------------- */
+
+typedef struct apx_import {
+  const char *path;  /* as written */
+  apx_loc loc;
+  uint32_t from_file;
+} apx_import;
+
+typedef struct apx_options {
+  const char **include_dirs; size_t ninclude; /* -I, then APX_PATH, then the data dir */
+  const char *stdlib_dir;                     /* installed stdlib (or source tree's) */
+  const char **params; size_t nparams;        /* "NAME=VALUE" from -p */
+  bool run_mode;                              /* compile for --run */
+} apx_options;
+
+struct apx_module {
+  apx_arena *arena;
+  apx_diag *diag;
+  const apx_options *opts;
+  const char *main_path;
+  const char *main_dir;
+  uint32_t main_file;
+  apx_resource **resources; size_t nresources, capresources; /* declaration order; params too */
+  apx_component **components; size_t ncomponents, capcomponents; /* top-level, all files */
+  apx_import *imports; size_t nimports, capimports; /* pending; resolve loads them */
+  uint32_t *loaded_files; size_t nloaded, caploaded;
+  const char *app_name;     /* from the main file's name: "shop" */
+  void *index;              /* name lookup (ir.c) */
+};
+
+/* ---- building and finding -------------------------------------------- */
+
+apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts);
+apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc);
+/* Adds the resource to the module and the name index. */
+void apx_ir_resource_add(apx_module *m, apx_resource *r);
+apx_resource *apx_ir_resource_find(const apx_module *m, const char *name);
+apx_component *apx_ir_component_find(const apx_module *m, const char *name);
+void apx_ir_component_add(apx_module *m, apx_component *c);
+apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name);
+/* The resource that actually runs for r: r itself, or its parent for a child
+ * resource such as a database. */
+const apx_resource *apx_ir_runner(const apx_resource *r);
+bool apx_ir_kind_runs(apx_kind k); /* container, executable, project */
+const char *apx_ir_kind_name(apx_kind k);
+bool apx_ir_kind_from_name(const char *name, apx_kind *out);
+const char *apx_ir_dep_kind_name(apx_dep_kind k);
+const char *apx_ir_restart_name(apx_restart r);
+
+void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc);
+const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key);
+void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc);
+
+/* Value constructors (arena). */
+apx_value *apx_ir_value_new(apx_module *m, apx_value_kind kind, apx_loc loc);
+apx_value *apx_ir_string(apx_module *m, const char *s, apx_loc loc);
+apx_value *apx_ir_int(apx_module *m, int64_t i, apx_loc loc);
+apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
+/* A template of one reference: the common case for injected environment. */
+apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
+/* Template building: append text or a reference; the result is normalised
+ * (adjacent texts joined, a template without refs becomes a string). */
+typedef struct apx_tbuilder {
+  apx_module *m;
+  apx_tpart *parts; size_t n, cap;
+  apx_loc loc;
+} apx_tbuilder;
+void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc);
+void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len);
+void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref);
+/* Appends a string or template value; false for other kinds. */
+bool apx_tb_value(apx_tbuilder *tb, const apx_value *v);
+apx_value *apx_tb_finish(apx_tbuilder *tb);
+
+/* True if the value (recursively) holds a reference. */
+bool apx_ir_value_is_deferred(const apx_value *v);
+/* True if the value, once rendered, would reveal a secret parameter. */
+bool apx_ir_value_has_secret(const apx_value *v);
+/* A short description of a value's type for messages: "a string", "a list". */
+const char *apx_ir_value_type_name(const apx_value *v);
+
+/* Environment variable name for a parameter or resource: pg_password -> PG_PASSWORD. */
+const char *apx_ir_env_name(apx_arena *a, const char *name);
+
+/* Returns resources in a dependency order (dependencies first, ties in
+ * declaration order); NULL if there is a cycle. Count = nresources. */
+apx_resource **apx_ir_topo_order(apx_module *m);
+
+#endif

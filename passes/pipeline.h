@@ -1,0 +1,41 @@
+/* The pass pipeline: one table, run in order (doc/internals.md). Each pass
+ * is one file with one entry point `int apx_pass_NAME(apx_module *)` that
+ * returns the number of errors it reported. */
+#ifndef APX_PIPELINE_H
+#define APX_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "../ir/ir.h"
+
+typedef int (*apx_pass_fn)(apx_module *m);
+
+typedef struct apx_pass {
+  const char *name;
+  const char *description;
+  apx_pass_fn run;
+} apx_pass;
+
+int apx_pass_resolve(apx_module *m);
+int apx_pass_expand(apx_module *m);
+int apx_pass_typecheck(apx_module *m);
+int apx_pass_validate(apx_module *m);
+int apx_pass_enrich(apx_module *m);
+
+extern const apx_pass apx_pipeline[];
+extern const size_t apx_pipeline_len;
+
+const apx_pass *apx_pipeline_find(const char *name);
+
+typedef struct apx_pipeline_opts {
+  const char *dump_after; /* pass name: print the IR (JSON) after it, to dump_out */
+  FILE *dump_out;
+  bool time_passes;       /* print each pass's time to stderr */
+} apx_pipeline_opts;
+
+/* Runs every pass in order; stops after the first pass that reported errors
+ * (later passes assume a well-formed module). Returns the error count. */
+int apx_pipeline_run(apx_module *m, const apx_pipeline_opts *o);
+
+#endif
