@@ -52,6 +52,7 @@ typedef enum {
   APX_PROP_EP_PORT,           /* x.endpoints.e.port: the port clients use */
   APX_PROP_EP_TARGET_PORT,    /* x.endpoints.e.target_port: the port the workload listens on */
   APX_PROP_EP_SCHEME,         /* x.endpoints.e.scheme */
+  APX_PROP_STATE_DIR,         /* self.state_dir: run mode's per-resource directory (local {} only) */
   APX_PROP_INPUT,             /* a component input; replaced by expand */
 } apx_prop;
 
@@ -326,6 +327,8 @@ apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_option
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc);
 /* Adds the resource to the module and the name index. */
 void apx_ir_resource_add(apx_module *m, apx_resource *r);
+/* Adds the resource to the name index only (the caller places it). */
+void apx_ir_resource_index(apx_module *m, apx_resource *r);
 apx_resource *apx_ir_resource_find(const apx_module *m, const char *name);
 apx_component *apx_ir_component_find(const apx_module *m, const char *name);
 void apx_ir_component_add(apx_module *m, apx_component *c);

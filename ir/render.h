@@ -21,6 +21,9 @@ typedef struct apx_render_target {
    * of the target (`${REGION}`) rather than the value itself: filters such as
    * urlencode() cannot apply to a placeholder. */
   bool (*param)(void *ud, const apx_resource *p, apx_buf *out);
+  /* Run mode's per-resource state directory; NULL: the target has none
+   * (rendering self.state_dir then fails). */
+  void (*state_dir)(void *ud, const apx_resource *r, apx_buf *out);
   /* Escapes literal text for the target (Compose: `$` -> `$$`); NULL: as is. */
   void (*text)(void *ud, const char *s, size_t n, apx_buf *out);
 } apx_render_target;
@@ -34,5 +37,10 @@ bool apx_render_ref(const apx_render_target *t, const apx_ref *ref, apx_buf *out
 
 /* Applies a filter to text in place (urlencode per RFC 3986 unreserved set). */
 void apx_render_filter(apx_filter f, const char *s, size_t n, apx_buf *out);
+
+/* Writes `path` relative to the directory `base`, both made absolute against
+ * the current directory and normalised lexically: "./shop/api", "../data",
+ * ".". Outputs then hold no absolute path of the machine that compiled them. */
+void apx_render_relpath(const char *base, const char *path, apx_buf *out);
 
 #endif

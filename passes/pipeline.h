@@ -34,8 +34,11 @@ typedef struct apx_pipeline_opts {
   bool time_passes;       /* print each pass's time to stderr */
 } apx_pipeline_opts;
 
-/* Runs every pass in order; stops after the first pass that reported errors
- * (later passes assume a well-formed module). Returns the error count. */
+/* Runs every pass in order, also after errors, so that one compile reports
+ * every problem (resolve's unknown names with typecheck's unknown
+ * attributes). Passes therefore tolerate what earlier passes left unbound:
+ * a reference without a target, a resource whose kind is unknown (type NULL).
+ * Returns the error count. */
 int apx_pipeline_run(apx_module *m, const apx_pipeline_opts *o);
 
 #endif

@@ -1,0 +1,167 @@
+/* aspirec: the command line, a thin layer over libaspirec. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backends/backend.h"
+#include "config.h"
+#include "ir/compile.h"
+
+static void usage(FILE *out) {
+  fputs("usage: aspirec FILE.apx [options]\n"
+        "\n"
+        "Compiles an application topology. Without --emit it only checks the program.\n"
+        "\n"
+        "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
+        "  -o, --output=DIR     output directory (without it a single-file target\n"
+        "                       writes to standard output)\n"
+        "  -p, --param NAME=VALUE\n"
+        "                       set a parameter (also APX_PARAM_<NAME> in the environment)\n"
+        "  -I DIR               add DIR to the import search path (before APX_PATH\n"
+        "                       and the standard library)\n"
+        "  --dump-after=PASS    print the IR as JSON after PASS (see --list-passes)\n"
+        "  --time-passes        print how long each pass took\n"
+        "  --list-targets       list the targets of --emit\n"
+        "  --list-passes        list the passes in pipeline order\n"
+        "  --no-color           plain diagnostics (also NO_COLOR=1)\n"
+        "  -h, --help           this help\n"
+        "  -V, --version        print the version\n"
+        "\n"
+        "Exit status: 0 ok, 1 errors in the program, 2 bad command line or environment.\n"
+        "See aspirec(1) and doc/language.md.\n",
+        out);
+}
+
+static bool apx_is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* -I first, then APX_PATH, then the standard library: the source tree's
+ * when this binary runs uninstalled, else the installed data directory. */
+static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
+  apx_options *o = &c->opts;
+  size_t cap = ncli + 34;
+  o->include_dirs = apx_arena_alloc(c->arena, sizeof(char *) * cap);
+  for (size_t i = 0; i < ncli; i++) o->include_dirs[o->ninclude++] = cli[i];
+  const char *ap = getenv("APX_PATH");
+  if (ap && *ap) {
+    char *copy = apx_arena_strdup(c->arena, ap), *save = NULL;
+    for (char *tok = strtok_r(copy, ":", &save); tok && o->ninclude < cap - 2; tok = strtok_r(NULL, ":", &save))
+      if (*tok) o->include_dirs[o->ninclude++] = tok;
+  }
+  const char *src_stdlib = APX_SRCDIR "/stdlib";
+  o->stdlib_dir = apx_is_dir(src_stdlib) ? src_stdlib : APX_DATADIR;
+  o->include_dirs[o->ninclude++] = o->stdlib_dir;
+}
+
+int main(int argc, char **argv) {
+  enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES };
+  static const struct option longs[] = {
+      {"emit", required_argument, NULL, OPT_EMIT},
+      {"output", required_argument, NULL, 'o'},
+      {"param", required_argument, NULL, 'p'},
+      {"dump-after", required_argument, NULL, OPT_DUMP},
+      {"time-passes", no_argument, NULL, OPT_TIME},
+      {"no-color", no_argument, NULL, OPT_NOCOLOR},
+      {"list-targets", no_argument, NULL, OPT_LIST_TARGETS},
+      {"list-passes", no_argument, NULL, OPT_LIST_PASSES},
+      {"help", no_argument, NULL, 'h'},
+      {"version", no_argument, NULL, 'V'},
+      {NULL, 0, NULL, 0}};
+  const char *emit = NULL, *outdir = NULL;
+  apx_pipeline_opts po = {0};
+  bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+  const char **params = calloc((size_t)argc + 1, sizeof *params);
+  const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+  size_t nparams = 0, nincs = 0;
+  int ch;
+  opterr = 0;
+  while ((ch = getopt_long(argc, argv, ":o:p:I:hV", longs, NULL)) != -1) {
+    switch (ch) {
+    case OPT_EMIT: emit = optarg; break;
+    case 'o': outdir = optarg; break;
+    case 'p':
+      if (!strchr(optarg, '=')) {
+        fprintf(stderr, "aspirec: -p %s: write -p NAME=VALUE\n", optarg);
+        return 2;
+      }
+      params[nparams++] = optarg;
+      break;
+    case 'I': incs[nincs++] = optarg; break;
+    case OPT_DUMP:
+      if (!apx_pipeline_find(optarg)) {
+        fprintf(stderr, "aspirec: --dump-after=%s: no such pass; the passes are:", optarg);
+        for (size_t i = 0; i < apx_pipeline_len; i++) fprintf(stderr, " %s", apx_pipeline[i].name);
+        fputc('\n', stderr);
+        return 2;
+      }
+      po.dump_after = optarg;
+      po.dump_out = stdout;
+      break;
+    case OPT_TIME: po.time_passes = true; break;
+    case OPT_NOCOLOR: color = false; break;
+    case OPT_LIST_TARGETS:
+      for (size_t i = 0; i < apx_backends_len; i++) printf("%-10s %s\n", apx_backends[i].name, apx_backends[i].description);
+      return 0;
+    case OPT_LIST_PASSES:
+      for (size_t i = 0; i < apx_pipeline_len; i++) printf("%-10s %s\n", apx_pipeline[i].name, apx_pipeline[i].description);
+      return 0;
+    case 'h': usage(stdout); return 0;
+    case 'V': printf("aspirec %s\n", PACKAGE_VERSION); return 0;
+    case ':':
+      fprintf(stderr, "aspirec: option %s needs a value\n", argv[optind - 1]);
+      return 2;
+    default:
+      fprintf(stderr, "aspirec: unknown option '%s' (see aspirec --help)\n", argv[optind - 1]);
+      return 2;
+    }
+  }
+  if (optind != argc - 1) {
+    fputs(optind >= argc ? "aspirec: no input file\n" : "aspirec: give one input file\n", stderr);
+    usage(stderr);
+    return 2;
+  }
+  const char *input = argv[optind];
+  const apx_backend *be = NULL;
+  if (emit) {
+    be = apx_backend_find(emit);
+    if (!be) {
+      fprintf(stderr, "aspirec: --emit=%s: unknown target; the targets are:", emit);
+      for (size_t i = 0; i < apx_backends_len; i++) fprintf(stderr, " %s", apx_backends[i].name);
+      fputc('\n', stderr);
+      return 2;
+    }
+  }
+  if (outdir && !emit) {
+    fputs("aspirec: -o needs --emit=TARGET\n", stderr);
+    return 2;
+  }
+
+  apx_compilation c;
+  apx_compilation_init(&c);
+  c.diag.color = color;
+  c.opts.params = params;
+  c.opts.nparams = nparams;
+  apx_search_path(&c, incs, nincs);
+  int rc = apx_compile_file(&c, input, &po);
+  if (rc == 0 && be) {
+    apx_output *out = apx_output_new(outdir);
+    int errs = be->emit(c.module, out);
+    if (errs || c.diag.errors) rc = 1;
+    else if (apx_output_commit(out) != 0) rc = 2;
+    apx_output_free(out);
+  }
+  apx_diag_print(&c.diag, stderr);
+  if (c.diag.errors || c.diag.warnings)
+    fprintf(stderr, "%zu error%s, %zu warning%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s", c.diag.warnings,
+            c.diag.warnings == 1 ? "" : "s");
+  apx_compilation_free(&c);
+  free(params);
+  free(incs);
+  return rc;
+}

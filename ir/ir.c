@@ -1,0 +1,465 @@
+/* Building and finding things in the IR. */
+#include "ir.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Name index: open addressing over resource names (the module may hold tens
+ * of thousands of resources; lookups must stay O(1)). */
+typedef struct apx_index {
+  apx_resource **slots;
+  size_t cap, n;
+  apx_component **cslots;
+  size_t ccap, cn;
+} apx_index;
+
+static uint64_t apx_hash(const char *s) {
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts) {
+  apx_module *m = APX_NEW(arena, apx_module);
+  m->arena = arena;
+  m->diag = diag;
+  m->opts = opts;
+  apx_index *ix = APX_NEW(arena, apx_index);
+  ix->cap = 64;
+  ix->slots = APX_NEW_ARRAY(arena, apx_resource *, ix->cap);
+  ix->ccap = 16;
+  ix->cslots = APX_NEW_ARRAY(arena, apx_component *, ix->ccap);
+  m->index = ix;
+  return m;
+}
+
+apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) {
+  apx_resource *r = APX_NEW(m->arena, apx_resource);
+  r->name = apx_arena_strdup(m->arena, name);
+  r->loc = loc;
+  r->name_loc = loc;
+  r->replicas = 1;
+  r->publish = true;
+  return r;
+}
+
+static void apx_index_put(apx_index *ix, apx_arena *a, apx_resource *r) {
+  if ((ix->n + 1) * 2 > ix->cap) {
+    size_t nc = ix->cap * 2;
+    apx_resource **ns = APX_NEW_ARRAY(a, apx_resource *, nc);
+    for (size_t i = 0; i < ix->cap; i++) {
+      if (!ix->slots[i]) continue;
+      size_t j = apx_hash(ix->slots[i]->name) & (nc - 1);
+      while (ns[j]) j = (j + 1) & (nc - 1);
+      ns[j] = ix->slots[i];
+    }
+    ix->slots = ns;
+    ix->cap = nc;
+  }
+  size_t j = apx_hash(r->name) & (ix->cap - 1);
+  while (ix->slots[j]) {
+    if (strcmp(ix->slots[j]->name, r->name) == 0) return; /* first one wins; duplicates reported by resolve */
+    j = (j + 1) & (ix->cap - 1);
+  }
+  ix->slots[j] = r;
+  ix->n++;
+}
+
+void apx_ir_resource_add(apx_module *m, apx_resource *r) {
+  APX_VEC_PUSH(m->arena, m->resources, m->nresources, m->capresources, r);
+  apx_index_put(m->index, m->arena, r);
+}
+
+void apx_ir_resource_index(apx_module *m, apx_resource *r) { apx_index_put(m->index, m->arena, r); }
+
+apx_resource *apx_ir_resource_find(const apx_module *m, const char *name) {
+  const apx_index *ix = m->index;
+  if (!name) return NULL;
+  size_t j = apx_hash(name) & (ix->cap - 1);
+  while (ix->slots[j]) {
+    if (strcmp(ix->slots[j]->name, name) == 0) return ix->slots[j];
+    j = (j + 1) & (ix->cap - 1);
+  }
+  return NULL;
+}
+
+void apx_ir_component_add(apx_module *m, apx_component *c) {
+  APX_VEC_PUSH(m->arena, m->components, m->ncomponents, m->capcomponents, c);
+  apx_index *ix = m->index;
+  if ((ix->cn + 1) * 2 > ix->ccap) {
+    size_t nc = ix->ccap * 2;
+    apx_component **ns = APX_NEW_ARRAY(m->arena, apx_component *, nc);
+    for (size_t i = 0; i < ix->ccap; i++) {
+      if (!ix->cslots[i]) continue;
+      size_t j = apx_hash(ix->cslots[i]->name) & (nc - 1);
+      while (ns[j]) j = (j + 1) & (nc - 1);
+      ns[j] = ix->cslots[i];
+    }
+    ix->cslots = ns;
+    ix->ccap = nc;
+  }
+  size_t j = apx_hash(c->name) & (ix->ccap - 1);
+  while (ix->cslots[j]) {
+    if (strcmp(ix->cslots[j]->name, c->name) == 0) return;
+    j = (j + 1) & (ix->ccap - 1);
+  }
+  ix->cslots[j] = c;
+  ix->cn++;
+}
+
+apx_component *apx_ir_component_find(const apx_module *m, const char *name) {
+  const apx_index *ix = m->index;
+  if (!name) return NULL;
+  size_t j = apx_hash(name) & (ix->ccap - 1);
+  while (ix->cslots[j]) {
+    if (strcmp(ix->cslots[j]->name, name) == 0) return ix->cslots[j];
+    j = (j + 1) & (ix->ccap - 1);
+  }
+  return NULL;
+}
+
+apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name) {
+  for (size_t i = 0; i < r->nendpoints; i++)
+    if (strcmp(r->endpoints[i].name, name) == 0) return &r->endpoints[i];
+  return NULL;
+}
+
+const apx_resource *apx_ir_runner(const apx_resource *r) {
+  while (r && !apx_ir_kind_runs(r->kind) && r->parent) r = r->parent;
+  return r;
+}
+
+bool apx_ir_kind_runs(apx_kind k) {
+  return k == APX_KIND_CONTAINER || k == APX_KIND_EXECUTABLE || k == APX_KIND_PROJECT;
+}
+
+static const char *const apx_kind_names[APX_KIND__COUNT] = {
+    "container", "executable", "project", "external", "param"};
+
+const char *apx_ir_kind_name(apx_kind k) { return k < APX_KIND__COUNT ? apx_kind_names[k] : "?"; }
+
+bool apx_ir_kind_from_name(const char *name, apx_kind *out) {
+  for (int k = 0; k < APX_KIND__COUNT; k++)
+    if (strcmp(apx_kind_names[k], name) == 0) {
+      *out = (apx_kind)k;
+      return true;
+    }
+  return false;
+}
+
+const char *apx_ir_dep_kind_name(apx_dep_kind k) {
+  switch (k) {
+  case APX_DEP_REFERENCE: return "reference";
+  case APX_DEP_WAIT_HEALTHY: return "wait_for";
+  case APX_DEP_WAIT_START: return "wait_for_start";
+  case APX_DEP_WAIT_COMPLETION: return "wait_for_completion";
+  }
+  return "?";
+}
+
+const char *apx_ir_restart_name(apx_restart r) {
+  switch (r) {
+  case APX_RESTART_DEFAULT: return "default";
+  case APX_RESTART_NO: return "no";
+  case APX_RESTART_ON_FAILURE: return "on-failure";
+  case APX_RESTART_ALWAYS: return "always";
+  }
+  return "?";
+}
+
+void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
+  for (size_t i = 0; i < r->nenv; i++)
+    if (strcmp(r->env[i].key, key) == 0) {
+      r->env[i].value = v;
+      return;
+    }
+  apx_entry e = {apx_arena_strdup(m->arena, key), loc, v};
+  APX_VEC_PUSH(m->arena, r->env, r->nenv, r->capenv, e);
+}
+
+const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
+  for (size_t i = 0; i < r->nenv; i++)
+    if (strcmp(r->env[i].key, key) == 0) return &r->env[i];
+  return NULL;
+}
+
+void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc) {
+  for (size_t i = 0; i < r->ndeps; i++)
+    if (r->deps[i].target == target && r->deps[i].kind == kind) return;
+  apx_dep d = {kind, target, loc};
+  APX_VEC_PUSH(m->arena, r->deps, r->ndeps, r->capdeps, d);
+}
+
+apx_value *apx_ir_value_new(apx_module *m, apx_value_kind kind, apx_loc loc) {
+  apx_value *v = APX_NEW(m->arena, apx_value);
+  v->kind = kind;
+  v->loc = loc;
+  return v;
+}
+
+apx_value *apx_ir_string(apx_module *m, const char *s, apx_loc loc) {
+  apx_value *v = apx_ir_value_new(m, APX_V_STRING, loc);
+  v->u.str.len = strlen(s);
+  v->u.str.s = apx_arena_strndup(m->arena, s, v->u.str.len);
+  return v;
+}
+
+apx_value *apx_ir_int(apx_module *m, int64_t i, apx_loc loc) {
+  apx_value *v = apx_ir_value_new(m, APX_V_INT, loc);
+  v->u.i = i;
+  return v;
+}
+
+apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc) {
+  apx_ref *ref = APX_NEW(m->arena, apx_ref);
+  ref->target = target;
+  ref->prop = prop;
+  ref->endpoint = endpoint;
+  ref->loc = loc;
+  if (target) {
+    ref->path = APX_NEW_ARRAY(m->arena, const char *, 1);
+    ref->path_locs = APX_NEW_ARRAY(m->arena, apx_loc, 1);
+    ref->path[0] = target->name;
+    ref->path_locs[0] = loc;
+    ref->npath = 1;
+  }
+  return ref;
+}
+
+apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc) {
+  apx_tbuilder tb;
+  apx_tb_init(&tb, m, loc);
+  apx_tb_ref(&tb, apx_ir_ref_new(m, target, prop, endpoint, loc));
+  return apx_tb_finish(&tb);
+}
+
+void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc) {
+  memset(tb, 0, sizeof *tb);
+  tb->m = m;
+  tb->loc = loc;
+}
+
+void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
+  if (len == 0) return;
+  if (tb->n && tb->parts[tb->n - 1].text) {
+    apx_tpart *last = &tb->parts[tb->n - 1];
+    char *joined = apx_arena_alloc(tb->m->arena, last->len + len + 1);
+    memcpy(joined, last->text, last->len);
+    memcpy(joined + last->len, s, len);
+    last->text = joined;
+    last->len += len;
+    return;
+  }
+  apx_tpart p = {apx_arena_strndup(tb->m->arena, s, len), len, NULL};
+  APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
+}
+
+void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref) {
+  apx_tpart p = {NULL, 0, ref};
+  APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
+}
+
+bool apx_tb_value(apx_tbuilder *tb, const apx_value *v) {
+  switch (v->kind) {
+  case APX_V_STRING: apx_tb_text(tb, v->u.str.s, v->u.str.len); return true;
+  case APX_V_TEMPLATE:
+    for (size_t i = 0; i < v->u.tpl.n; i++) {
+      if (v->u.tpl.parts[i].ref) apx_tb_ref(tb, v->u.tpl.parts[i].ref);
+      else apx_tb_text(tb, v->u.tpl.parts[i].text, v->u.tpl.parts[i].len);
+    }
+    return true;
+  case APX_V_REF: apx_tb_ref(tb, v->u.ref); return true;
+  default: return false;
+  }
+}
+
+apx_value *apx_tb_finish(apx_tbuilder *tb) {
+  bool has_ref = false;
+  for (size_t i = 0; i < tb->n; i++)
+    if (tb->parts[i].ref) has_ref = true;
+  if (!has_ref) {
+    apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
+    v->u.str.s = tb->n ? tb->parts[0].text : "";
+    v->u.str.len = tb->n ? tb->parts[0].len : 0;
+    return v;
+  }
+  apx_value *v = apx_ir_value_new(tb->m, APX_V_TEMPLATE, tb->loc);
+  v->u.tpl.parts = tb->parts;
+  v->u.tpl.n = tb->n;
+  return v;
+}
+
+bool apx_ir_value_is_deferred(const apx_value *v) {
+  if (!v) return false;
+  switch (v->kind) {
+  case APX_V_TEMPLATE: case APX_V_REF: case APX_V_CALL: return true;
+  case APX_V_LIST:
+    for (size_t i = 0; i < v->u.list.n; i++)
+      if (apx_ir_value_is_deferred(v->u.list.items[i])) return true;
+    return false;
+  case APX_V_MAP:
+    for (size_t i = 0; i < v->u.map.n; i++)
+      if (apx_ir_value_is_deferred(v->u.map.entries[i].value)) return true;
+    return false;
+  default: return false;
+  }
+}
+
+/* Depth-bounded: connection strings refer to each other, a cycle is possible
+ * before validate has run. */
+static bool apx_ref_has_secret(const apx_ref *ref, int depth);
+
+static bool apx_value_has_secret_d(const apx_value *v, int depth) {
+  if (!v || depth > 32) return false;
+  switch (v->kind) {
+  case APX_V_TEMPLATE:
+    for (size_t i = 0; i < v->u.tpl.n; i++)
+      if (v->u.tpl.parts[i].ref && apx_ref_has_secret(v->u.tpl.parts[i].ref, depth)) return true;
+    return false;
+  case APX_V_REF: return apx_ref_has_secret(v->u.ref, depth);
+  case APX_V_LIST:
+    for (size_t i = 0; i < v->u.list.n; i++)
+      if (apx_value_has_secret_d(v->u.list.items[i], depth)) return true;
+    return false;
+  case APX_V_MAP:
+    for (size_t i = 0; i < v->u.map.n; i++)
+      if (apx_value_has_secret_d(v->u.map.entries[i].value, depth)) return true;
+    return false;
+  default: return false;
+  }
+}
+
+static bool apx_ref_has_secret(const apx_ref *ref, int depth) {
+  const apx_resource *t = ref->target;
+  if (!t) return false;
+  if (t->kind == APX_KIND_PARAM)
+    return (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
+  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
+    return apx_value_has_secret_d(t->connection_string, depth + 1);
+  if (ref->prop == APX_PROP_URL) return apx_value_has_secret_d(t->url, depth + 1);
+  return false;
+}
+
+bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }
+
+const char *apx_ir_value_type_name(const apx_value *v) {
+  if (!v) return "nothing";
+  switch (v->kind) {
+  case APX_V_NULL: return "null";
+  case APX_V_BOOL: return "a boolean";
+  case APX_V_INT: return "an integer";
+  case APX_V_DURATION: return "a duration";
+  case APX_V_STRING: case APX_V_TEMPLATE: return "a string";
+  case APX_V_LIST: return "a list";
+  case APX_V_MAP: return "a map";
+  case APX_V_REF: return "a reference";
+  case APX_V_CALL: return "a function call";
+  }
+  return "a value";
+}
+
+const char *apx_ir_env_name(apx_arena *a, const char *name) {
+  size_t n = strlen(name);
+  char *s = apx_arena_alloc(a, n + 1);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)name[i];
+    s[i] = isalnum(c) ? (char)toupper(c) : '_';
+  }
+  return s;
+}
+
+/* Kahn's algorithm over wait and reference edges; a ready queue kept in
+ * declaration order makes the result deterministic. */
+apx_resource **apx_ir_topo_order(apx_module *m) {
+  size_t n = m->nresources;
+  size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
+  size_t *pos = calloc(n ? n : 1, sizeof *pos);
+  apx_resource **out = APX_NEW_ARRAY(m->arena, apx_resource *, n ? n : 1);
+  if (!indeg || !pos) abort();
+  /* Map resource -> position through the index would cost a lookup per
+   * edge; positions are stored temporarily instead. */
+  apx_index *ix = m->index;
+  (void)ix;
+  for (size_t i = 0; i < n; i++) pos[i] = i;
+  /* dependents lists, CSR layout */
+  size_t nedges = 0;
+  for (size_t i = 0; i < n; i++) nedges += m->resources[i]->ndeps;
+  size_t *start = calloc(n + 1, sizeof *start), *adj = calloc(nedges ? nedges : 1, sizeof *adj);
+  size_t *fill = calloc(n ? n : 1, sizeof *fill);
+  if (!start || !adj || !fill) abort();
+  /* resource pointer -> index: sort-free via a temporary hash on pointers */
+  size_t hcap = 16;
+  while (hcap < n * 2 + 2) hcap *= 2;
+  const apx_resource **hk = calloc(hcap, sizeof *hk);
+  size_t *hv = calloc(hcap, sizeof *hv);
+  if (!hk || !hv) abort();
+  for (size_t i = 0; i < n; i++) {
+    size_t j = ((uintptr_t)m->resources[i] >> 4) & (hcap - 1);
+    while (hk[j]) j = (j + 1) & (hcap - 1);
+    hk[j] = m->resources[i];
+    hv[j] = i;
+  }
+#define APX_POS(r, outv)                                                   \
+  do {                                                                     \
+    size_t j_ = ((uintptr_t)(r) >> 4) & (hcap - 1);                        \
+    (outv) = (size_t)-1;                                                   \
+    while (hk[j_]) {                                                       \
+      if (hk[j_] == (r)) { (outv) = hv[j_]; break; }                       \
+      j_ = (j_ + 1) & (hcap - 1);                                          \
+    }                                                                      \
+  } while (0)
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < m->resources[i]->ndeps; k++) {
+      size_t t;
+      APX_POS(m->resources[i]->deps[k].target, t);
+      if (t == (size_t)-1 || t == i) continue;
+      start[t + 1]++;
+    }
+  for (size_t i = 0; i < n; i++) start[i + 1] += start[i];
+  for (size_t i = 0; i < n; i++)
+    for (size_t k = 0; k < m->resources[i]->ndeps; k++) {
+      size_t t;
+      APX_POS(m->resources[i]->deps[k].target, t);
+      if (t == (size_t)-1 || t == i) continue;
+      adj[start[t] + fill[t]++] = i;
+      indeg[i]++;
+    }
+#undef APX_POS
+  /* Min-heap on declaration index keeps ties in declaration order. */
+  size_t *heap = calloc(n ? n : 1, sizeof *heap), hn = 0, nout = 0;
+  if (!heap) abort();
+#define APX_HEAP_PUSH(x)                                                   \
+  do {                                                                     \
+    size_t c_ = hn++;                                                      \
+    heap[c_] = (x);                                                        \
+    while (c_ && heap[(c_ - 1) / 2] > heap[c_]) {                          \
+      size_t p_ = (c_ - 1) / 2, t_ = heap[p_];                             \
+      heap[p_] = heap[c_];                                                 \
+      heap[c_] = t_;                                                       \
+      c_ = p_;                                                             \
+    }                                                                      \
+  } while (0)
+  for (size_t i = 0; i < n; i++)
+    if (!indeg[i]) APX_HEAP_PUSH(i);
+  while (hn) {
+    size_t top = heap[0];
+    heap[0] = heap[--hn];
+    for (size_t c = 0;;) {
+      size_t l = 2 * c + 1, r = l + 1, s = c;
+      if (l < hn && heap[l] < heap[s]) s = l;
+      if (r < hn && heap[r] < heap[s]) s = r;
+      if (s == c) break;
+      size_t t = heap[s];
+      heap[s] = heap[c];
+      heap[c] = t;
+      c = s;
+    }
+    out[nout++] = m->resources[top];
+    for (size_t e = start[top]; e < start[top + 1]; e++)
+      if (--indeg[adj[e]] == 0) APX_HEAP_PUSH(adj[e]);
+  }
+#undef APX_HEAP_PUSH
+  free(indeg); free(pos); free(start); free(adj); free(fill); free(hk); free(hv); free(heap);
+  return nout == n ? out : NULL;
+}

@@ -1,0 +1,476 @@
+/* Pass 1, resolve: loads imports (search path, cycles), checks that names
+ * are unique, gives every resource its kind (built-in or component), creates
+ * child resources (a postgres `database`) and binds the references written
+ * in instance bodies. References written inside components are bound by
+ * expand, which knows the instance they belong to. */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../frontend/ast.h"
+#include "../ir/compile.h"
+#include "passes_internal.h"
+#include "pipeline.h"
+
+/* ---- paths ---------------------------------------------------------- */
+
+const char *apx_path_from(apx_module *m, const char *dir, const char *path) {
+  if (!path) return NULL;
+  if (path[0] == '/' || !dir) return apx_arena_strdup(m->arena, path);
+  const char *joined = strcmp(dir, ".") == 0 ? path : apx_arena_printf(m->arena, "%s/%s", dir, path);
+  /* Normalise "./" and "a/../" lexically: the path may not exist yet. */
+  size_t n = strlen(joined);
+  char *out = apx_arena_alloc(m->arena, n + 1);
+  size_t o = 0;
+  const char *p = joined;
+  bool abs = joined[0] == '/';
+  while (*p) {
+    while (*p == '/') p++;
+    const char *seg = p;
+    while (*p && *p != '/') p++;
+    size_t len = (size_t)(p - seg);
+    if (len == 0 || (len == 1 && seg[0] == '.')) continue;
+    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
+      /* Drop the last segment unless there is none or it is "..". */
+      size_t back = o;
+      while (back > 0 && out[back - 1] != '/') back--;
+      bool last_dotdot = o - back == 2 && out[back] == '.' && out[back + 1] == '.';
+      if (o > (abs ? 1u : 0u) && !last_dotdot) {
+        o = back > 0 ? back - 1 : 0;
+        if (abs && o == 0) o = 1;
+        continue;
+      }
+      if (abs) continue;
+    }
+    if (o > 0 && out[o - 1] != '/') out[o++] = '/';
+    if (o == 0 && abs) out[o++] = '/';
+    memcpy(out + o, seg, len);
+    o += len;
+  }
+  if (o == 0) out[o++] = abs ? '/' : '.';
+  out[o] = '\0';
+  return out;
+}
+
+static bool apx_file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Finds an import: paths starting with ./ ../ or / are relative to the
+ * importing file; bare names search -I, APX_PATH and the stdlib, as NAME.apx
+ * or NAME. */
+static const char *apx_import_find(apx_module *m, const apx_import *im) {
+  const char *from_dir = apx_diag_source(m->diag, im->from_file)->dir;
+  const char *p = im->path;
+  bool relative = p[0] == '/' || strncmp(p, "./", 2) == 0 || strncmp(p, "../", 3) == 0;
+  if (relative) {
+    const char *full = apx_path_from(m, from_dir, p);
+    return apx_file_exists(full) ? full : NULL;
+  }
+  size_t plen = strlen(p);
+  bool has_ext = plen > 4 && strcmp(p + plen - 4, ".apx") == 0;
+  for (size_t i = 0; i < m->opts->ninclude; i++) {
+    const char *dir = m->opts->include_dirs[i];
+    const char *cand = has_ext ? apx_arena_printf(m->arena, "%s/%s", dir, p)
+                               : apx_arena_printf(m->arena, "%s/%s.apx", dir, p);
+    if (apx_file_exists(cand)) return apx_path_from(m, ".", cand);
+  }
+  return NULL;
+}
+
+typedef struct apx_loaded {
+  const char *real;
+  uint32_t file;
+  bool on_stack;
+} apx_loaded;
+
+typedef struct apx_loader {
+  apx_module *m;
+  apx_loaded *files;
+  size_t n, cap;
+  int depth;
+} apx_loader;
+
+static void apx_load_imports_of(apx_loader *ld, uint32_t file, size_t first, size_t last);
+
+static void apx_import_one(apx_loader *ld, const apx_import *im) {
+  apx_module *m = ld->m;
+  const char *path = apx_import_find(m, im);
+  if (!path) {
+    apx_diagnostic *d = apx_error(m->diag, im->loc, "cannot find import \"%s\"", im->path);
+    bool relative = im->path[0] == '/' || im->path[0] == '.';
+    if (relative)
+      apx_diag_hint(m->diag, d, "relative imports are resolved from the directory of the importing file");
+    else
+      apx_diag_hint(m->diag, d, "searched -I directories, APX_PATH and the standard library (%s)",
+                    m->opts->stdlib_dir ? m->opts->stdlib_dir : "none");
+    return;
+  }
+  char *real = realpath(path, NULL);
+  const char *key = real ? apx_arena_strdup(m->arena, real) : path;
+  free(real);
+  for (size_t i = 0; i < ld->n; i++) {
+    if (strcmp(ld->files[i].real, key) != 0) continue;
+    if (ld->files[i].on_stack) {
+      apx_diagnostic *d = apx_error(m->diag, im->loc, "import cycle: \"%s\" imports itself through", im->path);
+      /* Name the whole cycle: the files on the stack from the repeated one. */
+      char *chain = apx_arena_strdup(m->arena, "");
+      bool in = false;
+      for (size_t j = 0; j < ld->n; j++) {
+        if (j == i) in = true;
+        if (in && ld->files[j].on_stack)
+          chain = apx_arena_printf(m->arena, "%s%s -> ", chain, apx_diag_source(m->diag, ld->files[j].file)->path);
+      }
+      d->message = apx_arena_printf(m->arena, "import cycle: %s%s", chain, apx_diag_source(m->diag, ld->files[i].file)->path);
+      apx_diag_hint(m->diag, d, "move what both files need into a third file that imports neither");
+    }
+    return;
+  }
+  uint32_t file = apx_load_source(m->diag, path, im->loc);
+  if (!file) return;
+  apx_loaded lf = {key, file, true};
+  APX_VEC_PUSH(m->arena, ld->files, ld->n, ld->cap, lf);
+  size_t me = ld->n - 1;
+  APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
+  apx_ast_file *ast = apx_parse_file(m->arena, m->diag, file);
+  size_t before = m->nimports;
+  apx_lower_file(m, ast);
+  apx_load_imports_of(ld, file, before, m->nimports);
+  ld->files[me].on_stack = false;
+}
+
+static void apx_load_imports_of(apx_loader *ld, uint32_t file, size_t first, size_t last) {
+  (void)file;
+  if (++ld->depth > 64) {
+    apx_error(ld->m->diag, ld->m->imports[first].loc, "imports nested more than 64 deep");
+    ld->depth--;
+    return;
+  }
+  for (size_t i = first; i < last; i++) {
+    apx_import im = ld->m->imports[i]; /* copy: the array may grow */
+    apx_import_one(ld, &im);
+  }
+  ld->depth--;
+}
+
+static void apx_resolve_imports(apx_module *m) {
+  apx_loader ld = {m, NULL, 0, 0, 0};
+  const char *main_real = realpath(m->main_path, NULL);
+  apx_loaded mainf = {main_real ? apx_arena_strdup(m->arena, main_real) : m->main_path, m->main_file, true};
+  free((void *)main_real);
+  APX_VEC_PUSH(m->arena, ld.files, ld.n, ld.cap, mainf);
+  /* The main file was lowered by the driver: its imports are all there are now. */
+  apx_load_imports_of(&ld, m->main_file, 0, m->nimports);
+}
+
+/* ---- names ---------------------------------------------------------- */
+
+void apx_report_unknown_name(apx_module *m, const char *name, apx_loc loc, const char *what) {
+  const char **cands = malloc(sizeof *cands * (m->nresources + 1));
+  if (!cands) abort();
+  for (size_t i = 0; i < m->nresources; i++) cands[i] = m->resources[i]->name;
+  const char *s = apx_suggest(name, cands, m->nresources);
+  apx_diagnostic *d = apx_error(m->diag, loc, "unknown %s '%s'", what, name);
+  if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+  free(cands);
+}
+
+static void apx_check_duplicates(apx_module *m) {
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *r = m->resources[i];
+    apx_resource *first = apx_ir_resource_find(m, r->name);
+    if (first != r) {
+      apx_error(m->diag, r->name_loc, "'%s' is declared twice", r->name);
+      apx_note(m->diag, first->name_loc, "'%s' was first declared here", r->name);
+    }
+  }
+  for (size_t i = 0; i < m->ncomponents; i++) {
+    apx_component *c = m->components[i];
+    apx_kind k;
+    if (apx_ir_kind_from_name(c->name, &k)) {
+      apx_error(m->diag, c->name_loc, "component '%s' has the name of a built-in kind", c->name);
+      continue;
+    }
+    apx_component *first = apx_ir_component_find(m, c->name);
+    if (first != c) {
+      apx_error(m->diag, c->name_loc, "component '%s' is declared twice", c->name);
+      apx_note(m->diag, first->name_loc, "first declared here");
+    }
+  }
+}
+
+static void apx_unknown_kind(apx_module *m, const char *name, apx_loc loc) {
+  size_t n = APX_KIND__COUNT + m->ncomponents;
+  const char **cands = malloc(sizeof *cands * n);
+  if (!cands) abort();
+  size_t k = 0;
+  for (int i = 0; i < APX_KIND__COUNT; i++)
+    if (i != APX_KIND_PARAM) cands[k++] = apx_ir_kind_name((apx_kind)i);
+  for (size_t i = 0; i < m->ncomponents; i++) cands[k++] = m->components[i]->name;
+  const char *s = apx_suggest(name, cands, k);
+  apx_diagnostic *d = apx_error(m->diag, loc, "unknown kind '%s'", name);
+  if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+  else apx_diag_hint(m->diag, d, "built-in kinds are container, executable, project and external; "
+                                 "a component must be declared or imported (import \"%s\")", name);
+  free(cands);
+}
+
+/* Resolves a component's `extends` chain down to a built-in kind. Child
+ * kinds look in their owner first, so `database` can extend a sibling. */
+static bool apx_component_resolve_kind(apx_module *m, apx_component *c, int depth) {
+  if (c->kind_resolved) return true;
+  if (depth > 32) {
+    apx_error(m->diag, c->extends_loc, "component '%s' extends itself through a cycle", c->name);
+    return false;
+  }
+  apx_kind k;
+  if (apx_ir_kind_from_name(c->extends, &k) && k != APX_KIND_PARAM) {
+    c->kind = k;
+    c->kind_resolved = true;
+    return true;
+  }
+  apx_component *base = NULL;
+  for (apx_component *o = c->owner; o && !base; o = o->owner)
+    for (size_t i = 0; i < o->nchildren; i++)
+      if (o->children[i] != c && strcmp(o->children[i]->name, c->extends) == 0) base = o->children[i];
+  if (!base) base = apx_ir_component_find(m, c->extends);
+  if (!base || base == c) {
+    apx_unknown_kind(m, c->extends, c->extends_loc);
+    return false;
+  }
+  c->base = base;
+  if (!apx_component_resolve_kind(m, base, depth + 1)) return false;
+  c->kind = base->kind;
+  c->kind_resolved = true;
+  return true;
+}
+
+static void apx_components_resolve(apx_module *m, apx_component *const *cs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    apx_component_resolve_kind(m, cs[i], 0);
+    apx_components_resolve(m, cs[i]->children, cs[i]->nchildren);
+  }
+}
+
+/* The child kind named `keyword` visible to instances of c (its own and its
+ * bases'), or NULL. */
+static apx_component *apx_child_kind(apx_component *c, const char *keyword) {
+  for (; c; c = c->base)
+    for (size_t i = 0; i < c->nchildren; i++)
+      if (strcmp(c->children[i]->name, keyword) == 0) return c->children[i];
+  return NULL;
+}
+
+/* Takes `database NAME { … }` blocks out of an instance body and makes them
+ * resources with a parent link. Children of children work the same way. */
+static void apx_create_children(apx_module *m, apx_resource *r, apx_resource ***out, size_t *nout, size_t *capout) {
+  if (!r->component) return;
+  apx_item **link = &r->body;
+  while (*link) {
+    apx_item *it = *link;
+    apx_component *ck = it->kind == APX_IT_BLOCK ? apx_child_kind(r->component, it->name) : NULL;
+    if (!ck) {
+      link = &it->next;
+      continue;
+    }
+    *link = it->next;
+    if (!it->label) {
+      apx_diagnostic *d = apx_error(m->diag, it->loc, "a %s needs a name", it->name);
+      apx_diag_hint(m->diag, d, "write it as: %s NAME { }", it->name);
+      continue;
+    }
+    apx_resource *c = apx_ir_resource_new(m, it->label, it->loc);
+    c->name_loc = it->label_loc;
+    c->type = ck->name;
+    c->type_loc = it->name_loc;
+    c->component = ck;
+    c->kind = ck->kind;
+    c->parent = r;
+    c->dir = it->dir;
+    c->body = it->body;
+    apx_ir_resource_index(m, c); /* placed by the caller, right after its parent */
+    APX_VEC_PUSH(m->arena, *out, *nout, *capout, c);
+    apx_create_children(m, c, out, nout, capout);
+  }
+}
+
+static void apx_resolve_kinds(apx_module *m) {
+  apx_components_resolve(m, m->components, m->ncomponents);
+  apx_resource **order = NULL;
+  size_t n = 0, cap = 0;
+  size_t count = m->nresources;
+  for (size_t i = 0; i < count; i++) {
+    apx_resource *r = m->resources[i];
+    APX_VEC_PUSH(m->arena, order, n, cap, r);
+    if (r->kind == APX_KIND_PARAM && strcmp(r->type, "param") == 0) continue;
+    apx_kind k;
+    if (apx_ir_kind_from_name(r->type, &k) && k != APX_KIND_PARAM) {
+      r->kind = k;
+      continue;
+    }
+    apx_component *c = apx_ir_component_find(m, r->type);
+    if (!c) {
+      apx_unknown_kind(m, r->type, r->type_loc);
+      r->kind = APX_KIND_EXTERNAL; /* keeps later checks quiet */
+      r->type = NULL;
+      continue;
+    }
+    r->component = c;
+    r->kind = c->kind;
+    apx_create_children(m, r, &order, &n, &cap);
+  }
+  m->resources = order;
+  m->nresources = n;
+  m->capresources = cap;
+}
+
+/* ---- references ----------------------------------------------------- */
+
+static const char *const apx_prop_names[] = {"connection_string", "value", "name", "url",
+                                             "endpoints", "state_dir"};
+
+bool apx_ref_bind(apx_module *m, apx_ref *ref, apx_resource *target, size_t first) {
+  ref->target = target;
+  ref->prop = APX_PROP_RESOURCE;
+  if (first >= ref->npath) return true;
+  const char *p = ref->path[first];
+  apx_loc pl = ref->path_locs[first];
+  size_t rest = ref->npath - first - 1;
+  if (strcmp(p, "endpoints") == 0) {
+    if (rest == 0) {
+      apx_diagnostic *d = apx_error(m->diag, pl, "'endpoints' needs an endpoint name");
+      apx_diag_hint(m->diag, d, "write %s.endpoints.NAME.url (or .host, .port, .target_port, .scheme)", target->name);
+      return false;
+    }
+    /* Endpoints belong to what runs: a database's are its server's. */
+    apx_resource *owner = (apx_resource *)apx_ir_runner(target);
+    ref->target = owner ? owner : target;
+    ref->endpoint = ref->path[first + 1];
+    if (rest == 1) {
+      ref->prop = APX_PROP_EP_URL;
+      return true;
+    }
+    if (rest > 2) {
+      apx_error(m->diag, ref->path_locs[first + 3], "nothing follows an endpoint property");
+      return false;
+    }
+    static const struct { const char *name; apx_prop prop; } eps[] = {
+        {"url", APX_PROP_EP_URL}, {"host", APX_PROP_EP_HOST}, {"port", APX_PROP_EP_PORT},
+        {"target_port", APX_PROP_EP_TARGET_PORT}, {"scheme", APX_PROP_EP_SCHEME}};
+    const char *q = ref->path[first + 2];
+    for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
+      if (strcmp(eps[i].name, q) == 0) {
+        ref->prop = eps[i].prop;
+        return true;
+      }
+    const char *cands[] = {"url", "host", "port", "target_port", "scheme"};
+    apx_diagnostic *d = apx_error(m->diag, ref->path_locs[first + 2], "unknown endpoint property '%s'", q);
+    const char *s = apx_suggest(q, cands, 5);
+    apx_diag_hint(m->diag, d, s ? "did you mean '%s'?" : "%s", s ? s : "an endpoint has url, host, port, target_port and scheme");
+    return false;
+  }
+  if (rest > 0) {
+    apx_error(m->diag, ref->path_locs[first + 1], "'%s' has no property '%s'", p, ref->path[first + 1]);
+    return false;
+  }
+  if (strcmp(p, "connection_string") == 0) ref->prop = APX_PROP_CONNECTION_STRING;
+  else if (strcmp(p, "value") == 0) ref->prop = APX_PROP_VALUE;
+  else if (strcmp(p, "name") == 0) ref->prop = APX_PROP_NAME;
+  else if (strcmp(p, "url") == 0) ref->prop = APX_PROP_URL;
+  else if (strcmp(p, "state_dir") == 0) ref->prop = APX_PROP_STATE_DIR;
+  else {
+    apx_diagnostic *d = apx_error(m->diag, pl, "unknown property '%s' of '%s'", p, target->name);
+    const char *s = apx_suggest(p, apx_prop_names, sizeof apx_prop_names / sizeof apx_prop_names[0]);
+    if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+    else apx_diag_hint(m->diag, d, "a resource has connection_string, name, url, endpoints.NAME.url and state_dir; a param has value");
+    return false;
+  }
+  if (ref->prop == APX_PROP_VALUE && target->kind != APX_KIND_PARAM) {
+    apx_error(m->diag, pl, "'%s' is not a param: only params have a value", target->name);
+    return false;
+  }
+  return true;
+}
+
+typedef struct apx_bind_ctx {
+  apx_module *m;
+  apx_resource *self;
+} apx_bind_ctx;
+
+static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
+  if (ref->target || ref->npath == 0) return;
+  const char *first = ref->path[0];
+  if (strcmp(first, "self") == 0) {
+    if (ref->npath == 1) {
+      apx_error(b->m->diag, ref->loc, "'self' needs a property, such as self.endpoints.http.port");
+      return;
+    }
+    apx_ref_bind(b->m, ref, b->self, 1);
+    return;
+  }
+  if (strcmp(first, "parent") == 0) {
+    if (!b->self->parent) {
+      apx_error(b->m->diag, ref->path_locs[0], "'%s' has no parent", b->self->name);
+      return;
+    }
+    apx_ref_bind(b->m, ref, b->self->parent, 1);
+    return;
+  }
+  apx_resource *t = apx_ir_resource_find(b->m, first);
+  if (!t) {
+    apx_report_unknown_name(b->m, first, ref->path_locs[0], "resource");
+    ref->prop = APX_PROP_RESOURCE;
+    return;
+  }
+  apx_ref_bind(b->m, ref, t, 1);
+}
+
+static void apx_bind_value(apx_bind_ctx *b, apx_value *v) {
+  if (!v) return;
+  switch (v->kind) {
+  case APX_V_REF: apx_bind_ref_in(b, v->u.ref); break;
+  case APX_V_TEMPLATE:
+    for (size_t i = 0; i < v->u.tpl.n; i++)
+      if (v->u.tpl.parts[i].ref) apx_bind_ref_in(b, v->u.tpl.parts[i].ref);
+    break;
+  case APX_V_LIST:
+    for (size_t i = 0; i < v->u.list.n; i++) apx_bind_value(b, v->u.list.items[i]);
+    break;
+  case APX_V_MAP:
+    for (size_t i = 0; i < v->u.map.n; i++) apx_bind_value(b, v->u.map.entries[i].value);
+    break;
+  case APX_V_CALL:
+    for (size_t i = 0; i < v->u.call.n; i++) apx_bind_value(b, v->u.call.args[i]);
+    break;
+  default: break;
+  }
+}
+
+static apx_value *apx_bind_cb(void *ud, apx_item *owner, apx_value *v) {
+  apx_bind_ctx *b = ud;
+  if (!owner->from) apx_bind_value(b, v); /* instance-written only */
+  return v;
+}
+
+void apx_items_map_values(apx_item *items, apx_value_fn fn, void *ud) {
+  for (apx_item *it = items; it; it = it->next) {
+    if (it->kind == APX_IT_ATTR && it->value) it->value = fn(ud, it, it->value);
+    else if (it->kind == APX_IT_BLOCK) apx_items_map_values(it->body, fn, ud);
+  }
+}
+
+int apx_pass_resolve(apx_module *m) {
+  size_t errors = m->diag->errors;
+  apx_resolve_imports(m);
+  apx_resolve_kinds(m);
+  apx_check_duplicates(m);
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_bind_ctx b = {m, m->resources[i]};
+    apx_items_map_values(m->resources[i]->body, apx_bind_cb, &b);
+  }
+  return (int)(m->diag->errors - errors);
+}

@@ -1,0 +1,669 @@
+/* Pass 3, typecheck: reads each resource's merged body against the schema
+ * of its kind (passes/schema.c) into the typed fields of the IR. Unknown
+ * attributes (with a suggestion), wrong types, attributes of another kind,
+ * repeated attributes and missing required ones are errors. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes_internal.h"
+#include "pipeline.h"
+#include "schema.h"
+
+typedef struct apx_tc {
+  apx_module *m;
+  apx_resource *r;
+} apx_tc;
+
+static const char *apx_kind_article(apx_kind k) {
+  switch (k) {
+  case APX_KIND_CONTAINER: return "a container";
+  case APX_KIND_EXECUTABLE: return "an executable";
+  case APX_KIND_PROJECT: return "a project";
+  case APX_KIND_EXTERNAL: return "an external";
+  case APX_KIND_PARAM: return "a param";
+  default: return "a resource";
+  }
+}
+
+static __attribute__((unused)) const char *apx_type_name(apx_type t) {
+  switch (t) {
+  case APX_T_STRING: case APX_T_CONST: return "a string";
+  case APX_T_INT: return "an integer";
+  case APX_T_BOOL: return "true or false";
+  case APX_T_DURATION: return "a duration such as 5s or 250ms";
+  case APX_T_LIST: return "a list of strings";
+  case APX_T_REFS: return "a list of resource names";
+  case APX_T_SCALAR: return "a string, integer or boolean";
+  case APX_T_ANYLIST: return "a list";
+  case APX_T_MAP: return "a block of name = value pairs";
+  case APX_T_BLOCK: return "a block";
+  }
+  return "a value";
+}
+
+static const char *apx_value_dir(apx_module *m, const apx_value *v) {
+  return apx_diag_source(m->diag, v->loc.file)->dir;
+}
+
+/* ---- value coercions ------------------------------------------------- */
+
+/* Text, possibly deferred. A bare reference becomes a one-part template;
+ * numbers and booleans become their text where `loose` (env, args). */
+/* A param named where text is expected means its value: say so in the IR. */
+static void apx_tc_param_values(apx_value *v) {
+  for (size_t i = 0; i < v->u.tpl.n; i++) {
+    apx_ref *ref = v->u.tpl.parts[i].ref;
+    if (ref && ref->target && ref->target->kind == APX_KIND_PARAM && ref->prop == APX_PROP_RESOURCE)
+      ref->prop = APX_PROP_VALUE;
+  }
+}
+
+static apx_value *apx_tc_string(apx_tc *T, apx_value *v, bool loose, const char *what) {
+  apx_module *m = T->m;
+  switch (v->kind) {
+  case APX_V_STRING: return v;
+  case APX_V_TEMPLATE: apx_tc_param_values(v); return v;
+  case APX_V_REF: {
+    apx_tbuilder tb;
+    apx_tb_init(&tb, m, v->loc);
+    /* A bare param name used as text means its value. */
+    if (v->u.ref->target && v->u.ref->target->kind == APX_KIND_PARAM && v->u.ref->prop == APX_PROP_RESOURCE)
+      v->u.ref->prop = APX_PROP_VALUE;
+    apx_tb_ref(&tb, v->u.ref);
+    return apx_tb_finish(&tb);
+  }
+  case APX_V_INT:
+    if (loose) return apx_ir_string(m, apx_arena_printf(m->arena, "%lld", (long long)v->u.i), v->loc);
+    break;
+  case APX_V_BOOL:
+    if (loose) return apx_ir_string(m, v->u.b ? "true" : "false", v->loc);
+    break;
+  default: break;
+  }
+  apx_error(m->diag, v->loc, "%s must be a string, not %s", what, apx_ir_value_type_name(v));
+  return NULL;
+}
+
+static const char *apx_tc_const(apx_tc *T, apx_value *v, const char *what) {
+  if (v->kind == APX_V_STRING) return v->u.str.s;
+  if (v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF) {
+    apx_diagnostic *d = apx_error(T->m->diag, v->loc, "%s must be known at compile time", what);
+    apx_diag_hint(T->m->diag, d, "it cannot depend on another resource or a parameter");
+    return NULL;
+  }
+  apx_error(T->m->diag, v->loc, "%s must be a string, not %s", what, apx_ir_value_type_name(v));
+  return NULL;
+}
+
+static bool apx_tc_int(apx_tc *T, apx_value *v, const char *what, int64_t lo, int64_t hi, int *out) {
+  if (v->kind != APX_V_INT) {
+    apx_error(T->m->diag, v->loc, "%s must be an integer, not %s", what, apx_ir_value_type_name(v));
+    return false;
+  }
+  if (v->u.i < lo || v->u.i > hi) {
+    apx_error(T->m->diag, v->loc, "%s must be between %lld and %lld", what, (long long)lo, (long long)hi);
+    return false;
+  }
+  *out = (int)v->u.i;
+  return true;
+}
+
+static bool apx_tc_bool(apx_tc *T, apx_value *v, const char *what, bool *out) {
+  if (v->kind != APX_V_BOOL) {
+    apx_error(T->m->diag, v->loc, "%s must be true or false, not %s", what, apx_ir_value_type_name(v));
+    return false;
+  }
+  *out = v->u.b;
+  return true;
+}
+
+static bool apx_tc_duration(apx_tc *T, apx_value *v, const char *what, int64_t *out) {
+  if (v->kind != APX_V_DURATION) {
+    apx_diagnostic *d = apx_error(T->m->diag, v->loc, "%s must be a duration, not %s", what, apx_ir_value_type_name(v));
+    if (v->kind == APX_V_INT) apx_diag_hint(T->m->diag, d, "add a unit: %llds or %lldms", (long long)v->u.i, (long long)v->u.i);
+    return false;
+  }
+  *out = v->u.i;
+  return true;
+}
+
+static apx_value *apx_tc_list(apx_tc *T, apx_value *v, const char *what) {
+  apx_module *m = T->m;
+  if (v->kind != APX_V_LIST) {
+    apx_diagnostic *d = apx_error(m->diag, v->loc, "%s must be a list of strings, not %s", what, apx_ir_value_type_name(v));
+    if (v->kind == APX_V_STRING) apx_diag_hint(m->diag, d, "write it as a list: [\"%s\"]", v->u.str.s);
+    return NULL;
+  }
+  apx_value *out = apx_ir_value_new(m, APX_V_LIST, v->loc);
+  out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
+  for (size_t i = 0; i < v->u.list.n; i++) {
+    apx_value *s = apx_tc_string(T, v->u.list.items[i], true, "each item");
+    if (s) out->u.list.items[out->u.list.n++] = s;
+  }
+  return out;
+}
+
+static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what) {
+  apx_module *m = T->m;
+  apx_value one = {0};
+  size_t n = 1;
+  apx_value **items;
+  apx_value *single[1];
+  if (v->kind == APX_V_LIST) {
+    n = v->u.list.n;
+    items = v->u.list.items;
+  } else {
+    single[0] = v;
+    items = single;
+  }
+  (void)one;
+  for (size_t i = 0; i < n; i++) {
+    apx_value *x = items[i];
+    if (x->kind != APX_V_REF) {
+      apx_diagnostic *d = apx_error(m->diag, x->loc, "%s lists resource names, not %s", what, apx_ir_value_type_name(x));
+      if (x->kind == APX_V_STRING) apx_diag_hint(m->diag, d, "write the name without quotes: %s", x->u.str.s);
+      continue;
+    }
+    apx_ref *ref = x->u.ref;
+    if (!ref->target) continue; /* already reported */
+    if (ref->prop != APX_PROP_RESOURCE) {
+      apx_diagnostic *d = apx_error(m->diag, x->loc, "%s lists resources, not properties", what);
+      apx_diag_hint(m->diag, d, "write just the name: %s", ref->target->name);
+      continue;
+    }
+    if (ref->target == T->r) {
+      apx_error(m->diag, x->loc, "'%s' cannot depend on itself", T->r->name);
+      continue;
+    }
+    apx_ir_dep_add(m, T->r, kind, ref->target, x->loc);
+  }
+}
+
+/* name = value pairs from a block (env { … }) or a map attribute. */
+static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, const char *what) {
+  apx_module *m = T->m;
+  apx_entry *out = NULL;
+  size_t cnt = 0, cap = 0;
+  if (it->kind == APX_IT_ATTR) {
+    if (it->value->kind != APX_V_MAP) {
+      apx_error(m->diag, it->value->loc, "%s must be a block of name = value pairs, not %s", what,
+                apx_ir_value_type_name(it->value));
+      *n = 0;
+      return NULL;
+    }
+    for (size_t i = 0; i < it->value->u.map.n; i++) {
+      apx_entry e = it->value->u.map.entries[i];
+      if (strings) e.value = apx_tc_string(T, e.value, true, apx_arena_printf(m->arena, "%s.%s", what, e.key));
+      if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
+    }
+    *n = cnt;
+    return out;
+  }
+  for (apx_item *x = it->body; x; x = x->next) {
+    if (x->kind == APX_IT_BLOCK) {
+      apx_error(m->diag, x->loc, "%s holds name = value pairs, not blocks", what);
+      continue;
+    }
+    bool dup = false;
+    for (size_t i = 0; i < cnt; i++)
+      if (strcmp(out[i].key, x->name) == 0) {
+        apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, what);
+        apx_note(m->diag, out[i].key_loc, "first set here");
+        dup = true;
+      }
+    if (dup) continue;
+    if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
+    apx_entry e = {x->name, x->name_loc, x->value};
+    if (strings) e.value = apx_tc_string(T, x->value, true, apx_arena_printf(m->arena, "%s.%s", what, x->name));
+    if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
+  }
+  *n = cnt;
+  return out;
+}
+
+/* ---- blocks ------------------------------------------------------------ */
+
+/* Reads a block body against its schema: found[i] is the item for table[i]. */
+static void apx_tc_block(apx_tc *T, apx_item *blk, const apx_spec *table, apx_item **found) {
+  apx_module *m = T->m;
+  size_t nt = 0;
+  while (table[nt].name) nt++;
+  for (size_t i = 0; i < nt; i++) found[i] = NULL;
+  for (apx_item *x = blk->body; x; x = x->next) {
+    const apx_spec *s = apx_schema_find(table, x->name);
+    if (!s || x->name_quoted) {
+      const char *cands[16];
+      for (size_t i = 0; i < nt && i < 16; i++) cands[i] = table[i].name;
+      const char *sug = apx_suggest(x->name, cands, nt < 16 ? nt : 16);
+      apx_diagnostic *d = apx_error(m->diag, x->name_loc, "unknown attribute '%s' in %s", x->name, blk->name);
+      if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
+      else {
+        char *all = apx_arena_strdup(m->arena, "");
+        for (size_t i = 0; i < nt; i++) all = apx_arena_printf(m->arena, "%s%s%s", all, i ? ", " : "", table[i].name);
+        apx_diag_hint(m->diag, d, "%s takes %s", blk->name, all);
+      }
+      continue;
+    }
+    size_t idx = (size_t)(s - table);
+    bool is_map = s->type == APX_T_MAP;
+    if (x->kind == APX_IT_BLOCK && !is_map) {
+      apx_error(m->diag, x->loc, "'%s' is an attribute: write %s = …", x->name, x->name);
+      continue;
+    }
+    if (found[idx]) {
+      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, blk->name);
+      apx_note(m->diag, found[idx]->name_loc, "first set here");
+      continue;
+    }
+    found[idx] = x;
+  }
+  for (size_t i = 0; i < nt; i++)
+    if (table[i].required && !found[i]) {
+      apx_diagnostic *d = apx_error(m->diag, blk->loc, "%s needs '%s'", blk->name, table[i].name);
+      apx_diag_hint(m->diag, d, "add %s = … inside the block", table[i].name);
+    }
+}
+
+#define FOUND(name) apx_tc_found(table, found, name)
+static apx_item *apx_tc_found(const apx_spec *table, apx_item **found, const char *name) {
+  const apx_spec *s = apx_schema_find(table, name);
+  return s ? found[s - table] : NULL;
+}
+
+static const char *apx_tc_path(apx_tc *T, apx_item *x, const char *what, const char **abs) {
+  const char *p = apx_tc_const(T, x->value, what);
+  if (p && abs) *abs = apx_path_from(T->m, apx_value_dir(T->m, x->value), p);
+  return p;
+}
+
+static void apx_tc_build(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_item *found[8];
+  apx_tc_block(T, blk, table, found);
+  apx_build *b = APX_NEW(m->arena, apx_build);
+  b->loc = blk->loc;
+  apx_item *x;
+  if ((x = FOUND("context"))) b->context = apx_tc_path(T, x, "build.context", &b->context_abs);
+  if ((x = FOUND("dockerfile"))) b->dockerfile = apx_tc_const(T, x->value, "build.dockerfile");
+  if ((x = FOUND("target"))) b->target = apx_tc_const(T, x->value, "build.target");
+  if ((x = FOUND("args"))) b->args = apx_tc_map(T, x, &b->nargs, true, "build.args");
+  if (T->r->build) apx_error(m->diag, blk->loc, "'%s' has two build blocks", T->r->name);
+  T->r->build = b;
+}
+
+static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_resource *r = T->r;
+  apx_item *found[8];
+  if (!blk->label) {
+    apx_diagnostic *d = apx_error(m->diag, blk->loc, "an endpoint needs a name");
+    apx_diag_hint(m->diag, d, "write: endpoint http { … }");
+    return;
+  }
+  apx_tc_block(T, blk, table, found);
+  if (apx_ir_endpoint_find(r, blk->label)) {
+    apx_error(m->diag, blk->label_loc, "endpoint '%s' is declared twice", blk->label);
+    return;
+  }
+  apx_endpoint e = {0};
+  e.name = blk->label;
+  e.loc = blk->loc;
+  apx_item *x;
+  if ((x = FOUND("port"))) apx_tc_int(T, x->value, "port", 1, 65535, &e.port);
+  if ((x = FOUND("target_port"))) apx_tc_int(T, x->value, "target_port", 1, 65535, &e.target_port);
+  if ((x = FOUND("scheme"))) {
+    e.scheme = apx_tc_const(T, x->value, "scheme");
+    static const char *const schemes[] = {"http", "https", "tcp", "udp", "grpc", "grpcs"};
+    bool ok = false;
+    for (size_t i = 0; e.scheme && i < 6; i++) ok |= strcmp(e.scheme, schemes[i]) == 0;
+    if (e.scheme && !ok) {
+      apx_diagnostic *d = apx_error(m->diag, x->value->loc, "unknown scheme '%s'", e.scheme);
+      const char *s = apx_suggest(e.scheme, schemes, 6);
+      apx_diag_hint(m->diag, d, s ? "did you mean '%s'?" : "%s", s ? s : "use http, https, tcp, udp, grpc or grpcs");
+    }
+  }
+  if ((x = FOUND("protocol"))) {
+    e.protocol = apx_tc_const(T, x->value, "protocol");
+    if (e.protocol && strcmp(e.protocol, "tcp") != 0 && strcmp(e.protocol, "udp") != 0)
+      apx_error(m->diag, x->value->loc, "protocol must be \"tcp\" or \"udp\"");
+  }
+  if ((x = FOUND("external"))) apx_tc_bool(T, x->value, "external", &e.external);
+  if ((x = FOUND("env"))) e.env = apx_tc_const(T, x->value, "endpoint env");
+  APX_VEC_PUSH(m->arena, r->endpoints, r->nendpoints, r->capendpoints, e);
+}
+
+static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_item *found[4];
+  if (!blk->label) {
+    apx_diagnostic *d = apx_error(m->diag, blk->loc, "a volume needs a name");
+    apx_diag_hint(m->diag, d, "write: volume data { target = \"/data\" }");
+    return;
+  }
+  apx_tc_block(T, blk, table, found);
+  for (size_t i = 0; i < T->r->nvolumes; i++)
+    if (strcmp(T->r->volumes[i].name, blk->label) == 0) {
+      apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
+      return;
+    }
+  apx_volume v = {blk->label, blk->loc, NULL, false};
+  apx_item *x;
+  if ((x = FOUND("target"))) v.target = apx_tc_const(T, x->value, "volume target");
+  if ((x = FOUND("readonly"))) apx_tc_bool(T, x->value, "readonly", &v.readonly);
+  if (v.target && v.target[0] != '/') apx_error(m->diag, x ? x->value->loc : blk->loc, "a volume target is an absolute path in the container");
+  APX_VEC_PUSH(m->arena, T->r->volumes, T->r->nvolumes, T->r->capvolumes, v);
+}
+
+static void apx_tc_bind(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_item *found[4];
+  apx_tc_block(T, blk, table, found);
+  apx_bind b = {0};
+  b.loc = blk->loc;
+  apx_item *x;
+  if ((x = FOUND("source"))) b.source = apx_tc_path(T, x, "bind source", &b.source_abs);
+  if ((x = FOUND("target"))) {
+    b.target = apx_tc_const(T, x->value, "bind target");
+    if (b.target && b.target[0] != '/') apx_error(m->diag, x->value->loc, "a bind target is an absolute path in the container");
+  }
+  if ((x = FOUND("readonly"))) apx_tc_bool(T, x->value, "readonly", &b.readonly);
+  APX_VEC_PUSH(m->arena, T->r->binds, T->r->nbinds, T->r->capbinds, b);
+}
+
+static void apx_tc_health(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_item *found[10];
+  apx_tc_block(T, blk, table, found);
+  apx_health h = {0};
+  h.loc = blk->loc;
+  h.interval_ms = h.timeout_ms = h.start_period_ms = -1; /* enrich sets defaults */
+  h.retries = -1;
+  int kinds = 0;
+  apx_item *x;
+  if ((x = FOUND("http"))) {
+    h.kind = APX_HEALTH_HTTP;
+    h.path = apx_tc_const(T, x->value, "health http path");
+    if (h.path && h.path[0] != '/') apx_error(m->diag, x->value->loc, "an http health path starts with '/'");
+    kinds++;
+  }
+  if ((x = FOUND("tcp"))) {
+    h.kind = APX_HEALTH_TCP;
+    h.endpoint = apx_tc_const(T, x->value, "health tcp endpoint");
+    kinds++;
+  }
+  if ((x = FOUND("exec"))) {
+    h.kind = APX_HEALTH_EXEC;
+    h.exec = apx_tc_list(T, x->value, "health exec");
+    if (h.exec && h.exec->u.list.n == 0) apx_error(m->diag, x->value->loc, "health exec needs a command");
+    kinds++;
+  }
+  if ((x = FOUND("log"))) {
+    h.kind = APX_HEALTH_LOG;
+    h.pattern = apx_tc_const(T, x->value, "health log pattern");
+    kinds++;
+  }
+  if (kinds != 1) {
+    apx_diagnostic *d = apx_error(m->diag, blk->loc, kinds ? "a health block checks one thing" : "a health block needs a check");
+    apx_diag_hint(m->diag, d, "use one of http = \"/path\", tcp = \"endpoint\", exec = [\"cmd\"], log = \"regex\"; write several health blocks for several checks");
+    return;
+  }
+  if ((x = FOUND("endpoint"))) {
+    const char *ep = apx_tc_const(T, x->value, "health endpoint");
+    if (h.kind == APX_HEALTH_TCP) apx_error(m->diag, x->loc, "a tcp check names its endpoint already: tcp = \"name\"");
+    else if (h.kind != APX_HEALTH_HTTP) apx_error(m->diag, x->loc, "only http checks take an endpoint");
+    else h.endpoint = ep;
+  }
+  if ((x = FOUND("interval"))) apx_tc_duration(T, x->value, "interval", &h.interval_ms);
+  if ((x = FOUND("timeout"))) apx_tc_duration(T, x->value, "timeout", &h.timeout_ms);
+  if ((x = FOUND("start_period"))) apx_tc_duration(T, x->value, "start_period", &h.start_period_ms);
+  if ((x = FOUND("retries"))) apx_tc_int(T, x->value, "retries", 1, 1000000, &h.retries);
+  APX_VEC_PUSH(m->arena, T->r->health, T->r->nhealth, T->r->caphealth, h);
+}
+
+static void apx_tc_local(apx_tc *T, apx_item *blk, const apx_spec *table) {
+  apx_module *m = T->m;
+  apx_item *found[8];
+  apx_tc_block(T, blk, table, found);
+  apx_local *l = APX_NEW(m->arena, apx_local);
+  l->loc = blk->loc;
+  apx_item *x;
+  if ((x = FOUND("command"))) l->command = apx_tc_string(T, x->value, false, "local command");
+  else apx_error(m->diag, blk->loc, "local needs 'command': the program to run when no container engine exists");
+  if ((x = FOUND("args"))) l->args = apx_tc_list(T, x->value, "local args");
+  if ((x = FOUND("workdir"))) apx_tc_path(T, x, "local workdir", &l->workdir);
+  if ((x = FOUND("setup"))) {
+    apx_value *v = x->value;
+    if (v->kind != APX_V_LIST) {
+      apx_error(m->diag, v->loc, "setup must be a list of commands");
+    } else {
+      apx_value *out = apx_ir_value_new(m, APX_V_LIST, v->loc);
+      out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
+      for (size_t i = 0; i < v->u.list.n; i++) {
+        apx_value *c = v->u.list.items[i];
+        apx_value *cv = c->kind == APX_V_LIST ? apx_tc_list(T, c, "a setup command")
+                                              : apx_tc_string(T, c, false, "a setup command");
+        if (cv) out->u.list.items[out->u.list.n++] = cv;
+      }
+      l->setup = out;
+    }
+  }
+  if ((x = FOUND("env"))) l->env = apx_tc_map(T, x, &l->nenv, true, "local env");
+  if ((x = FOUND("user"))) l->user = apx_tc_const(T, x->value, "local user");
+  T->r->local = l;
+}
+
+static void apx_tc_generate(apx_tc *T, apx_item *it) {
+  apx_module *m = T->m;
+  size_t n;
+  apx_entry *e = apx_tc_map(T, it, &n, false, "generate");
+  apx_generate *g = &T->r->param->generate;
+  T->r->param->has_generate = true;
+  g->length = 22;
+  g->lower = g->upper = g->numeric = true;
+  g->special = false;
+  for (size_t i = 0; i < n; i++) {
+    const char *k = e[i].key;
+    if (strcmp(k, "length") == 0) apx_tc_int(T, e[i].value, "generate.length", 1, 4096, &g->length);
+    else if (strcmp(k, "lower") == 0) apx_tc_bool(T, e[i].value, "generate.lower", &g->lower);
+    else if (strcmp(k, "upper") == 0) apx_tc_bool(T, e[i].value, "generate.upper", &g->upper);
+    else if (strcmp(k, "numeric") == 0) apx_tc_bool(T, e[i].value, "generate.numeric", &g->numeric);
+    else if (strcmp(k, "special") == 0) apx_tc_bool(T, e[i].value, "generate.special", &g->special);
+    else if (strcmp(k, "min_lower") == 0) apx_tc_int(T, e[i].value, k, 0, 4096, &g->min_lower);
+    else if (strcmp(k, "min_upper") == 0) apx_tc_int(T, e[i].value, k, 0, 4096, &g->min_upper);
+    else if (strcmp(k, "min_numeric") == 0) apx_tc_int(T, e[i].value, k, 0, 4096, &g->min_numeric);
+    else if (strcmp(k, "min_special") == 0) apx_tc_int(T, e[i].value, k, 0, 4096, &g->min_special);
+    else {
+      static const char *const keys[] = {"length", "lower", "upper", "numeric", "special",
+                                         "min_lower", "min_upper", "min_numeric", "min_special"};
+      apx_diagnostic *d = apx_error(m->diag, e[i].key_loc, "unknown generate option '%s'", k);
+      const char *s = apx_suggest(k, keys, 9);
+      if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+    }
+  }
+  if (!g->lower && !g->upper && !g->numeric && !g->special)
+    apx_error(m->diag, it->loc, "generate allows no characters: enable lower, upper, numeric or special");
+  if (g->min_lower + g->min_upper + g->min_numeric + g->min_special > g->length)
+    apx_error(m->diag, it->loc, "generate: the minimum counts add up to more than length");
+}
+
+/* ---- a resource ---------------------------------------------------------- */
+
+static void apx_tc_unknown(apx_tc *T, apx_item *it) {
+  apx_module *m = T->m;
+  unsigned mask = 1u << T->r->kind;
+  const char *cands[64];
+  size_t n = 0;
+  for (const apx_spec *s = apx_schema_resource; s->name && n < 64; s++)
+    if (s->kinds & mask) cands[n++] = s->name;
+  const char *sug = apx_suggest(it->name, cands, n);
+  const char *what = it->kind == APX_IT_BLOCK ? "block" : "attribute";
+  apx_diagnostic *d;
+  if (T->r->component)
+    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s (%s)", what, it->name, T->r->type,
+                  apx_kind_article(T->r->kind));
+  else
+    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s", what, it->name, apx_kind_article(T->r->kind));
+  if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
+}
+
+static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
+  apx_module *m = T->m;
+  apx_resource *r = T->r;
+  const apx_spec *s = it->name_quoted ? NULL : apx_schema_find(apx_schema_resource, it->name);
+  if (!s) {
+    apx_tc_unknown(T, it);
+    return;
+  }
+  if (!(s->kinds & (1u << r->kind))) {
+    apx_diagnostic *d = apx_error(m->diag, it->name_loc, "'%s' does not apply to %s", it->name, apx_kind_article(r->kind));
+    if (strcmp(it->name, "local") == 0) apx_diag_hint(m->diag, d, "local {} gives a container a host-process fallback; an executable already runs on the host");
+    return;
+  }
+  bool as_block = it->kind == APX_IT_BLOCK;
+  if (s->type == APX_T_BLOCK && !as_block) {
+    apx_error(m->diag, it->loc, "'%s' is a block: write %s%s { … }", it->name, it->name, s->labeled ? " NAME" : "");
+    return;
+  }
+  if (s->type != APX_T_BLOCK && s->type != APX_T_MAP && as_block) {
+    apx_error(m->diag, it->loc, "'%s' is an attribute: write %s = …", it->name, it->name);
+    return;
+  }
+  if (s->type == APX_T_MAP && as_block && it->label) {
+    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    return;
+  }
+  if (s->type == APX_T_BLOCK && !s->labeled && it->label) {
+    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    return;
+  }
+  if (!s->repeat) {
+    size_t idx = (size_t)(s - apx_schema_resource);
+    if (seen[idx]) {
+      apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
+      apx_note(m->diag, seen[idx]->name_loc, "first set here");
+      return;
+    }
+    seen[idx] = it;
+  }
+  apx_value *v = it->value;
+  switch (s->id) {
+  case APX_F_IMAGE: r->image = apx_tc_string(T, v, false, "image"); break;
+  case APX_F_BUILD: apx_tc_build(T, it, s->sub); break;
+  case APX_F_COMMAND: r->command = apx_tc_string(T, v, false, "command"); break;
+  case APX_F_ARGS: r->args = apx_tc_list(T, v, "args"); break;
+  case APX_F_ENTRYPOINT:
+    r->entrypoint = v->kind == APX_V_STRING ? apx_tc_list(T, &(apx_value){APX_V_LIST, v->loc, .u.list = {&v, 1}}, "entrypoint")
+                                            : apx_tc_list(T, v, "entrypoint");
+    break;
+  case APX_F_WORKDIR:
+    r->workdir_written = apx_tc_const(T, v, "workdir");
+    if (r->workdir_written)
+      r->workdir = r->kind == APX_KIND_CONTAINER ? r->workdir_written
+                                                 : apx_path_from(m, apx_value_dir(m, v), r->workdir_written);
+    break;
+  case APX_F_ENV: {
+    size_t n;
+    apx_entry *e = apx_tc_map(T, it, &n, true, "env");
+    for (size_t i = 0; i < n; i++) apx_ir_env_set(m, r, e[i].key, e[i].value, e[i].key_loc);
+    break;
+  }
+  case APX_F_ENDPOINT: apx_tc_endpoint(T, it, s->sub); break;
+  case APX_F_VOLUME: apx_tc_volume(T, it, s->sub); break;
+  case APX_F_BIND: apx_tc_bind(T, it, s->sub); break;
+  case APX_F_HEALTH: apx_tc_health(T, it, s->sub); break;
+  case APX_F_REFERENCES: apx_tc_refs(T, v, APX_DEP_REFERENCE, "references"); break;
+  case APX_F_WAIT_FOR: apx_tc_refs(T, v, APX_DEP_WAIT_HEALTHY, "wait_for"); break;
+  case APX_F_WAIT_FOR_START: apx_tc_refs(T, v, APX_DEP_WAIT_START, "wait_for_start"); break;
+  case APX_F_WAIT_FOR_COMPLETION: apx_tc_refs(T, v, APX_DEP_WAIT_COMPLETION, "wait_for_completion"); break;
+  case APX_F_REPLICAS: apx_tc_int(T, v, "replicas", 1, 10000, &r->replicas); break;
+  case APX_F_RESTART: {
+    const char *s2 = apx_tc_const(T, v, "restart");
+    if (!s2) break;
+    if (strcmp(s2, "no") == 0) r->restart = APX_RESTART_NO;
+    else if (strcmp(s2, "on-failure") == 0) r->restart = APX_RESTART_ON_FAILURE;
+    else if (strcmp(s2, "always") == 0) r->restart = APX_RESTART_ALWAYS;
+    else {
+      static const char *const opts[] = {"no", "on-failure", "always"};
+      apx_diagnostic *d = apx_error(m->diag, v->loc, "restart must be \"no\", \"on-failure\" or \"always\"");
+      const char *sug = apx_suggest(s2, opts, 3);
+      if (sug) apx_diag_hint(m->diag, d, "did you mean \"%s\"?", sug);
+    }
+    break;
+  }
+  case APX_F_LIFETIME: {
+    const char *s2 = apx_tc_const(T, v, "lifetime");
+    if (!s2) break;
+    if (strcmp(s2, "session") == 0) r->lifetime = APX_LIFETIME_SESSION;
+    else if (strcmp(s2, "persistent") == 0) r->lifetime = APX_LIFETIME_PERSISTENT;
+    else apx_error(m->diag, v->loc, "lifetime must be \"session\" or \"persistent\"");
+    break;
+  }
+  case APX_F_EXPLICIT_START: apx_tc_bool(T, v, "explicit_start", &r->explicit_start); break;
+  case APX_F_PUBLISH: apx_tc_bool(T, v, "publish", &r->publish); break;
+  case APX_F_LABELS: r->labels = apx_tc_map(T, it, &r->nlabels, true, "labels"); break;
+  case APX_F_ANNOTATIONS: r->annotations = apx_tc_map(T, it, &r->nannotations, true, "annotations"); break;
+  case APX_F_LOCAL: apx_tc_local(T, it, s->sub); break;
+  case APX_F_CONNECTION_STRING: r->connection_string = apx_tc_string(T, v, false, "connection_string"); break;
+  case APX_F_URL: r->url = apx_tc_string(T, v, false, "url"); break;
+  case APX_F_SECRET: apx_tc_bool(T, v, "secret", &r->param->secret); break;
+  case APX_F_DEFAULT:
+    if (v->kind == APX_V_STRING || v->kind == APX_V_INT || v->kind == APX_V_BOOL)
+      r->param->def = apx_tc_string(T, v, true, "default");
+    else
+      apx_error(m->diag, v->loc, "a param default must be a string, integer or boolean known at compile time");
+    break;
+  case APX_F_GENERATE: apx_tc_generate(T, it); break;
+  case APX_F_DESCRIPTION: r->param->description = apx_tc_const(T, v, "description"); break;
+  default: break;
+  }
+}
+
+static void apx_tc_required(apx_tc *T) {
+  apx_module *m = T->m;
+  apx_resource *r = T->r;
+  switch (r->kind) {
+  case APX_KIND_CONTAINER:
+    if (!r->image && !r->build) {
+      apx_diagnostic *d = apx_error(m->diag, r->name_loc, "container '%s' needs an image or a build", r->name);
+      apx_diag_hint(m->diag, d, "add image = \"docker.io/library/NAME:TAG\" or build { context = \"./dir\" }");
+    }
+    break;
+  case APX_KIND_EXECUTABLE:
+  case APX_KIND_PROJECT:
+    if (!r->command) {
+      apx_diagnostic *d = apx_error(m->diag, r->name_loc, "%s '%s' needs a command", apx_ir_kind_name(r->kind), r->name);
+      apx_diag_hint(m->diag, d, "add command = \"python3\" (the program to run) and args = [...]");
+    }
+    if (!r->workdir) r->workdir = m->main_dir;
+    if (r->kind == APX_KIND_PROJECT && !r->build && !r->image)
+      apx_warning(m->diag, r->name_loc, "project '%s' has no build {} or image: it cannot be published", r->name);
+    break;
+  case APX_KIND_EXTERNAL:
+    if (!r->url && !r->connection_string && !r->parent) {
+      apx_diagnostic *d = apx_error(m->diag, r->name_loc, "external '%s' needs a url or a connection_string", r->name);
+      apx_diag_hint(m->diag, d, "add url = \"https://…\"");
+    }
+    break;
+  default: break;
+  }
+}
+
+int apx_pass_typecheck(apx_module *m) {
+  size_t errors = m->diag->errors;
+  size_t nspec = 0;
+  while (apx_schema_resource[nspec].name) nspec++;
+  const apx_item **seen = calloc(nspec, sizeof *seen);
+  if (!seen) abort();
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_tc T = {m, m->resources[i]};
+    apx_resource *r = T.r;
+    if (!r->type) continue; /* unknown kind: reported by resolve */
+    if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);
+    memset(seen, 0, nspec * sizeof *seen);
+    for (apx_item *it = r->body; it; it = it->next) apx_tc_item(&T, it, seen);
+    apx_tc_required(&T);
+    r->typed = true;
+  }
+  free(seen);
+  return (int)(m->diag->errors - errors);
+}

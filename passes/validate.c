@@ -1,0 +1,350 @@
+/* Pass 4, validate: checks the typed model as a whole. Resource names are
+ * DNS labels (PCRE2), waits form no cycle (the whole cycle is printed),
+ * fixed host ports do not clash, nothing waits on what can never be healthy
+ * or complete, and every endpoint a reference or a health check names
+ * exists. */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <ctype.h>
+#include <pcre2.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes_internal.h"
+#include "pipeline.h"
+
+/* ---- names ----------------------------------------------------------- */
+
+static const char *apx_dns_fix(apx_module *m, const char *name) {
+  size_t n = strlen(name);
+  char *s = apx_arena_alloc(m->arena, n + 2);
+  size_t o = 0;
+  for (size_t i = 0; i < n && o < 63; i++) {
+    unsigned char c = (unsigned char)name[i];
+    if (isalnum(c)) s[o++] = (char)tolower(c);
+    else if (o && s[o - 1] != '-') s[o++] = '-';
+  }
+  while (o && s[o - 1] == '-') o--;
+  s[o] = '\0';
+  if (o == 0 || !isalpha((unsigned char)s[0])) return apx_arena_printf(m->arena, "r-%s", s);
+  return s;
+}
+
+static void apx_validate_names(apx_module *m) {
+  int err;
+  PCRE2_SIZE off;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR) "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$", PCRE2_ZERO_TERMINATED, 0, &err,
+                                 &off, NULL);
+  if (!re) abort();
+  pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *r = m->resources[i];
+    /* Params become variable names (PG_PASSWORD), not services. */
+    if (r->kind == APX_KIND_PARAM) continue;
+    if (pcre2_match(re, (PCRE2_SPTR)r->name, strlen(r->name), 0, 0, md, NULL) >= 0) continue;
+    apx_diagnostic *d = apx_error(m->diag, r->name_loc, "'%s' is not a valid resource name", r->name);
+    apx_diag_hint(m->diag, d,
+                  "names become DNS labels (lower-case letters, digits and '-', starting with a letter, at most 63 "
+                  "characters): try '%s'",
+                  apx_dns_fix(m, r->name));
+  }
+  pcre2_match_data_free(md);
+  pcre2_code_free(re);
+}
+
+/* ---- wait cycles ------------------------------------------------------ */
+
+static bool apx_is_wait(apx_dep_kind k) { return k != APX_DEP_REFERENCE; }
+
+typedef struct apx_frame {
+  apx_resource *r;
+  size_t next_dep;
+} apx_frame;
+
+/* Iterative DFS (a deep chain must not exhaust the C stack). A map from
+ * resource to state is kept in an open-addressed pointer table. */
+typedef struct apx_ptrmap {
+  const void **k;
+  int *v;
+  size_t cap;
+} apx_ptrmap;
+
+static int *apx_ptrmap_get(apx_ptrmap *pm, const void *p) {
+  size_t j = ((uintptr_t)p >> 4) & (pm->cap - 1);
+  while (pm->k[j] && pm->k[j] != p) j = (j + 1) & (pm->cap - 1);
+  if (!pm->k[j]) pm->k[j] = p;
+  return &pm->v[j];
+}
+
+static void apx_validate_cycles(apx_module *m) {
+  apx_ptrmap pm = {0};
+  pm.cap = 16;
+  while (pm.cap < m->nresources * 2 + 2) pm.cap *= 2;
+  pm.k = calloc(pm.cap, sizeof *pm.k);
+  pm.v = calloc(pm.cap, sizeof *pm.v);
+  apx_frame *stack = calloc(m->nresources + 1, sizeof *stack);
+  if (!pm.k || !pm.v || !stack) abort();
+  enum { WHITE, GREY, BLACK };
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *root = m->resources[i];
+    if (*apx_ptrmap_get(&pm, root) != WHITE) continue;
+    size_t sp = 0;
+    stack[sp++] = (apx_frame){root, 0};
+    *apx_ptrmap_get(&pm, root) = GREY;
+    while (sp) {
+      apx_frame *f = &stack[sp - 1];
+      if (f->next_dep >= f->r->ndeps) {
+        *apx_ptrmap_get(&pm, f->r) = BLACK;
+        sp--;
+        continue;
+      }
+      apx_dep *d = &f->r->deps[f->next_dep++];
+      if (!apx_is_wait(d->kind)) continue;
+      apx_resource *t = (apx_resource *)apx_ir_runner(d->target);
+      int *st = apx_ptrmap_get(&pm, t);
+      if (*st == WHITE) {
+        *st = GREY;
+        stack[sp++] = (apx_frame){t, 0};
+      } else if (*st == GREY) {
+        /* The cycle is the stack from t to the top, closed by this edge. */
+        size_t from = sp;
+        while (from > 0 && stack[from - 1].r != t) from--;
+        char *chain = apx_arena_strdup(m->arena, "");
+        for (size_t k = from - 1; k < sp; k++) chain = apx_arena_printf(m->arena, "%s%s -> ", chain, stack[k].r->name);
+        apx_diagnostic *dg = apx_error(m->diag, d->loc, "dependency cycle: %s%s", chain, t->name);
+        apx_diag_hint(m->diag, dg, "nothing in a cycle can ever start; remove one of these waits");
+        /* Report each cycle once: mark it finished. */
+        for (size_t k = from - 1; k < sp; k++) *apx_ptrmap_get(&pm, stack[k].r) = BLACK;
+        sp = from - 1;
+      }
+    }
+  }
+  free(pm.k);
+  free(pm.v);
+  free(stack);
+}
+
+/* ---- waits and ports ---------------------------------------------------- */
+
+static void apx_validate_waits(apx_module *m) {
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *r = m->resources[i];
+    for (size_t k = 0; k < r->ndeps; k++) {
+      apx_dep *d = &r->deps[k];
+      apx_resource *t = d->target;
+      if (!t->type) continue; /* unknown kind: reported by resolve */
+      if (d->kind == APX_DEP_REFERENCE) {
+        if (t->kind == APX_KIND_PARAM) {
+          apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' is a param: references name resources", t->name);
+          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_ir_env_name(m->arena, t->name), t->name);
+        } else if (!t->connection_string && !t->url && apx_ir_runner(t)->nendpoints == 0) {
+          apx_warning(m->diag, d->loc, "'%s' has no endpoint, url or connection string: referencing it injects nothing",
+                      t->name);
+        }
+        continue;
+      }
+      const char *what = apx_ir_dep_kind_name(d->kind);
+      const apx_resource *runner = apx_ir_runner(t);
+      if (!apx_ir_kind_runs(runner->kind)) {
+        apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' can never be %s: %s %s is not run by aspirec", t->name,
+                                       d->kind == APX_DEP_WAIT_COMPLETION ? "complete" : "healthy",
+                                       t->kind == APX_KIND_PARAM ? "a param" : "an external", t->name);
+        apx_diag_hint(m->diag, dg, "remove it from %s; to use its values, list it in references", what);
+        continue;
+      }
+      if (d->kind == APX_DEP_WAIT_COMPLETION) {
+        if (runner != t) {
+          apx_error(m->diag, d->loc, "'%s' is part of '%s', which runs as a server: it never completes", t->name,
+                    runner->name);
+        } else if (t->restart == APX_RESTART_ALWAYS) {
+          apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' has restart = \"always\": it never completes", t->name);
+          apx_diag_hint(m->diag, dg, "use wait_for (healthy) or set restart = \"no\" on %s", t->name);
+        }
+      }
+      if (runner->explicit_start)
+        apx_warning(m->diag, d->loc, "'%s' waits for '%s', which only starts when asked (explicit_start)", r->name,
+                    runner->name);
+    }
+  }
+}
+
+static void apx_validate_ports(apx_module *m) {
+  /* Fixed ports are few; a 65536-slot table per protocol is simplest. */
+  const apx_endpoint **seen = calloc(2 * 65536, sizeof *seen);
+  const apx_resource **owner = calloc(2 * 65536, sizeof *owner);
+  if (!seen || !owner) abort();
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *r = m->resources[i];
+    for (size_t k = 0; k < r->nendpoints; k++) {
+      const apx_endpoint *e = &r->endpoints[k];
+      if (!e->port) continue;
+      if (r->replicas > 1) {
+        apx_diagnostic *d = apx_error(m->diag, e->loc, "endpoint '%s' of '%s' has a fixed port but %d replicas", e->name,
+                                      r->name, r->replicas);
+        apx_diag_hint(m->diag, d, "replicas cannot share one host port: remove port to have one allocated for each");
+      }
+      size_t slot = (size_t)e->port + (e->protocol && strcmp(e->protocol, "udp") == 0 ? 65536 : 0);
+      if (seen[slot]) {
+        apx_error(m->diag, e->loc, "port %d is used twice: by '%s' (endpoint %s) and '%s' (endpoint %s)", e->port,
+                  owner[slot]->name, seen[slot]->name, r->name, e->name);
+        apx_note(m->diag, seen[slot]->loc, "port %d first used here", e->port);
+        continue;
+      }
+      seen[slot] = e;
+      owner[slot] = r;
+    }
+  }
+  free(seen);
+  free(owner);
+}
+
+/* ---- references inside values ------------------------------------------ */
+
+typedef struct apx_vctx {
+  apx_module *m;
+  apx_resource *r;
+  bool in_local;
+} apx_vctx;
+
+static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
+  apx_module *m = V->m;
+  const apx_resource *t = ref->target;
+  if (!t) return;
+  switch (ref->prop) {
+  case APX_PROP_EP_URL: case APX_PROP_EP_HOST: case APX_PROP_EP_PORT:
+  case APX_PROP_EP_TARGET_PORT: case APX_PROP_EP_SCHEME:
+    if (!apx_ir_endpoint_find(t, ref->endpoint)) {
+      size_t loc_i = ref->npath > 2 ? 2 : ref->npath - 1;
+      apx_loc loc = ref->path_locs ? ref->path_locs[loc_i] : ref->loc;
+      const char **c = malloc(sizeof *c * (t->nendpoints + 1));
+      if (!c) abort();
+      for (size_t i = 0; i < t->nendpoints; i++) c[i] = t->endpoints[i].name;
+      const char *s = apx_suggest(ref->endpoint, c, t->nendpoints);
+      apx_diagnostic *d = apx_error(m->diag, loc, "'%s' has no endpoint '%s'", t->name, ref->endpoint);
+      if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+      else if (t->nendpoints == 0) apx_diag_hint(m->diag, d, "'%s' declares no endpoints", t->name);
+      free(c);
+    }
+    break;
+  case APX_PROP_CONNECTION_STRING:
+    if (!t->connection_string)
+      apx_error(m->diag, ref->loc, "'%s' has no connection string", t->name);
+    break;
+  case APX_PROP_URL:
+    if (!t->url) {
+      apx_diagnostic *d = apx_error(m->diag, ref->loc, "'%s' has no url", t->name);
+      if (t->nendpoints) apx_diag_hint(m->diag, d, "did you mean %s.endpoints.%s.url?", t->name, t->endpoints[0].name);
+    }
+    break;
+  case APX_PROP_STATE_DIR:
+    if (!V->in_local) {
+      apx_diagnostic *d = apx_error(m->diag, ref->loc, "state_dir exists only in run mode");
+      apx_diag_hint(m->diag, d, "use it inside local { … }, which only run mode uses");
+    }
+    break;
+  case APX_PROP_RESOURCE:
+    if (t->kind != APX_KIND_PARAM && !t->connection_string && !t->url) {
+      apx_diagnostic *d = apx_error(m->diag, ref->loc, "'%s' has no value to use here", t->name);
+      if (t->nendpoints) apx_diag_hint(m->diag, d, "did you mean %s.endpoints.%s.url?", t->name, t->endpoints[0].name);
+    }
+    break;
+  default: break;
+  }
+}
+
+static void apx_validate_value(apx_vctx *V, const apx_value *v) {
+  if (!v) return;
+  switch (v->kind) {
+  case APX_V_REF: apx_validate_ref(V, v->u.ref); break;
+  case APX_V_TEMPLATE:
+    for (size_t i = 0; i < v->u.tpl.n; i++)
+      if (v->u.tpl.parts[i].ref) apx_validate_ref(V, v->u.tpl.parts[i].ref);
+    break;
+  case APX_V_LIST:
+    for (size_t i = 0; i < v->u.list.n; i++) apx_validate_value(V, v->u.list.items[i]);
+    break;
+  case APX_V_MAP:
+    for (size_t i = 0; i < v->u.map.n; i++) apx_validate_value(V, v->u.map.entries[i].value);
+    break;
+  default: break;
+  }
+}
+
+static void apx_validate_entries(apx_vctx *V, const apx_entry *e, size_t n) {
+  for (size_t i = 0; i < n; i++) apx_validate_value(V, e[i].value);
+}
+
+static void apx_validate_health(apx_module *m, apx_resource *r) {
+  for (size_t i = 0; i < r->nhealth; i++) {
+    apx_health *h = &r->health[i];
+    if (h->endpoint && !apx_ir_endpoint_find(r, h->endpoint)) {
+      const char **c = malloc(sizeof *c * (r->nendpoints + 1));
+      if (!c) abort();
+      for (size_t k = 0; k < r->nendpoints; k++) c[k] = r->endpoints[k].name;
+      const char *s = apx_suggest(h->endpoint, c, r->nendpoints);
+      apx_diagnostic *d = apx_error(m->diag, h->loc, "health check names endpoint '%s', which '%s' does not have",
+                                    h->endpoint, r->name);
+      if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
+      free(c);
+    }
+    if (h->kind == APX_HEALTH_LOG && h->pattern) {
+      int err;
+      PCRE2_SIZE off;
+      pcre2_code *re = pcre2_compile((PCRE2_SPTR)h->pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
+      if (!re) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(err, msg, sizeof msg);
+        apx_error(m->diag, h->loc, "health log pattern is not a valid regular expression: %s (at offset %zu)",
+                  (const char *)msg, (size_t)off);
+      }
+      pcre2_code_free(re);
+    }
+  }
+}
+
+/* Connection strings that refer to each other in a loop cannot be rendered. */
+static bool apx_cs_loops(const apx_value *v, const apx_resource *start, int depth) {
+  if (!v || depth > 64) return depth > 64;
+  if (v->kind != APX_V_TEMPLATE) return false;
+  for (size_t i = 0; i < v->u.tpl.n; i++) {
+    const apx_ref *ref = v->u.tpl.parts[i].ref;
+    if (!ref || !ref->target) continue;
+    if (ref->prop != APX_PROP_CONNECTION_STRING && ref->prop != APX_PROP_RESOURCE) continue;
+    if (ref->target == start) return true;
+    if (apx_cs_loops(ref->target->connection_string, start, depth + 1)) return true;
+  }
+  return false;
+}
+
+int apx_pass_validate(apx_module *m) {
+  size_t errors = m->diag->errors;
+  apx_validate_names(m);
+  apx_validate_cycles(m);
+  apx_validate_waits(m);
+  apx_validate_ports(m);
+  for (size_t i = 0; i < m->nresources; i++) {
+    apx_resource *r = m->resources[i];
+    apx_vctx V = {m, r, false};
+    apx_validate_value(&V, r->image);
+    apx_validate_value(&V, r->command);
+    apx_validate_value(&V, r->args);
+    apx_validate_value(&V, r->entrypoint);
+    apx_validate_entries(&V, r->env, r->nenv);
+    apx_validate_entries(&V, r->labels, r->nlabels);
+    apx_validate_entries(&V, r->annotations, r->nannotations);
+    apx_validate_value(&V, r->connection_string);
+    apx_validate_value(&V, r->url);
+    if (r->build) apx_validate_entries(&V, r->build->args, r->build->nargs);
+    for (size_t k = 0; k < r->nhealth; k++) apx_validate_value(&V, r->health[k].exec);
+    if (r->local) {
+      V.in_local = true;
+      apx_validate_value(&V, r->local->command);
+      apx_validate_value(&V, r->local->args);
+      apx_validate_value(&V, r->local->setup);
+      apx_validate_entries(&V, r->local->env, r->local->nenv);
+    }
+    apx_validate_health(m, r);
+    if (apx_cs_loops(r->connection_string, r, 0))
+      apx_error(m->diag, r->connection_string->loc, "the connection string of '%s' refers to itself", r->name);
+  }
+  return (int)(m->diag->errors - errors);
+}
