@@ -18,6 +18,9 @@ void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t
  * into .env); NULL if absent. The caller frees it. */
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);
 bool apx_output_to_stdout(const apx_output *o);
+/* The output directory as given, or NULL in stdout mode: back ends that write
+ * paths relative to their output (Compose's build context) need it. */
+const char *apx_output_dir(const apx_output *o);
 /* Returns 0, or -1 with a message on stderr (and no file left half-written). */
 int apx_output_commit(apx_output *o);
 void apx_output_free(apx_output *o);

@@ -3,7 +3,6 @@
  * templates, following connection strings into the resources they name. */
 #include "render.h"
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +33,16 @@ void apx_render_filter(apx_filter f, const char *s, size_t n, apx_buf *out) {
     unsigned char ch = (unsigned char)s[i];
     switch (f) {
     case APX_FILTER_URLENCODE:
-      if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+      /* ASCII ranges, not isalnum(): a locale must not change the output. */
+      if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+          ch == '.' || ch == '_' || ch == '~') {
         apx_buf_putc(out, (char)ch);
       } else {
         char e[3] = {'%', hex[ch >> 4], hex[ch & 15]};
         apx_buf_append(out, e, 3);
       }
       break;
-    /* ASCII only: locale-dependent case mapping would make output differ
-     * between machines. */
+    /* ASCII only, for the same reason. */
     case APX_FILTER_LOWER: apx_buf_putc(out, (ch >= 'A' && ch <= 'Z') ? (char)(ch + 32) : (char)ch); break;
     case APX_FILTER_UPPER: apx_buf_putc(out, (ch >= 'a' && ch <= 'z') ? (char)(ch - 32) : (char)ch); break;
     case APX_FILTER_NONE: apx_buf_putc(out, (char)ch); break;

@@ -14,6 +14,7 @@
 
 #include "passes_internal.h"
 #include "pipeline.h"
+#include "schema.h"
 
 typedef struct apx_binding {
   const char *name;
@@ -69,6 +70,10 @@ static apx_item *apx_items_merge(apx_module *m, apx_item *base, apx_item *over) 
         done = true;
         break;
       }
+      /* Unlabeled blocks that may repeat (health, bind) add a check or a
+       * mount: an instance's health { http = "/" } is a second check. */
+      const apx_spec *spec = apx_schema_find(apx_schema_resource, over->name);
+      if (spec && spec->repeat && !spec->labeled) continue;
       if (apx_same_label(b->label, over->label)) {
         b->body = apx_items_merge(m, b->body, over->body);
         done = true;

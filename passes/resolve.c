@@ -106,8 +106,7 @@ static void apx_import_one(apx_loader *ld, const apx_import *im) {
     if (relative)
       apx_diag_hint(m->diag, d, "relative imports are resolved from the directory of the importing file");
     else
-      apx_diag_hint(m->diag, d, "searched -I directories, APX_PATH and the standard library (%s)",
-                    m->opts->stdlib_dir ? m->opts->stdlib_dir : "none");
+      apx_diag_hint(m->diag, d, "searched the -I directories, APX_PATH and the standard library");
     return;
   }
   char *real = realpath(path, NULL);
@@ -333,7 +332,16 @@ static void apx_resolve_kinds(apx_module *m) {
 static const char *const apx_prop_names[] = {"connection_string", "value", "name", "url",
                                              "endpoints", "state_dir"};
 
+static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target, size_t first);
+
+/* On failure the reference is left unbound, so later passes stay quiet. */
 bool apx_ref_bind(apx_module *m, apx_ref *ref, apx_resource *target, size_t first) {
+  if (apx_ref_bind_path(m, ref, target, first)) return true;
+  ref->target = NULL;
+  return false;
+}
+
+static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target, size_t first) {
   ref->target = target;
   ref->prop = APX_PROP_RESOURCE;
   if (first >= ref->npath) return true;

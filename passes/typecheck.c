@@ -618,19 +618,27 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   }
 }
 
+/* Required attributes are checked by presence: one that is there with a
+ * wrong type was reported already. */
+static bool apx_tc_written(const apx_resource *r, const char *name) {
+  for (const apx_item *it = r->body; it; it = it->next)
+    if (strcmp(it->name, name) == 0) return true;
+  return false;
+}
+
 static void apx_tc_required(apx_tc *T) {
   apx_module *m = T->m;
   apx_resource *r = T->r;
   switch (r->kind) {
   case APX_KIND_CONTAINER:
-    if (!r->image && !r->build) {
+    if (!apx_tc_written(r, "image") && !apx_tc_written(r, "build")) {
       apx_diagnostic *d = apx_error(m->diag, r->name_loc, "container '%s' needs an image or a build", r->name);
       apx_diag_hint(m->diag, d, "add image = \"docker.io/library/NAME:TAG\" or build { context = \"./dir\" }");
     }
     break;
   case APX_KIND_EXECUTABLE:
   case APX_KIND_PROJECT:
-    if (!r->command) {
+    if (!apx_tc_written(r, "command")) {
       apx_diagnostic *d = apx_error(m->diag, r->name_loc, "%s '%s' needs a command", apx_ir_kind_name(r->kind), r->name);
       apx_diag_hint(m->diag, d, "add command = \"python3\" (the program to run) and args = [...]");
     }
@@ -639,7 +647,7 @@ static void apx_tc_required(apx_tc *T) {
       apx_warning(m->diag, r->name_loc, "project '%s' has no build {} or image: it cannot be published", r->name);
     break;
   case APX_KIND_EXTERNAL:
-    if (!r->url && !r->connection_string && !r->parent) {
+    if (!apx_tc_written(r, "url") && !apx_tc_written(r, "connection_string") && !r->parent) {
       apx_diagnostic *d = apx_error(m->diag, r->name_loc, "external '%s' needs a url or a connection_string", r->name);
       apx_diag_hint(m->diag, d, "add url = \"https://…\"");
     }

@@ -242,9 +242,12 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
     }
     break;
   case APX_PROP_RESOURCE:
-    if (t->kind != APX_KIND_PARAM && !t->connection_string && !t->url) {
-      apx_diagnostic *d = apx_error(m->diag, ref->loc, "'%s' has no value to use here", t->name);
-      if (t->nendpoints) apx_diag_hint(m->diag, d, "did you mean %s.endpoints.%s.url?", t->name, t->endpoints[0].name);
+    if (t->kind != APX_KIND_PARAM) {
+      /* Only a param has a bare value; anything else needs a property. */
+      apx_diagnostic *d = apx_error(m->diag, ref->loc, "'%s' is a resource: say which of its values to use", t->name);
+      if (t->connection_string) apx_diag_hint(m->diag, d, "did you mean %s.connection_string?", t->name);
+      else if (t->url) apx_diag_hint(m->diag, d, "did you mean %s.url?", t->name);
+      else if (t->nendpoints) apx_diag_hint(m->diag, d, "did you mean %s.endpoints.%s.url?", t->name, t->endpoints[0].name);
     }
     break;
   default: break;

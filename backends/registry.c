@@ -1,0 +1,19 @@
+/* The table of back ends (QBE's Target list): --emit=NAME looks here. */
+#include <string.h>
+
+#include "backend.h"
+
+const apx_backend apx_backends[] = {
+    {"compose", "docker-compose.yaml and .env for Docker Compose", apx_emit_compose},
+    {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir},
+    {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
+};
+
+const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];
+
+const apx_backend *apx_backend_find(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < apx_backends_len; i++)
+    if (strcmp(apx_backends[i].name, name) == 0) return &apx_backends[i];
+  return NULL;
+}

@@ -1,0 +1,155 @@
+/* libyaml emitter into memory (yaml_out.h). */
+#include "yaml_out.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
+  apx_buf_append((apx_buf *)data, (const char *)buffer, size);
+  return 1;
+}
+
+static void apx_yaml_emit(apx_yaml *y, yaml_event_t *ev, int init_ok) {
+  if (y->failed) {
+    if (init_ok) yaml_event_delete(ev);
+    return;
+  }
+  if (!init_ok) {
+    y->failed = true;
+    y->error = "libyaml could not create an event (invalid UTF-8?)";
+    return;
+  }
+  /* yaml_emitter_emit takes ownership of the event, also on failure. */
+  if (!yaml_emitter_emit(&y->emitter, ev)) {
+    y->failed = true;
+    y->error = y->emitter.problem ? y->emitter.problem : "libyaml emitter error";
+  }
+}
+
+void apx_yaml_init(apx_yaml *y) {
+  memset(y, 0, sizeof *y);
+  if (!yaml_emitter_initialize(&y->emitter)) {
+    y->failed = true;
+    y->error = "libyaml could not initialise an emitter";
+    return;
+  }
+  yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
+  yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
+  yaml_emitter_set_unicode(&y->emitter, 1);
+  /* No folding of long lines: a folded command line is valid YAML but hard
+   * to read and to diff. */
+  yaml_emitter_set_width(&y->emitter, -1);
+  yaml_emitter_set_indent(&y->emitter, 2);
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
+  apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
+}
+
+static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, style));
+}
+
+void apx_yaml_begin_map(apx_yaml *y) { apx_yaml_begin_map_style(y, YAML_BLOCK_MAPPING_STYLE); }
+void apx_yaml_begin_flow_map(apx_yaml *y) { apx_yaml_begin_map_style(y, YAML_FLOW_MAPPING_STYLE); }
+
+void apx_yaml_end_map(apx_yaml *y) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_mapping_end_event_initialize(&ev));
+}
+
+static void apx_yaml_begin_seq_style(apx_yaml *y, yaml_sequence_style_t style) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1, style));
+}
+
+void apx_yaml_begin_seq(apx_yaml *y) { apx_yaml_begin_seq_style(y, YAML_BLOCK_SEQUENCE_STYLE); }
+void apx_yaml_begin_flow_seq(apx_yaml *y) { apx_yaml_begin_seq_style(y, YAML_FLOW_SEQUENCE_STYLE); }
+
+void apx_yaml_end_seq(apx_yaml *y) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_sequence_end_event_initialize(&ev));
+}
+
+bool apx_yaml_needs_quotes(const char *s, size_t n) {
+  /* Words YAML 1.1 resolves to booleans or null (and 1.1's `=` and `<<`);
+   * compared case-insensitively, which quotes a few harmless extras. */
+  static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
+                                      ".inf", "+.inf", "-.inf", ".nan", "=", "<<"};
+  if (n == 0) return true;
+  for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+    if (strlen(words[i]) == n && strncasecmp(words[i], s, n) == 0) return true;
+  /* Anything that starts like a number may be an int, float, sexagesimal
+   * (`8080:80` is 483680 in YAML 1.1) or timestamp: quote it. */
+  unsigned char c0 = (unsigned char)s[0];
+  if (c0 >= '0' && c0 <= '9') return true;
+  /* Signed or leading-dot numbers: -1, +.5, .5 (not -c or ../dir). */
+  size_t i = (c0 == '+' || c0 == '-') ? 1 : 0;
+  if (i < n && s[i] == '.') i++;
+  if (i > 0 && i < n && s[i] >= '0' && s[i] <= '9') return true;
+  return false;
+}
+
+static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_style_t style) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev,
+                yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)n, 1, 1, style));
+}
+
+void apx_yaml_strn(apx_yaml *y, const char *s, size_t n) {
+  if (n > (size_t)INT32_MAX) {
+    y->failed = true;
+    y->error = "string too long for YAML";
+    return;
+  }
+  apx_yaml_scalar(y, s, n, apx_yaml_needs_quotes(s, n) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
+}
+
+void apx_yaml_str(apx_yaml *y, const char *s) { apx_yaml_strn(y, s ? s : "", s ? strlen(s) : 0); }
+
+void apx_yaml_key(apx_yaml *y, const char *key) { apx_yaml_str(y, key); }
+
+void apx_yaml_int(apx_yaml *y, int64_t i) {
+  char b[32];
+  int n = snprintf(b, sizeof b, "%" PRId64, i);
+  apx_yaml_scalar(y, b, (size_t)n, YAML_PLAIN_SCALAR_STYLE);
+}
+
+void apx_yaml_bool(apx_yaml *y, bool b) {
+  apx_yaml_scalar(y, b ? "true" : "false", b ? 4 : 5, YAML_PLAIN_SCALAR_STYLE);
+}
+
+void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s) {
+  apx_yaml_key(y, key);
+  apx_yaml_str(y, s);
+}
+
+void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i) {
+  apx_yaml_key(y, key);
+  apx_yaml_int(y, i);
+}
+
+void apx_yaml_kv_bool(apx_yaml *y, const char *key, bool b) {
+  apx_yaml_key(y, key);
+  apx_yaml_bool(y, b);
+}
+
+const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_document_end_event_initialize(&ev, 1));
+  apx_yaml_emit(y, &ev, yaml_stream_end_event_initialize(&ev));
+  if (!y->failed && !yaml_emitter_flush(&y->emitter)) {
+    y->failed = true;
+    y->error = "libyaml could not flush its output";
+  }
+  if (y->failed) return NULL;
+  if (len) *len = y->out.len;
+  return apx_buf_str(&y->out);
+}
+
+void apx_yaml_free(apx_yaml *y) {
+  yaml_emitter_delete(&y->emitter);
+  apx_buf_free(&y->out);
+}

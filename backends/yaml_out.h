@@ -1,0 +1,55 @@
+/* A thin layer over libyaml's emitter that writes one YAML document into a
+ * memory buffer. Every byte of YAML the back ends produce goes through it, so
+ * quoting and escaping are libyaml's, not ours.
+ *
+ * Strings are quoted when a YAML 1.1 or 1.2 reader would take them for
+ * something else (`no`, `8080:80`, `1e3`, `null`, ``), which matters because
+ * docker-compose v1 reads YAML 1.1 (PyYAML). Calls after an error are
+ * ignored; apx_yaml_finish reports it. */
+#ifndef APX_YAML_OUT_H
+#define APX_YAML_OUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+#include "../ir/buf.h"
+
+typedef struct apx_yaml {
+  yaml_emitter_t emitter;
+  apx_buf out;
+  bool failed;
+  const char *error; /* libyaml's problem text, or ours */
+} apx_yaml;
+
+/* Starts a stream and one document. */
+void apx_yaml_init(apx_yaml *y);
+void apx_yaml_begin_map(apx_yaml *y);
+void apx_yaml_begin_flow_map(apx_yaml *y);
+void apx_yaml_end_map(apx_yaml *y);
+void apx_yaml_begin_seq(apx_yaml *y);
+/* `[a, b]` on one line: for short lists such as a healthcheck's test. */
+void apx_yaml_begin_flow_seq(apx_yaml *y);
+void apx_yaml_end_seq(apx_yaml *y);
+/* A mapping key (a string scalar). */
+void apx_yaml_key(apx_yaml *y, const char *key);
+void apx_yaml_str(apx_yaml *y, const char *s);
+void apx_yaml_strn(apx_yaml *y, const char *s, size_t n);
+void apx_yaml_int(apx_yaml *y, int64_t i);
+void apx_yaml_bool(apx_yaml *y, bool b);
+/* key: value shorthands. */
+void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s);
+void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i);
+void apx_yaml_kv_bool(apx_yaml *y, const char *key, bool b);
+/* Ends the document and stream. Returns the text (owned by y; valid until
+ * apx_yaml_free) or NULL with y->error set. */
+const char *apx_yaml_finish(apx_yaml *y, size_t *len);
+void apx_yaml_free(apx_yaml *y);
+
+/* True if a plain (unquoted) scalar with this text would not be read back as
+ * a string by YAML 1.1 or 1.2 readers. Exposed for tests. */
+bool apx_yaml_needs_quotes(const char *s, size_t n);
+
+#endif

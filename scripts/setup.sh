@@ -1,0 +1,69 @@
+#!/bin/bash
+# Installs what aspirec needs to build and test, on Debian 12, as root.
+# Idempotent: installs only what is missing, runs `apt-get update` only then,
+# and `npm ci` in tests/tools only when node_modules does not match the lockfile.
+# Non-interactive (fine with CI=true and no stdin).
+# usage: bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+say() { printf 'setup: %s\n' "$*"; }
+
+# Build: compiler, autotools, flex/bison, the libraries; clang and its runtime
+# (libclang-rt: sanitizers and libFuzzer); graphviz to render --emit=dot.
+build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
+  libyaml-dev libcjson-dev libpcre2-dev clang libclang-rt-14-dev graphviz)
+# Tests: busybox for the container image, databases and Python clients for run
+# mode, iproute2 for network namespaces.
+test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2)
+# docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
+# tests/compose-up starts privately).
+rec_pkgs=(docker-compose docker.io)
+
+installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2> /dev/null | grep -q '^ii'; }
+
+missing_norec=() missing_rec=()
+for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do installed "$p" || missing_norec+=("$p"); done
+for p in "${rec_pkgs[@]}"; do installed "$p" || missing_rec+=("$p"); done
+if ! command -v node > /dev/null; then missing_norec+=(nodejs npm)
+elif ! command -v npm > /dev/null; then missing_norec+=(npm)
+fi
+
+if [ ${#missing_norec[@]} -gt 0 ] || [ ${#missing_rec[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: need root to install: ${missing_norec[*]} ${missing_rec[*]}" >&2; exit 1; }
+  # Keep package scripts from starting services (postgresql, redis, docker).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  say "apt-get update"
+  apt-get update -qq
+  apt_opts=(-y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+  if [ ${#missing_norec[@]} -gt 0 ]; then
+    say "installing ${missing_norec[*]}"
+    apt-get install "${apt_opts[@]}" --no-install-recommends "${missing_norec[@]}" < /dev/null > /tmp/apx-setup-apt.log 2>&1 ||
+      { tail -n 30 /tmp/apx-setup-apt.log >&2; exit 1; }
+  fi
+  if [ ${#missing_rec[@]} -gt 0 ]; then
+    say "installing ${missing_rec[*]} (with recommends)"
+    apt-get install "${apt_opts[@]}" "${missing_rec[@]}" < /dev/null > /tmp/apx-setup-apt.log 2>&1 ||
+      { tail -n 30 /tmp/apx-setup-apt.log >&2; exit 1; }
+  fi
+else
+  say "Debian packages: all present"
+fi
+
+# Node packages for the validators (committed lockfile, registry only).
+tools=tests/tools
+stamp=$tools/node_modules/.apx-lock-sha256
+want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  say "npm packages in $tools: up to date"
+else
+  say "npm ci in $tools"
+  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
+    { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
+  echo "$want" > "$stamp"
+fi
+say "done"

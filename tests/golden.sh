@@ -1,0 +1,128 @@
+#!/bin/bash
+# Golden tests: compile each tests/golden/NAME.apx and compare with the expected
+# files beside it (only those that exist):
+#   NAME.compose.yaml, NAME.env  --emit=compose -o DIR: DIR/docker-compose.yaml, DIR/.env
+#   NAME.ir.json                 --emit=ir (stdout)
+#   NAME.dot                     --emit=dot (stdout)
+#   NAME.err                     stderr of --emit=ir with NO_COLOR=1, then a line `exit: N`
+# A first line `// aspirec-args: -p region=eu` passes those options too.
+# Runs from tests/golden with relative paths, so messages are stable.
+#
+# usage: tests/golden.sh [--update] [NAME...]      (ASPIREC=path/to/aspirec)
+#   --update  rewrite the expected files that exist; write NAME.err for an input
+#             that fails to compile; write NAME.compose.yaml (+ NAME.env) and
+#             NAME.ir.json for a new input that has no expected file at all.
+#             Outputs of a failed compile are never written except as NAME.err.
+. "$(dirname "$0")/lib.sh"
+
+update=0
+[ "${1:-}" = --update ] && { update=1; shift; }
+names=("$@")
+
+cd "$APX_SRCDIR/tests/golden" 2>/dev/null || { note "no tests/golden directory"; exit 0; }
+shopt -s nullglob
+inputs=(*.apx)
+shopt -u nullglob
+if [ ${#names[@]} -gt 0 ]; then
+  inputs=(); for n in "${names[@]}"; do inputs+=("${n%.apx}.apx"); done
+fi
+if [ ${#inputs[@]} -eq 0 ]; then note "golden: no inputs in tests/golden"; exit 0; fi
+need_aspirec
+
+apx_tmpdir tmp
+outroot=../out/golden          # tests/out is ignored by git; fixed depth keeps relative paths stable
+mkdir -p "$outroot"
+at_exit "rm -rf '$APX_SRCDIR/tests/out/golden'"
+update_errors=0
+
+# compare EXPECTED ACTUAL: one ok/not ok line, the diff on failure.
+compare() {
+  local exp=$1 act=$2
+  if [ ! -e "$act" ]; then not_ok "golden $exp: the compiler did not write it"; return; fi
+  if diff -u --label "$exp (expected)" --label "$exp (actual)" "$exp" "$act" > "$tmp/diff"; then
+    ok "golden $exp"
+  else
+    not_ok "golden $exp differs"
+    diag 60 < "$tmp/diff"
+  fi
+}
+
+# put ACTUAL EXPECTED: update mode writer.
+put() {
+  local act=$1 exp=$2
+  if [ -e "$exp" ] && cmp -s "$act" "$exp"; then echo "unchanged $exp"
+  elif [ -e "$exp" ]; then cp "$act" "$exp"; echo "updated   $exp"
+  else cp "$act" "$exp"; echo "created   $exp"; fi
+}
+
+for src in "${inputs[@]}"; do
+  name=${src%.apx}
+  if [ ! -f "$src" ]; then not_ok "golden $src: no such input"; continue; fi
+  read -ra args <<< "$(apx_args_of "$src")"
+  has_any=0
+  for x in compose.yaml env ir.json dot err; do [ -e "$name.$x" ] && has_any=1; done
+
+  # errors (always computed: it tells whether the program compiles)
+  "$ASPIREC" "$src" "${args[@]}" --emit=ir > "$tmp/ir" 2> "$tmp/err"
+  ir_rc=$?
+  echo "exit: $ir_rc" >> "$tmp/err"
+
+  if [ $update = 0 ] && [ $has_any = 0 ]; then
+    not_ok "golden $src: no expected files (run: make -C _build update-golden)"
+    continue
+  fi
+
+  want_compose=0; { [ -e "$name.compose.yaml" ] || [ -e "$name.env" ]; } && want_compose=1
+  want_ir=0; [ -e "$name.ir.json" ] && want_ir=1
+  new_input=0
+  if [ $update = 1 ] && [ $has_any = 0 ] && [ $ir_rc = 0 ]; then want_compose=1; want_ir=1; new_input=1; fi
+
+  if [ $update = 0 ]; then
+    [ -e "$name.err" ] && compare "$name.err" "$tmp/err"
+    if [ $want_ir = 1 ]; then
+      if [ $ir_rc = 0 ]; then compare "$name.ir.json" "$tmp/ir"
+      else not_ok "golden $name.ir.json: compile failed (exit $ir_rc)"; diag < "$tmp/err"; fi
+    fi
+  else
+    if [ -e "$name.err" ] || [ $ir_rc != 0 ]; then put "$tmp/err" "$name.err"; fi
+    if [ $want_ir = 1 ]; then
+      if [ $ir_rc = 0 ]; then put "$tmp/ir" "$name.ir.json"
+      else echo "FAILED    $name.ir.json: compile failed (exit $ir_rc), left as it was"; update_errors=$((update_errors + 1)); fi
+    fi
+  fi
+
+  if [ -e "$name.dot" ]; then
+    "$ASPIREC" "$src" "${args[@]}" --emit=dot > "$tmp/dot" 2> "$tmp/dot.err"; rc=$?
+    if [ $rc != 0 ]; then
+      if [ $update = 1 ]; then echo "FAILED    $name.dot: compile failed (exit $rc), left as it was"; update_errors=$((update_errors + 1))
+      else not_ok "golden $name.dot: compile failed (exit $rc)"; diag < "$tmp/dot.err"; fi
+    elif [ $update = 1 ]; then put "$tmp/dot" "$name.dot"
+    else compare "$name.dot" "$tmp/dot"; fi
+  fi
+
+  if [ $want_compose = 1 ]; then
+    out=$outroot/$name
+    rm -rf "$out"
+    "$ASPIREC" "$src" "${args[@]}" --emit=compose -o "$out" > "$tmp/c.out" 2>&1; rc=$?
+    if [ $rc != 0 ] && [ $new_input = 1 ]; then
+      echo "skipped   $name.compose.yaml: --emit=compose fails (exit $rc):"; sed 's/^/          /' "$tmp/c.out"
+    elif [ $rc != 0 ]; then
+      if [ $update = 1 ]; then echo "FAILED    $name.compose.yaml: compile failed (exit $rc), left as it was"; update_errors=$((update_errors + 1))
+      else not_ok "golden $name.compose.yaml: compile failed (exit $rc)"; diag < "$tmp/c.out"; fi
+    elif [ $update = 1 ]; then
+      put "$out/docker-compose.yaml" "$name.compose.yaml"
+      if [ -s "$out/.env" ]; then put "$out/.env" "$name.env"
+      elif [ -e "$name.env" ]; then rm -f "$name.env"; echo "removed   $name.env (no .env emitted)"; fi
+    else
+      [ -e "$name.compose.yaml" ] && compare "$name.compose.yaml" "$out/docker-compose.yaml"
+      [ -e "$name.env" ] && compare "$name.env" "$out/.env"
+    fi
+    rm -rf "$out"
+  fi
+done
+
+if [ $update = 1 ]; then
+  [ $update_errors = 0 ] || { echo "golden.sh --update: $update_errors file(s) not written" >&2; exit 1; }
+  exit 0
+fi
+apx_done
