@@ -10,12 +10,18 @@
 #include "backends/backend.h"
 #include "config.h"
 #include "ir/compile.h"
+#include "runtime/run.h"
 
 static void usage(FILE *out) {
   fputs("usage: aspirec FILE.apx [options]\n"
         "\n"
         "Compiles an application topology. Without --emit it only checks the program.\n"
         "\n"
+        "  --run                run the application on this machine until Ctrl-C\n"
+        "                       (doc/run-mode.md)\n"
+        "  --state-dir=DIR      run mode's state directory (default: .aspirec beside\n"
+        "                       the program)\n"
+        "  --grace=DURATION     on stop, SIGKILL what is left after DURATION (default 10s)\n"
         "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
         "  -o, --output=DIR     output directory (without it a single-file target\n"
         "                       writes to standard output)\n"
@@ -60,7 +66,8 @@ static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
 }
 
 int main(int argc, char **argv) {
-  enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES };
+  enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
+         OPT_GRACE };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -70,11 +77,16 @@ int main(int argc, char **argv) {
       {"no-color", no_argument, NULL, OPT_NOCOLOR},
       {"list-targets", no_argument, NULL, OPT_LIST_TARGETS},
       {"list-passes", no_argument, NULL, OPT_LIST_PASSES},
+      {"run", no_argument, NULL, OPT_RUN},
+      {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+      {"grace", required_argument, NULL, OPT_GRACE},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
   const char *emit = NULL, *outdir = NULL;
   apx_pipeline_opts po = {0};
+  bool run = false;
+  apx_run_opts ro = {0};
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
   const char **params = calloc((size_t)argc + 1, sizeof *params);
   const char **incs = calloc((size_t)argc + 1, sizeof *incs);
@@ -104,7 +116,18 @@ int main(int argc, char **argv) {
       po.dump_out = stdout;
       break;
     case OPT_TIME: po.time_passes = true; break;
-    case OPT_NOCOLOR: color = false; break;
+    case OPT_RUN: run = true; break;
+    case OPT_STATE_DIR: ro.state_dir = optarg; break;
+    case OPT_GRACE:
+      if (!apx_run_parse_duration(optarg, &ro.grace_ms)) {
+        fprintf(stderr, "aspirec: --grace=%s: write a duration such as 10s, 500ms or 2m\n", optarg);
+        free(params);
+        free(incs);
+        return 2;
+      }
+      if (ro.grace_ms == 0) ro.grace_ms = 1; /* --grace=0: no grace at all (0 means the default) */
+      break;
+    case OPT_NOCOLOR: color = false; ro.no_color = true; break;
     case OPT_LIST_TARGETS:
       for (size_t i = 0; i < apx_backends_len; i++) printf("%-10s %s\n", apx_backends[i].name, apx_backends[i].description);
       return 0;
@@ -137,6 +160,18 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (run && emit) {
+    fputs("aspirec: --run and --emit go separately: run the program, or write a target's files\n", stderr);
+    free(params);
+    free(incs);
+    return 2;
+  }
+  if ((ro.state_dir || ro.grace_ms) && !run) {
+    fputs("aspirec: --state-dir and --grace need --run\n", stderr);
+    free(params);
+    free(incs);
+    return 2;
+  }
   if (outdir && !emit) {
     fputs("aspirec: -o needs --emit=TARGET\n", stderr);
     return 2;
@@ -147,6 +182,7 @@ int main(int argc, char **argv) {
   c.diag.color = color;
   c.opts.params = params;
   c.opts.nparams = nparams;
+  c.opts.run_mode = run;
   apx_search_path(&c, incs, nincs);
   int rc = apx_compile_file(&c, input, &po);
   if (rc == 0 && be) {
@@ -160,6 +196,10 @@ int main(int argc, char **argv) {
   if (c.diag.errors || c.diag.warnings)
     fprintf(stderr, "%zu error%s, %zu warning%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s", c.diag.warnings,
             c.diag.warnings == 1 ? "" : "s");
+  if (rc == 0 && run) {
+    fflush(stderr);
+    rc = apx_run(c.module, &ro);
+  }
   apx_compilation_free(&c);
   free(params);
   free(incs);

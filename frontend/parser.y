@@ -66,10 +66,11 @@ enum { APX_M_BRACE, APX_M_INTERP, APX_M_STR, APX_M_HEREDOC };
 typedef struct apx_mode {
   int kind;
   uint32_t begin, end;   /* the opening token */
-  unsigned saved_nest;   /* bracket depth when opened */
+  unsigned saved_nest;   /* open brackets (all modes) when opened */
   const char *name;      /* heredoc terminator (points into the source) */
   size_t name_len;
   long prev_heredoc;     /* index of the enclosing heredoc, or -1 */
+  long prev_str;         /* index of the enclosing string or heredoc, or -1 */
 } apx_mode;
 
 /* At most this many nested brackets, braces, strings and interpolations:
@@ -91,14 +92,18 @@ struct apx_parser {
   apx_mode *modes;
   size_t depth, cap;
   long heredoc_top;      /* innermost heredoc on the mode stack, or -1 */
+  long str_top;          /* innermost string or heredoc on the mode stack, or -1 */
   long unwind_to;        /* >= 0: pop modes down to this depth, one token each */
-  unsigned nest;         /* open "[" and "(" */
+  unsigned nest;         /* open "[" and "(" (all modes) */
   apx_buf text;          /* decoded text of the current string run */
   uint32_t text_begin, text_end;
   bool text_pending;
   bool fatal;            /* nesting too deep: the scanner returns end of file */
   bool eof_error;        /* a scanner error already explains the end of file */
   int last_tok, prev_tok;
+  bool synthetic;        /* last_tok was made up to close an unterminated string */
+  bool ahead_valid;      /* cache of apx_quote_ahead */
+  uint32_t ahead_from, ahead_quote, ahead_nl_from, ahead_nl;
 
   /* results */
   apx_item_list top;
@@ -538,6 +543,8 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   yysymbol_kind_t look = yypcontext_token(ctx);
   if (ps->fatal) return 0;
   if (ps->eof_error && look == YYSYMBOL_YYEOF) return 0;
+  /* A token made up after a scanner error: that error explains this one. */
+  if (ps->synthetic) return 0;
   const APX_YYLTYPE *lp = yypcontext_location(ctx);
   apx_loc loc = L(ps, *lp);
 
@@ -646,7 +653,7 @@ apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file) {
   apx_ast_file *f = APX_NEW(arena, apx_ast_file);
   f->file = file;
   const apx_source *src = apx_diag_source(diag, file);
-  if (src->len > UINT32_MAX - 2) {
+  if (src->len > (size_t)INT32_MAX - 2) {
     apx_error(diag, (apx_loc){file, 0, 0}, "file too large");
     return f;
   }
@@ -659,6 +666,7 @@ apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file) {
   ps.src = src->text;
   ps.len = (uint32_t)src->len;
   ps.heredoc_top = -1;
+  ps.str_top = -1;
   ps.unwind_to = -1;
 
   yyscan_t scanner;

@@ -11,9 +11,12 @@ export DEBIAN_FRONTEND=noninteractive
 say() { printf 'setup: %s\n' "$*"; }
 
 # Build: compiler, autotools, flex/bison, the libraries; clang and its runtime
-# (libclang-rt: sanitizers and libFuzzer); graphviz to render --emit=dot.
+# (libclang-rt: sanitizers and libFuzzer); graphviz to render --emit=dot;
+# libuv, libmicrohttpd and libcurl for run mode (event loop, dashboard, HTTP
+# probes). Add here any library configure.ac checks for.
 build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
-  libyaml-dev libcjson-dev libpcre2-dev clang libclang-rt-14-dev graphviz)
+  libyaml-dev libcjson-dev libpcre2-dev libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev
+  clang libclang-rt-14-dev graphviz)
 # Tests: busybox for the container image, databases and Python clients for run
 # mode, iproute2 for network namespaces.
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2)

@@ -1,0 +1,383 @@
+/* Run mode's internal contract: the run, its units (one per process to
+ * supervise), the state machine and the pieces each file of runtime/
+ * provides. Not installed; plugins do not see it. runtime/README.md maps
+ * the files. */
+#ifndef APX_RUN_INTERNAL_H
+#define APX_RUN_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "ir/arena.h"
+#include "ir/buf.h"
+#include "ir/ir.h"
+#include "ir/render.h"
+#include "run.h"
+
+/* ---- states and events (supervise.c) ------------------------------------ */
+
+typedef enum apx_run_state {
+  APX_ST_NOT_STARTED,     /* planned; nothing asked yet */
+  APX_ST_WAITING,         /* for its waits (wait_for, wait_for_start, wait_for_completion) */
+  APX_ST_STARTING,        /* setup commands, database creation, then the spawn */
+  APX_ST_RUNNING,         /* its process runs; health not (yet) known */
+  APX_ST_HEALTHY,         /* every health check passes (a child: its database exists) */
+  APX_ST_UNHEALTHY,       /* a check failed `retries` times in a row */
+  APX_ST_STOPPING,        /* SIGTERM sent to its process group */
+  APX_ST_EXITED,          /* its process ended; a restart is scheduled */
+  APX_ST_FINISHED,        /* will not run again in this session (exit status in the unit) */
+  APX_ST_FAILED_TO_START, /* could not start: a dependency failed, setup failed, no such command */
+  APX_ST__COUNT
+} apx_run_state;
+
+typedef enum apx_run_event {
+  APX_EV_START,       /* the run begins */
+  APX_EV_DEPS_READY,  /* every wait is satisfied */
+  APX_EV_DEP_FAILED,  /* a wait can never be satisfied (why in unit->why) */
+  APX_EV_PREPARED,    /* setup / database creation done */
+  APX_EV_PREP_FAILED, /* setup / database creation failed (why in unit->why) */
+  APX_EV_HEALTHY,     /* every health check passes */
+  APX_EV_UNHEALTHY,   /* a health check failed `retries` times in a row */
+  APX_EV_EXITED,      /* the main process ended (status in unit->exit_*) */
+  APX_EV_RESTART_DUE, /* the back-off delay is over */
+  APX_EV_STOP,        /* shutdown reached this unit (its dependents are down) */
+  APX_EV__COUNT
+} apx_run_event;
+
+const char *apx_run_state_name(apx_run_state s);
+const char *apx_run_event_name(apx_run_event e);
+/* The unit will not change state again in this session. */
+bool apx_run_state_terminal(apx_run_state s);
+
+typedef enum { APX_UNIT_PROCESS, APX_UNIT_CHILD } apx_run_unit_kind;
+
+typedef struct apx_run_unit apx_run_unit;
+typedef struct apx_run_proc apx_run_proc;
+typedef struct apx_run_sink apx_run_sink;
+typedef struct apx_run_probe apx_run_probe;
+typedef struct apx_runtime apx_runtime;
+
+/* One wait of a unit on every unit of another resource. */
+typedef struct apx_run_wait {
+  apx_dep_kind kind; /* APX_DEP_WAIT_HEALTHY, _START or _COMPLETION */
+  apx_run_unit **units;
+  size_t n;
+  const char *target; /* the resource's name, for messages */
+} apx_run_wait;
+
+struct apx_run_unit {
+  /* identity and plan (plan.c) */
+  const apx_resource *res;
+  const char *name; /* "api", or "api.1" for the second of several replicas */
+  unsigned replica;
+  size_t index;
+  apx_run_unit_kind kind;
+  bool has_process;  /* false: a child (a database) with nothing of its own to run */
+  bool fallback;     /* a container run through its local {} */
+  bool manual;       /* explicit_start: not started with the others */
+  apx_restart restart;
+  size_t nchecks;    /* health checks (0: healthy once running) */
+  apx_run_wait *waits;
+  size_t nwaits;
+  apx_run_unit **dependents; /* units that wait on this one (stop order) */
+  size_t ndependents, capdependents;
+
+  /* what to run (plan.c, rendered once ports and parameters are known) */
+  char **argv;
+  char **envp;
+  const char *cwd;
+  char ***setup; /* setup commands, each an argv; replica 0 only */
+  size_t nsetup;
+  const char *setup_key; /* digest of the setup commands, kept in the state dir once done */
+  const char *user;      /* local.user, when aspirec runs as root */
+  uid_t uid;
+  gid_t gid;
+  int *ports;            /* the port of each endpoint of res, for this replica */
+  char **db_argv;        /* a child: the client command that creates its database */
+  char **db_envp;
+
+  /* state (supervise.c) */
+  apx_run_state state;
+  bool ever_started, ever_healthy, stop_sent, killed;
+  int exit_status, exit_signal; /* of the last exit */
+  unsigned starts, failures;    /* failures: in a row, for the back-off */
+  uint64_t started_ms, state_ms, ready_ms;
+  uint64_t restart_delay_ms;
+  char why[512]; /* the last reason worth showing */
+
+  /* runtime parts */
+  apx_run_proc *proc;  /* its current process: a setup step, database creation or the main one */
+  apx_run_sink *sink;  /* where its output goes */
+  apx_run_probe *probes;
+  size_t nprobes;
+  uv_timer_t *restart_timer;
+  size_t setup_step;
+};
+
+/* Whether `u` counts as healthy now (wait_for). */
+bool apx_run_unit_ready(const apx_run_unit *u);
+
+/* The effects of transitions, so that the state machine is testable
+ * without processes (tests/unit/test_runtime.c). */
+typedef struct apx_run_ops {
+  /* Setup, database creation: asynchronous, ends in PREPARED or PREP_FAILED. */
+  void (*prepare)(void *ud, apx_run_unit *u);
+  /* Starts the main process: 0 it runs, 1 nothing to run (ready), -1 failed (why set). */
+  int (*spawn)(void *ud, apx_run_unit *u);
+  /* SIGTERM to its process group (main or prepare process). */
+  void (*stop)(void *ud, apx_run_unit *u);
+  void (*schedule_restart)(void *ud, apx_run_unit *u, uint64_t delay_ms);
+  void (*cancel_restart)(void *ud, apx_run_unit *u);
+  void (*probes)(void *ud, apx_run_unit *u, bool on);
+  /* After every change of state: report it. */
+  void (*changed)(void *ud, apx_run_unit *u, apx_run_state from);
+  uint64_t (*now)(void *ud);
+} apx_run_ops;
+
+typedef struct apx_run_qitem {
+  apx_run_unit *u;
+  apx_run_event ev;
+} apx_run_qitem;
+
+typedef struct apx_run_fsm {
+  apx_run_unit **units;
+  size_t nunits;
+  const apx_run_ops *ops;
+  void *ud;
+  apx_run_qitem *q;
+  size_t qhead, qlen, qcap;
+  bool draining;
+  bool stopping;          /* shutdown asked: STOP flows in reverse wait order */
+  uint64_t backoff_min_ms; /* first restart delay (>= 1 s) */
+  uint64_t backoff_max_ms; /* cap */
+  uint64_t stable_ms;      /* a process that ran this long resets the back-off */
+} apx_run_fsm;
+
+void apx_run_fsm_init(apx_run_fsm *f, apx_run_unit **units, size_t n, const apx_run_ops *ops, void *ud);
+void apx_run_fsm_free(apx_run_fsm *f);
+/* Queues an event and, unless already inside the machine, processes the
+ * queue, then re-evaluates waits and the stop order until nothing moves. */
+void apx_run_fsm_post(apx_run_fsm *f, apx_run_unit *u, apx_run_event ev);
+void apx_run_fsm_start_all(apx_run_fsm *f);
+void apx_run_fsm_stop_all(apx_run_fsm *f);
+/* Every unit is terminal (FINISHED or FAILED_TO_START). */
+bool apx_run_fsm_done(const apx_run_fsm *f);
+/* Every unit has got as far as it will without help: ready, finished, failed,
+ * unhealthy, or waiting on one of those. For the start-up summary. */
+bool apx_run_fsm_settled(const apx_run_fsm *f);
+/* Restart delay after `failures` failures in a row (1-based). */
+uint64_t apx_run_backoff_ms(const apx_run_fsm *f, unsigned failures);
+/* Adds the dependents lists from the waits (plan.c calls it once). */
+void apx_run_fsm_link(apx_run_fsm *f, apx_arena *a);
+
+/* ---- the run (run.c) ----------------------------------------------------- */
+
+typedef struct apx_run_res {
+  const apx_resource *res;
+  apx_run_unit **units;
+  size_t n;
+  const char *dir; /* its state directory (self.state_dir) */
+} apx_run_res;
+
+typedef struct apx_run_param {
+  const apx_resource *res;
+  const char *value;
+  bool generated, saved; /* made now / read from the state directory */
+} apx_run_param;
+
+typedef struct apx_run_logs apx_run_logs;
+
+struct apx_runtime {
+  apx_module *m;
+  apx_arena *arena;
+  apx_run_opts opts;
+  uv_loop_t loop;
+  bool loop_ready;
+  apx_run_unit **units;
+  size_t nunits;
+  apx_run_res *res; /* runnable resources and children, sorted by pointer */
+  size_t nres;
+  apx_run_param *params;
+  size_t nparams;
+  const char *state_dir; /* absolute */
+  int lock_fd;
+  int watchdog_fd;
+  pid_t watchdog_pid;
+  bool is_root;
+  apx_run_fsm fsm;
+  apx_run_logs *logs;
+  uv_signal_t sig[3];
+  uv_timer_t kill_timer;
+  bool kill_timer_on;
+  uint64_t t0, stop_t0;
+  int interrupts;
+  bool up_reported;
+  bool stopped_by_signal;
+  size_t procs_live; /* apx_run_proc structs not yet freed */
+  apx_run_proc *procs; /* their list */
+};
+
+/* Milliseconds since the run began (loop time). */
+uint64_t apx_run_now(apx_runtime *run);
+apx_run_res *apx_run_res_find(const apx_runtime *run, const apx_resource *r);
+/* Called by process.c when a process of a unit is over (exit seen and its
+ * output drained). */
+void apx_run_proc_done(apx_runtime *run, apx_run_proc *p);
+
+/* ---- plan.c: units, waits, what to run ------------------------------------ */
+
+/* Builds the units from the module and checks that each can run here.
+ * Returns 0, or the exit status (1 program, 2 environment) after printing why. */
+int apx_run_plan(apx_runtime *run);
+/* Renders commands, arguments, environments, working directories and probe
+ * targets once ports and parameters are known. 0, or 1 after printing why. */
+int apx_run_render(apx_runtime *run);
+
+/* ---- run_target.c: deferred values for run mode --------------------------- */
+
+typedef struct apx_run_tctx {
+  apx_runtime *run;
+  const apx_run_unit *self; /* whose own endpoints render as its replica's ports */
+} apx_run_tctx;
+void apx_run_target(apx_render_target *t, apx_run_tctx *ctx, apx_runtime *run, const apx_run_unit *self);
+/* The port of endpoint `e` of resource `r` as seen from `self` (its own
+ * replica, or replica 0 of another resource); 0 when unknown. */
+int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_resource *r, const apx_endpoint *e);
+
+/* ---- params.c -------------------------------------------------------------- */
+
+/* Gives every parameter a value: -p, APX_PARAM_*, saved, default, generated
+ * (and saved, mode 0600). Returns 0 or 2 after naming each one missing. */
+int apx_run_params(apx_runtime *run);
+const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p);
+/* Fills `out` with `len` characters drawn per `g` from getrandom(). */
+void apx_run_generate(const apx_generate *g, char *out, size_t len);
+
+/* ---- ports.c --------------------------------------------------------------- */
+
+/* Checks that fixed ports are free and allocates the others. 0, or 2 after
+ * printing which port is taken. */
+int apx_run_ports(apx_runtime *run);
+/* The port an endpoint listens on when it is fixed (port, or an explicit
+ * target_port of a process); 0 when run mode allocates it. */
+int apx_run_fixed_port(const apx_resource *r, const apx_endpoint *e);
+
+/* ---- state_dir.c ------------------------------------------------------------ */
+
+/* Creates and locks the state directory (logs/, resources/). 0 or 2. */
+int apx_run_state_open(apx_runtime *run);
+void apx_run_state_close(apx_runtime *run);
+/* The directory of a resource (self.state_dir): STATE/resources/NAME. */
+const char *apx_run_state_resource_dir(apx_runtime *run, const apx_resource *r);
+/* Creates each fallback's directory, owned by local.user when root, and
+ * checks that user can reach it. 0 or 2. */
+int apx_run_state_resources(apx_runtime *run);
+bool apx_run_setup_done(apx_runtime *run, const apx_run_unit *u);
+void apx_run_setup_mark(apx_runtime *run, const apx_run_unit *u);
+/* STATE/NAME (arena). */
+const char *apx_run_state_path(apx_runtime *run, const char *name);
+
+/* ---- process.c --------------------------------------------------------------- */
+
+typedef enum { APX_PROC_MAIN, APX_PROC_SETUP, APX_PROC_DB } apx_run_proc_role;
+
+struct apx_run_proc {
+  apx_runtime *run;
+  apx_run_unit *unit;
+  apx_run_proc_role role;
+  uv_process_t handle;
+  struct apx_run_stream *out; /* its stdout and stderr, one pipe */
+  uv_timer_t linger;
+  pid_t pid;
+  int handles;   /* open uv handles; the struct is freed when it reaches 0 */
+  int streams;   /* output streams not at end of file yet */
+  bool exited, reported, linger_on;
+  int64_t status;
+  int term_signal;
+  apx_buf capture; /* APX_PROC_DB: its output, kept to read the error */
+  apx_run_proc *prev, *next; /* every live proc of the run */
+};
+
+/* Spawns argv for the unit with its output in the unit's log. 0, or a
+ * libuv error code (negative) with unit->why set. */
+int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role, char **argv, char **envp,
+                       const char *cwd);
+/* From logs.c: one output stream of p reached end of file / its handle closed. */
+void apx_run_proc_stream_eof(apx_run_proc *p);
+void apx_run_proc_handle_closed(apx_run_proc *p);
+/* Closes a process handle left open at the end (through its owner: a
+ * process record, or an exec check's attempt). */
+void apx_run_proc_close_handle(apx_runtime *run, uv_handle_t *h);
+void apx_run_probes_close_handle(uv_handle_t *h);
+/* Signals the process group of p (and what is left of it). */
+void apx_run_proc_signal(apx_run_proc *p, int sig);
+/* Searches PATH (of envp, else aspirec's) for a program; NULL if absent.
+ * In the arena, or malloc'd when a is NULL. */
+char *apx_run_which(apx_arena *a, const char *prog, char **envp);
+/* "exit status 3", "killed by SIGKILL" */
+const char *apx_run_exit_text(char *buf, size_t n, int status, int sig);
+
+/* ---- logs.c -------------------------------------------------------------------- */
+
+/* Terminal and file output: every line prefixed with its unit's name,
+ * coloured on a terminal; buffered, flushed before the loop sleeps. */
+int apx_run_logs_init(apx_runtime *run);
+void apx_run_logs_free(apx_runtime *run);
+void apx_run_logs_flush(apx_runtime *run);
+/* Closes the loop handle of logs (before the loop's last run). */
+void apx_run_logs_close_handles(apx_runtime *run);
+/* The sink of a unit: logs/NAME.log and its prefix. */
+int apx_run_sink_open(apx_runtime *run, apx_run_unit *u);
+/* A message of aspirec's own, between the services' lines and in logs/aspirec.log. */
+void apx_run_say(apx_runtime *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void apx_run_sayv(apx_runtime *run, const char *fmt, va_list ap);
+/* Bold/colour helpers for messages: "" when colour is off. */
+const char *apx_run_style(apx_runtime *run, const char *sgr);
+/* Starts reading one output pipe of a process into its unit's sink. */
+struct apx_run_stream *apx_run_stream_new(apx_run_proc *p, uv_pipe_t **pipe);
+int apx_run_stream_start(struct apx_run_stream *s);
+void apx_run_stream_free(struct apx_run_stream *s);
+
+/* ---- health.c --------------------------------------------------------------------- */
+
+int apx_run_probes_plan(apx_runtime *run, apx_run_unit *u);
+void apx_run_probes_set(apx_runtime *run, apx_run_unit *u, bool on);
+/* Every complete line of the unit's output goes by here (log checks). */
+void apx_run_probes_line(apx_run_unit *u, const char *s, size_t n);
+void apx_run_probes_free(apx_runtime *run, apx_run_unit *u);
+
+/* ---- databases.c -------------------------------------------------------------------- */
+
+/* A child with aspirec/create-database: the client command that creates it. 0 or 1. */
+int apx_run_db_plan(apx_runtime *run, apx_run_unit *u);
+/* Whether the client's output says the database existed already. */
+bool apx_run_db_exists_ok(const apx_run_unit *u, const char *output);
+
+/* ---- watchdog.c ----------------------------------------------------------------------- */
+
+/* Forks the watchdog: on end of file of its pipe (aspirec gone, even by
+ * SIGKILL) it SIGTERMs every registered process group, then SIGKILLs what
+ * is left after grace_ms. Returns the write end (close-on-exec) or -1. */
+int apx_run_watchdog_start(int64_t grace_ms, pid_t *pid);
+void apx_run_watchdog_add(int fd, pid_t pgid);
+void apx_run_watchdog_remove(int fd, pid_t pgid);
+void apx_run_watchdog_stop(int fd, pid_t pid);
+
+/* ---- engine.c ------------------------------------------------------------------------- */
+
+/* "docker" or "podman" when one is installed and answering; NULL otherwise. */
+const char *apx_run_engine_detect(void);
+
+/* ---- report.c ----------------------------------------------------------------------- */
+
+void apx_run_report_plan(apx_runtime *run);
+void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from);
+void apx_run_report_up(apx_runtime *run);
+void apx_run_report_stopped(apx_runtime *run);
+/* Pre-start error to stderr: "aspirec: error: …" with an optional hint line. */
+void apx_run_error(apx_runtime *run, const char *hint, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,59 @@
+/* Run mode as a render target (ir/render.h): hosts are the loopback
+ * address every process listens on, ports are the ones ports.c allocated
+ * (a resource's own endpoints render as its replica's port, another
+ * resource's as its first replica's: there is no load-balancing proxy yet),
+ * parameters render as their values and self.state_dir as the resource's
+ * directory in the state directory.
+ *
+ * Hosts render as 127.0.0.1 rather than localhost: ports are allocated free
+ * on 127.0.0.1 only, and a client resolving localhost to ::1 first could
+ * reach another program listening on [::1] at the same port. */
+#include <stdio.h>
+#include <string.h>
+
+#include "run_internal.h"
+
+int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_resource *r, const apx_endpoint *e) {
+  const apx_run_res *rr = apx_run_res_find(run, r);
+  if (!rr || !rr->n || e < r->endpoints || e >= r->endpoints + r->nendpoints) return 0;
+  const apx_run_unit *u = self && self->res == r ? self : rr->units[0];
+  return u->ports ? u->ports[e - r->endpoints] : 0;
+}
+
+static void t_host(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
+  (void)ud;
+  (void)r;
+  (void)e;
+  apx_buf_puts(out, "127.0.0.1");
+}
+
+/* Inside a process the port clients use and the port it listens on are the
+ * same: nothing sits in between. */
+static void t_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
+  apx_run_tctx *c = ud;
+  apx_buf_printf(out, "%d", apx_run_port_of(c->run, c->self, r, e));
+}
+
+static bool t_param(void *ud, const apx_resource *p, apx_buf *out) {
+  apx_run_tctx *c = ud;
+  const char *v = apx_run_param_value(c->run, p);
+  apx_buf_puts(out, v ? v : "");
+  return false;
+}
+
+static void t_state_dir(void *ud, const apx_resource *r, apx_buf *out) {
+  apx_run_tctx *c = ud;
+  apx_buf_puts(out, apx_run_state_resource_dir(c->run, r));
+}
+
+void apx_run_target(apx_render_target *t, apx_run_tctx *ctx, apx_runtime *run, const apx_run_unit *self) {
+  memset(t, 0, sizeof *t);
+  ctx->run = run;
+  ctx->self = self;
+  t->ud = ctx;
+  t->host = t_host;
+  t->port = t_port;
+  t->target_port = t_port;
+  t->param = t_param;
+  t->state_dir = t_state_dir;
+}
