@@ -5,11 +5,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh < /dev/null
-bash scripts/build.sh _build < /dev/null
+# Same configuration as scripts/test.sh, so the two commands share one build.
+bash scripts/build.sh --werror _build < /dev/null
 
 echo
 echo "\$ _build/aspirec examples/shop.apx --emit=compose -o out/shop"
-rm -rf out/shop
 _build/aspirec examples/shop.apx --emit=compose -o out/shop
 echo
 echo "\$ ls -la out/shop"
@@ -21,4 +21,5 @@ for f in out/shop/* out/shop/.env; do
   head -n 60 "$f"
 done
 echo
-echo "Next: validate it with  docker-compose -f out/shop/docker-compose.yaml config -q"
+echo "Next: fill the empty values in out/shop/.env (aspirec keeps them when it writes"
+echo "the project again), then check it:  docker-compose -f out/shop/docker-compose.yaml config -q"

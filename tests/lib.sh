@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for aspirec's shell tests. Source it:  . "$(dirname "$0")/../lib.sh"
 # Output convention (read by tests/run.sh): one line per check,
 #   ok - description          or          not ok - description

@@ -7,8 +7,8 @@
 #   validate-compose.mjs --strict --schema upstream   current compose-spec
 # with the emitted .env beside F. Then negative controls: deliberately broken
 # copies of an emitted file, which every validator must reject.
-# Options: a golden input's first-line `// aspirec-args:` comment; for examples,
-# tests/validate/example-args.txt (values for required parameters).
+# Options: an input's first-line `// aspirec-args:` comment. Variables the
+# compiler leaves empty in .env get a value first, as a user would give them.
 # Skipped: golden inputs whose NAME.err ends in a nonzero `exit:` (or that exit 1
 # without a NAME.err: golden.sh reports those), and examples/bad-*.apx.
 . "$(dirname "$0")/../lib.sh"
@@ -16,7 +16,6 @@ need_aspirec
 unset COMPOSE_FILE COMPOSE_PROJECT_NAME COMPOSE_PATH_SEPARATOR
 
 tools=$APX_SRCDIR/tests/tools
-here=$APX_SRCDIR/tests/validate
 if [ ! -d "$tools/node_modules" ]; then not_ok "compose validators: $tools/node_modules missing (run scripts/setup.sh)"; exit 1; fi
 if ! command -v docker-compose > /dev/null; then not_ok "compose validators: docker-compose missing (run scripts/setup.sh)"; exit 1; fi
 
@@ -75,10 +74,7 @@ for src in "${inputs[@]}"; do
   esac
   n=$((n + 1))
   out=$tmp/$n/$base
-  case $rel in
-    examples/*) read -ra args <<< "$(sed -n "s|^$rel:||p" "$here/example-args.txt")" ;;
-    *) read -ra args <<< "$(apx_args_of "$src")" ;;
-  esac
+  read -ra args <<< "$(apx_args_of "$src")"
   # Compile from the input's directory, as a user would.
   msg=$(cd "$(dirname "$src")" && "$ASPIREC" "$(basename "$src")" "${args[@]}" --emit=compose -o "$out" 2>&1)
   rc=$?
@@ -92,6 +88,14 @@ for src in "${inputs[@]}"; do
   fi
   if [ ! -f "$out/docker-compose.yaml" ]; then
     not_ok "aspirec --emit=compose $rel wrote no docker-compose.yaml"; continue
+  fi
+  # As a user would before `up`: give a value to each variable the compiler left
+  # empty in .env (required parameters, secrets). A variable missing from .env
+  # stays unset, and the strict validators report it.
+  if [ -f "$out/.env" ]; then
+    filled=$(sed -n -E 's/^([A-Za-z_][A-Za-z0-9_]*)=$/\1/p' "$out/.env" | tr '\n' ' ')
+    sed -i -E 's/^([A-Za-z_][A-Za-z0-9_]*)=$/\1=apx-validate-value/' "$out/.env"
+    [ -n "$filled" ] && note "$rel: filled empty .env values: $filled"
   fi
   emitted+=("$out/docker-compose.yaml")
   labels+=("$rel")
