@@ -35,8 +35,7 @@ typedef struct apx_compose {
   apx_compose_name *volumes;
   size_t nvolumes, capvolumes;
   /* (resource, target) pairs already warned about, to warn once. */
-  const apx_resource **warned;
-  size_t nwarned, capwarned;
+  apx_map warned;
 } apx_compose;
 
 /* ---- what becomes a service ------------------------------------------- */
@@ -135,12 +134,9 @@ static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const 
     if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) continue;
     const apx_resource *run = apx_ir_runner(t);
     if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) continue;
-    bool seen = false;
-    for (size_t k = 0; k + 1 < c->nwarned; k += 2)
-      if (c->warned[k] == r && c->warned[k + 1] == run) seen = true;
-    if (seen) continue;
-    APX_VEC_PUSH(c->m->arena, c->warned, c->nwarned, c->capwarned, r);
-    APX_VEC_PUSH(c->m->arena, c->warned, c->nwarned, c->capwarned, run);
+    size_t *seen = apx_map_ptr(&c->warned, r, run, true);
+    if (*seen != (size_t)-1) continue;
+    *seen = 1;
     apx_warning(c->m->diag, ref->loc.file ? ref->loc : r->loc,
                 "'%s' refers to '%s', which is not part of the compose file; the address will not resolve",
                 r->name, run->name);
@@ -365,7 +361,8 @@ typedef struct apx_compose_wait {
 } apx_compose_wait;
 
 static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resource *r) {
-  (void)c;
+  apx_map seen; /* service -> position in w */
+  apx_map_init_ptr(&seen, c->m->arena);
   apx_compose_wait *w = calloc(r->ndeps ? r->ndeps : 1, sizeof *w);
   if (!w) abort();
   size_t n = 0;
@@ -379,10 +376,13 @@ static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resour
     int rank = d->kind == APX_DEP_WAIT_COMPLETION ? 2 : d->kind == APX_DEP_WAIT_START ? 0
                : apx_compose_has_health(s)        ? 1
                                                   : 0;
-    size_t k = 0;
-    while (k < n && w[k].service != s) k++;
-    if (k == n) w[n++] = (apx_compose_wait){s, rank};
-    else if (rank > w[k].rank) w[k].rank = rank;
+    size_t *slot = apx_map_ptr(&seen, s, NULL, true);
+    if (*slot == (size_t)-1) {
+      *slot = n;
+      w[n++] = (apx_compose_wait){s, rank};
+    } else if (rank > w[*slot].rank) {
+      w[*slot].rank = rank;
+    }
   }
   if (n) {
     static const char *const cond[] = {"service_started", "service_healthy", "service_completed_successfully"};
@@ -581,6 +581,7 @@ typedef struct apx_dotenv_var {
 typedef struct apx_dotenv {
   apx_dotenv_var *vars;
   size_t n, cap;
+  apx_map index; /* key -> position in vars */
 } apx_dotenv;
 
 static char *apx_dotenv_dup(const char *s, size_t n) {
@@ -635,16 +636,14 @@ static void apx_dotenv_parse(apx_dotenv *d, const char *text, size_t len) {
     apx_dotenv_var var = {apx_dotenv_dup(s, (size_t)(ke - s)), apx_dotenv_dup(apx_buf_str(&val), val.len)};
     apx_buf_free(&val);
     /* A later line wins, as in python-dotenv. */
-    bool replaced = false;
-    for (size_t i = 0; i < d->n; i++)
-      if (strcmp(d->vars[i].key, var.key) == 0) {
-        free(d->vars[i].value);
-        d->vars[i].value = var.value;
-        free(var.key);
-        replaced = true;
-        break;
-      }
-    if (replaced) continue;
+    size_t *slot = apx_map_str(&d->index, var.key, true);
+    if (*slot != (size_t)-1) {
+      free(d->vars[*slot].value);
+      d->vars[*slot].value = var.value;
+      free(var.key);
+      continue;
+    }
+    *slot = d->n;
     if (d->n == d->cap) {
       d->cap = d->cap ? d->cap * 2 : 8;
       d->vars = realloc(d->vars, d->cap * sizeof *d->vars);
@@ -655,9 +654,8 @@ static void apx_dotenv_parse(apx_dotenv *d, const char *text, size_t len) {
 }
 
 static apx_dotenv_var *apx_dotenv_find(apx_dotenv *d, const char *key) {
-  for (size_t i = 0; i < d->n; i++)
-    if (strcmp(d->vars[i].key, key) == 0) return &d->vars[i];
-  return NULL;
+  size_t *slot = apx_map_str(&d->index, key, false);
+  return slot ? &d->vars[*slot] : NULL;
 }
 
 static void apx_dotenv_free(apx_dotenv *d) {
@@ -713,6 +711,7 @@ static const char *apx_dotenv_line(apx_buf *out, const char *key, const char *va
 static void apx_compose_dotenv(apx_compose *c) {
   apx_module *m = c->m;
   apx_dotenv old = {0};
+  apx_map_init_str(&old.index, m->arena);
   size_t oldlen = 0;
   char *oldtext = apx_output_read_existing(c->out, ".env", &oldlen);
   if (oldtext) apx_dotenv_parse(&old, oldtext, oldlen);
@@ -871,6 +870,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t errors0 = m->diag->errors;
   apx_compose c = {0};
   c.m = m;
+  apx_map_init_ptr(&c.warned, m->arena);
   c.out = out;
   /* Relative paths in the file are resolved by compose against the file's
    * directory; on stdout that is presumably where it will be saved. */

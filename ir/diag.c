@@ -133,13 +133,29 @@ static void apx_diag_print_one(apx_diag *d, FILE *out, const apx_diagnostic *dg)
     uint32_t start = s->lines[li];
     uint32_t stop = li + 1 < s->nlines ? s->lines[li + 1] : (uint32_t)s->len;
     while (stop > start && (s->text[stop - 1] == '\n' || s->text[stop - 1] == '\r')) stop--;
-    fprintf(out, "%5u | ", line);
-    /* Tabs become one space so the caret lines up. */
-    for (uint32_t i = start; i < stop; i++) fputc(s->text[i] == '\t' ? ' ' : s->text[i], out);
-    fputs("\n      | ", out);
     uint32_t cb = dg->loc.begin < start ? start : dg->loc.begin;
-    for (uint32_t i = start; i < cb && i < stop; i++) fputc(' ', out);
-    uint32_t ce = dg->loc.end > stop ? stop : dg->loc.end;
+    if (cb > stop) cb = stop;
+    /* A long line is shown as a window around the caret, so that many
+     * errors on one huge line print in linear time. */
+    enum { APX_BEFORE = 60, APX_WIDTH = 160 };
+    uint32_t ws = start, we = stop;
+    bool cut_left = false, cut_right = false;
+    if (stop - start > APX_WIDTH) {
+      if (cb - start > APX_BEFORE) {
+        ws = cb - APX_BEFORE;
+        cut_left = true;
+      }
+      if (stop - ws > APX_WIDTH) {
+        we = ws + APX_WIDTH;
+        cut_right = true;
+      }
+    }
+    fprintf(out, "%5u | %s", line, cut_left ? "..." : "");
+    /* Tabs become one space so the caret lines up. */
+    for (uint32_t i = ws; i < we; i++) fputc(s->text[i] == '\t' ? ' ' : s->text[i], out);
+    fprintf(out, "%s\n      | %s", cut_right ? "..." : "", cut_left ? "   " : "");
+    for (uint32_t i = ws; i < cb && i < we; i++) fputc(' ', out);
+    uint32_t ce = dg->loc.end > we ? we : dg->loc.end;
     fputs(lc, out);
     fputc('^', out);
     for (uint32_t i = cb + 1; i < ce; i++) fputc('~', out);
@@ -185,6 +201,8 @@ static size_t apx_edit_distance(const char *a, const char *b) {
     }
   return m[la][lb];
 }
+
+bool apx_diag_may_suggest(const apx_diag *d) { return d->errors <= 100; }
 
 const char *apx_suggest(const char *name, const char *const *candidates, size_t n) {
   size_t len = strlen(name);

@@ -70,6 +70,11 @@ void apx_diag_hint(apx_diag *d, apx_diagnostic *dg, const char *fmt, ...)
  * diagnostic they follow), with the source line and a caret. */
 void apx_diag_print(apx_diag *d, FILE *out);
 
+/* Whether a "did you mean" search is still worth its cost: it scans every
+ * candidate, so after the first 100 errors of a compile (a generated file,
+ * a wrong import) suggestions stop and the error count stays linear. */
+bool apx_diag_may_suggest(const apx_diag *d);
+
 /* The closest candidate to `name` within a small edit distance, or NULL. */
 const char *apx_suggest(const char *name, const char *const *candidates, size_t n);
 

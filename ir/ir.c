@@ -5,32 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Name index: open addressing over resource names (the module may hold tens
- * of thousands of resources; lookups must stay O(1)). */
-typedef struct apx_index {
-  apx_resource **slots;
-  size_t cap, n;
-  apx_component **cslots;
-  size_t ccap, cn;
-} apx_index;
-
-static uint64_t apx_hash(const char *s) {
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-  return h;
-}
-
 apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts) {
   apx_module *m = APX_NEW(arena, apx_module);
   m->arena = arena;
   m->diag = diag;
   m->opts = opts;
-  apx_index *ix = APX_NEW(arena, apx_index);
-  ix->cap = 64;
-  ix->slots = APX_NEW_ARRAY(arena, apx_resource *, ix->cap);
-  ix->ccap = 16;
-  ix->cslots = APX_NEW_ARRAY(arena, apx_component *, ix->ccap);
-  m->index = ix;
+  apx_map_init_str(&m->resource_index, arena);
+  apx_map_init_str(&m->component_index, arena);
   return m;
 }
 
@@ -41,88 +22,51 @@ apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) 
   r->name_loc = loc;
   r->replicas = 1;
   r->publish = true;
+  apx_map_init_str(&r->env_index, m->arena);
+  apx_map_init_str(&r->endpoint_index, m->arena);
+  apx_map_init_ptr(&r->dep_index, m->arena);
   return r;
 }
 
-static void apx_index_put(apx_index *ix, apx_arena *a, apx_resource *r) {
-  if ((ix->n + 1) * 2 > ix->cap) {
-    size_t nc = ix->cap * 2;
-    apx_resource **ns = APX_NEW_ARRAY(a, apx_resource *, nc);
-    for (size_t i = 0; i < ix->cap; i++) {
-      if (!ix->slots[i]) continue;
-      size_t j = apx_hash(ix->slots[i]->name) & (nc - 1);
-      while (ns[j]) j = (j + 1) & (nc - 1);
-      ns[j] = ix->slots[i];
-    }
-    ix->slots = ns;
-    ix->cap = nc;
-  }
-  size_t j = apx_hash(r->name) & (ix->cap - 1);
-  while (ix->slots[j]) {
-    if (strcmp(ix->slots[j]->name, r->name) == 0) return; /* first one wins; duplicates reported by resolve */
-    j = (j + 1) & (ix->cap - 1);
-  }
-  ix->slots[j] = r;
-  ix->n++;
+/* The first declaration of a name wins; resolve reports the others. */
+void apx_ir_resource_index(apx_module *m, apx_resource *r) {
+  size_t *slot = apx_map_str(&m->resource_index, r->name, true);
+  if (*slot == (size_t)-1) *slot = (size_t)(uintptr_t)r;
 }
 
 void apx_ir_resource_add(apx_module *m, apx_resource *r) {
   APX_VEC_PUSH(m->arena, m->resources, m->nresources, m->capresources, r);
-  apx_index_put(m->index, m->arena, r);
+  apx_ir_resource_index(m, r);
 }
 
-void apx_ir_resource_index(apx_module *m, apx_resource *r) { apx_index_put(m->index, m->arena, r); }
-
 apx_resource *apx_ir_resource_find(const apx_module *m, const char *name) {
-  const apx_index *ix = m->index;
   if (!name) return NULL;
-  size_t j = apx_hash(name) & (ix->cap - 1);
-  while (ix->slots[j]) {
-    if (strcmp(ix->slots[j]->name, name) == 0) return ix->slots[j];
-    j = (j + 1) & (ix->cap - 1);
-  }
-  return NULL;
+  size_t *slot = apx_map_str((apx_map *)&m->resource_index, name, false);
+  return slot ? (apx_resource *)(uintptr_t)*slot : NULL;
 }
 
 void apx_ir_component_add(apx_module *m, apx_component *c) {
   APX_VEC_PUSH(m->arena, m->components, m->ncomponents, m->capcomponents, c);
-  apx_index *ix = m->index;
-  if ((ix->cn + 1) * 2 > ix->ccap) {
-    size_t nc = ix->ccap * 2;
-    apx_component **ns = APX_NEW_ARRAY(m->arena, apx_component *, nc);
-    for (size_t i = 0; i < ix->ccap; i++) {
-      if (!ix->cslots[i]) continue;
-      size_t j = apx_hash(ix->cslots[i]->name) & (nc - 1);
-      while (ns[j]) j = (j + 1) & (nc - 1);
-      ns[j] = ix->cslots[i];
-    }
-    ix->cslots = ns;
-    ix->ccap = nc;
-  }
-  size_t j = apx_hash(c->name) & (ix->ccap - 1);
-  while (ix->cslots[j]) {
-    if (strcmp(ix->cslots[j]->name, c->name) == 0) return;
-    j = (j + 1) & (ix->ccap - 1);
-  }
-  ix->cslots[j] = c;
-  ix->cn++;
+  size_t *slot = apx_map_str(&m->component_index, c->name, true);
+  if (*slot == (size_t)-1) *slot = (size_t)(uintptr_t)c;
 }
 
 apx_component *apx_ir_component_find(const apx_module *m, const char *name) {
-  const apx_index *ix = m->index;
   if (!name) return NULL;
-  size_t j = apx_hash(name) & (ix->ccap - 1);
-  while (ix->cslots[j]) {
-    if (strcmp(ix->cslots[j]->name, name) == 0) return ix->cslots[j];
-    j = (j + 1) & (ix->ccap - 1);
-  }
-  return NULL;
+  size_t *slot = apx_map_str((apx_map *)&m->component_index, name, false);
+  return slot ? (apx_component *)(uintptr_t)*slot : NULL;
 }
 
 apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name) {
-  for (size_t i = 0; i < r->nendpoints; i++)
-    if (strcmp(r->endpoints[i].name, name) == 0) return &r->endpoints[i];
-  return NULL;
+  if (!name) return NULL;
+  size_t *slot = apx_map_str((apx_map *)&r->endpoint_index, name, false);
+  return slot ? &r->endpoints[*slot] : NULL;
+}
+
+apx_endpoint *apx_ir_endpoint_add(apx_module *m, apx_resource *r, const apx_endpoint *e) {
+  APX_VEC_PUSH(m->arena, r->endpoints, r->nendpoints, r->capendpoints, *e);
+  *apx_map_str(&r->endpoint_index, r->endpoints[r->nendpoints - 1].name, true) = r->nendpoints - 1;
+  return &r->endpoints[r->nendpoints - 1];
 }
 
 const apx_resource *apx_ir_runner(const apx_resource *r) {
@@ -169,24 +113,26 @@ const char *apx_ir_restart_name(apx_restart r) {
 }
 
 void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
-  for (size_t i = 0; i < r->nenv; i++)
-    if (strcmp(r->env[i].key, key) == 0) {
-      r->env[i].value = v;
-      return;
-    }
+  size_t *slot = apx_map_str(&r->env_index, key, false);
+  if (slot) {
+    r->env[*slot].value = v;
+    return;
+  }
   apx_entry e = {apx_arena_strdup(m->arena, key), loc, v};
   APX_VEC_PUSH(m->arena, r->env, r->nenv, r->capenv, e);
+  *apx_map_str(&r->env_index, e.key, true) = r->nenv - 1;
 }
 
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
-  for (size_t i = 0; i < r->nenv; i++)
-    if (strcmp(r->env[i].key, key) == 0) return &r->env[i];
-  return NULL;
+  size_t *slot = apx_map_str((apx_map *)&r->env_index, key, false);
+  return slot ? &r->env[*slot] : NULL;
 }
 
 void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc) {
-  for (size_t i = 0; i < r->ndeps; i++)
-    if (r->deps[i].target == target && r->deps[i].kind == kind) return;
+  /* The kind is folded into the second key: one entry per (target, kind). */
+  size_t *slot = apx_map_ptr(&r->dep_index, target, (const void *)(uintptr_t)(kind + 1), true);
+  if (*slot != (size_t)-1) return;
+  *slot = r->ndeps;
   apx_dep d = {kind, target, loc};
   APX_VEC_PUSH(m->arena, r->deps, r->ndeps, r->capdeps, d);
 }
@@ -242,20 +188,27 @@ void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc) {
 
 void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
   if (len == 0) return;
-  if (tb->n && tb->parts[tb->n - 1].text) {
-    apx_tpart *last = &tb->parts[tb->n - 1];
-    char *joined = apx_arena_alloc(tb->m->arena, last->len + len + 1);
-    memcpy(joined, last->text, last->len);
-    memcpy(joined + last->len, s, len);
-    last->text = joined;
-    last->len += len;
-    return;
+  if (tb->tlen + len + 1 > tb->tcap) {
+    size_t nc = tb->tcap ? tb->tcap * 2 : 64;
+    while (nc < tb->tlen + len + 1) nc *= 2;
+    tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tlen, nc);
+    tb->tcap = nc;
   }
-  apx_tpart p = {apx_arena_strndup(tb->m->arena, s, len), len, NULL};
+  memcpy(tb->text + tb->tlen, s, len);
+  tb->tlen += len;
+  tb->text[tb->tlen] = '\0';
+}
+
+/* Moves pending text into a part of its own. */
+static void apx_tb_flush(apx_tbuilder *tb) {
+  if (!tb->tlen) return;
+  apx_tpart p = {apx_arena_strndup(tb->m->arena, tb->text, tb->tlen), tb->tlen, NULL};
   APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
+  tb->tlen = 0;
 }
 
 void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref) {
+  apx_tb_flush(tb);
   apx_tpart p = {NULL, 0, ref};
   APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
 }
@@ -275,6 +228,7 @@ bool apx_tb_value(apx_tbuilder *tb, const apx_value *v) {
 }
 
 apx_value *apx_tb_finish(apx_tbuilder *tb) {
+  apx_tb_flush(tb);
   bool has_ref = false;
   for (size_t i = 0; i < tb->n; i++)
     if (tb->parts[i].ref) has_ref = true;
@@ -373,62 +327,35 @@ const char *apx_ir_env_name(apx_arena *a, const char *name) {
  * declaration order makes the result deterministic. */
 apx_resource **apx_ir_topo_order(apx_module *m) {
   size_t n = m->nresources;
-  size_t *indeg = calloc(n ? n : 1, sizeof *indeg);
-  size_t *pos = calloc(n ? n : 1, sizeof *pos);
   apx_resource **out = APX_NEW_ARRAY(m->arena, apx_resource *, n ? n : 1);
-  if (!indeg || !pos) abort();
-  /* Map resource -> position through the index would cost a lookup per
-   * edge; positions are stored temporarily instead. */
-  apx_index *ix = m->index;
-  (void)ix;
-  for (size_t i = 0; i < n; i++) pos[i] = i;
-  /* dependents lists, CSR layout */
+  size_t *indeg = calloc(n + 1, sizeof *indeg), *start = calloc(n + 2, sizeof *start);
+  size_t *fill = calloc(n + 1, sizeof *fill), *heap = calloc(n + 1, sizeof *heap);
   size_t nedges = 0;
   for (size_t i = 0; i < n; i++) nedges += m->resources[i]->ndeps;
-  size_t *start = calloc(n + 1, sizeof *start), *adj = calloc(nedges ? nedges : 1, sizeof *adj);
-  size_t *fill = calloc(n ? n : 1, sizeof *fill);
-  if (!start || !adj || !fill) abort();
-  /* resource pointer -> index: sort-free via a temporary hash on pointers */
-  size_t hcap = 16;
-  while (hcap < n * 2 + 2) hcap *= 2;
-  const apx_resource **hk = calloc(hcap, sizeof *hk);
-  size_t *hv = calloc(hcap, sizeof *hv);
-  if (!hk || !hv) abort();
-  for (size_t i = 0; i < n; i++) {
-    size_t j = ((uintptr_t)m->resources[i] >> 4) & (hcap - 1);
-    while (hk[j]) j = (j + 1) & (hcap - 1);
-    hk[j] = m->resources[i];
-    hv[j] = i;
-  }
-#define APX_POS(r, outv)                                                   \
-  do {                                                                     \
-    size_t j_ = ((uintptr_t)(r) >> 4) & (hcap - 1);                        \
-    (outv) = (size_t)-1;                                                   \
-    while (hk[j_]) {                                                       \
-      if (hk[j_] == (r)) { (outv) = hv[j_]; break; }                       \
-      j_ = (j_ + 1) & (hcap - 1);                                          \
-    }                                                                      \
-  } while (0)
+  size_t *adj = calloc(nedges + 1, sizeof *adj), *tgt = calloc(nedges + 1, sizeof *tgt);
+  if (!indeg || !start || !fill || !heap || !adj || !tgt) abort();
+  apx_map pos;
+  apx_map_init_ptr(&pos, m->arena);
+  for (size_t i = 0; i < n; i++) *apx_map_ptr(&pos, m->resources[i], NULL, true) = i;
+  /* Edges dependency -> dependent, in CSR layout. */
+  size_t e = 0;
   for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < m->resources[i]->ndeps; k++) {
-      size_t t;
-      APX_POS(m->resources[i]->deps[k].target, t);
-      if (t == (size_t)-1 || t == i) continue;
-      start[t + 1]++;
+    for (size_t k = 0; k < m->resources[i]->ndeps; k++, e++) {
+      size_t *t = apx_map_ptr(&pos, m->resources[i]->deps[k].target, NULL, false);
+      tgt[e] = t && *t != i ? *t : (size_t)-1;
+      if (tgt[e] != (size_t)-1) start[tgt[e] + 1]++;
     }
   for (size_t i = 0; i < n; i++) start[i + 1] += start[i];
+  e = 0;
   for (size_t i = 0; i < n; i++)
-    for (size_t k = 0; k < m->resources[i]->ndeps; k++) {
-      size_t t;
-      APX_POS(m->resources[i]->deps[k].target, t);
-      if (t == (size_t)-1 || t == i) continue;
-      adj[start[t] + fill[t]++] = i;
+    for (size_t k = 0; k < m->resources[i]->ndeps; k++, e++) {
+      if (tgt[e] == (size_t)-1) continue;
+      adj[start[tgt[e]] + fill[tgt[e]]++] = i;
       indeg[i]++;
     }
-#undef APX_POS
-  /* Min-heap on declaration index keeps ties in declaration order. */
-  size_t *heap = calloc(n ? n : 1, sizeof *heap), hn = 0, nout = 0;
-  if (!heap) abort();
+  /* Kahn's algorithm; a min-heap on declaration index keeps ties in
+   * declaration order, so the order is deterministic. */
+  size_t hn = 0, nout = 0;
 #define APX_HEAP_PUSH(x)                                                   \
   do {                                                                     \
     size_t c_ = hn++;                                                      \
@@ -456,10 +383,10 @@ apx_resource **apx_ir_topo_order(apx_module *m) {
       c = s;
     }
     out[nout++] = m->resources[top];
-    for (size_t e = start[top]; e < start[top + 1]; e++)
-      if (--indeg[adj[e]] == 0) APX_HEAP_PUSH(adj[e]);
+    for (size_t k = start[top]; k < start[top + 1]; k++)
+      if (--indeg[adj[k]] == 0) APX_HEAP_PUSH(adj[k]);
   }
 #undef APX_HEAP_PUSH
-  free(indeg); free(pos); free(start); free(adj); free(fill); free(hk); free(hv); free(heap);
+  free(indeg); free(start); free(fill); free(heap); free(adj); free(tgt);
   return nout == n ? out : NULL;
 }

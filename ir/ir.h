@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "diag.h"
+#include "map.h"
 
 typedef struct apx_module apx_module;
 typedef struct apx_resource apx_resource;
@@ -266,6 +267,8 @@ struct apx_resource {
   apx_value *url;               /* external */
   apx_param *param;             /* APX_KIND_PARAM */
   bool typed;                   /* typecheck has run on it */
+  /* Lookups by name, kept by the apx_ir_* functions below (never by hand). */
+  apx_map env_index, endpoint_index, dep_index;
 };
 
 /* ---- components ------------------------------------------------------- */
@@ -318,7 +321,8 @@ struct apx_module {
   apx_import *imports; size_t nimports, capimports; /* pending; resolve loads them */
   uint32_t *loaded_files; size_t nloaded, caploaded;
   const char *app_name;     /* from the main file's name: "shop" */
-  void *index;              /* name lookup (ir.c) */
+  apx_map resource_index;   /* name -> apx_resource * */
+  apx_map component_index;  /* name -> apx_component * */
 };
 
 /* ---- building and finding -------------------------------------------- */
@@ -333,6 +337,8 @@ apx_resource *apx_ir_resource_find(const apx_module *m, const char *name);
 apx_component *apx_ir_component_find(const apx_module *m, const char *name);
 void apx_ir_component_add(apx_module *m, apx_component *c);
 apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name);
+/* Appends an endpoint (its name must be new); returns it. */
+apx_endpoint *apx_ir_endpoint_add(apx_module *m, apx_resource *r, const apx_endpoint *e);
 /* The resource that actually runs for r: r itself, or its parent for a child
  * resource such as a database. */
 const apx_resource *apx_ir_runner(const apx_resource *r);
@@ -359,6 +365,7 @@ typedef struct apx_tbuilder {
   apx_module *m;
   apx_tpart *parts; size_t n, cap;
   apx_loc loc;
+  char *text; size_t tlen, tcap; /* pending text, grown by doubling: appends stay linear */
 } apx_tbuilder;
 void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc);
 void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len);

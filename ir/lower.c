@@ -115,14 +115,17 @@ static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e) {
     size_t n = 0;
     for (const apx_ast_item *x = e->u.entries; x; x = x->next) n++;
     v->u.map.entries = APX_NEW_ARRAY(m->arena, apx_entry, n ? n : 1);
+    apx_map seen;
+    apx_map_init_str(&seen, m->arena);
     for (const apx_ast_item *x = e->u.entries; x; x = x->next) {
       if (x->kind != APX_ITEM_ATTR || !x->value) continue;
-      for (size_t i = 0; i < v->u.map.n; i++)
-        if (strcmp(v->u.map.entries[i].key, x->name) == 0) {
-          apx_diagnostic *d = apx_error(m->diag, x->name_loc, "duplicate key '%s' in map", x->name);
-          apx_note(m->diag, v->u.map.entries[i].key_loc, "'%s' was first set here", x->name);
-          (void)d;
-        }
+      size_t *first = apx_map_str(&seen, x->name, true);
+      if (*first != (size_t)-1) {
+        apx_error(m->diag, x->name_loc, "duplicate key '%s' in map", x->name);
+        apx_note(m->diag, v->u.map.entries[*first].key_loc, "'%s' was first set here", x->name);
+        continue;
+      }
+      *first = v->u.map.n;
       apx_entry en = {x->name, x->name_loc, apx_lower_expr(L, x->value)};
       v->u.map.entries[v->u.map.n++] = en;
     }

@@ -57,7 +57,7 @@ static void apx_enrich_params(apx_module *m) {
     size_t n = 0;
     for (size_t i = 0; i < m->nresources; i++)
       if (m->resources[i]->kind == APX_KIND_PARAM) c[n++] = m->resources[i]->name;
-    const char *s = apx_suggest(name, c, n);
+    const char *s = apx_diag_may_suggest(m->diag) ? apx_suggest(name, c, n) : NULL;
     apx_diagnostic *d = eq ? apx_error(m->diag, APX_NOLOC, "-p %s: the program has no param '%s'", name, name)
                            : apx_error(m->diag, APX_NOLOC, "-p %s: write -p NAME=VALUE", a);
     if (eq && s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);

@@ -169,6 +169,10 @@ static void apx_resolve_imports(apx_module *m) {
 /* ---- names ---------------------------------------------------------- */
 
 void apx_report_unknown_name(apx_module *m, const char *name, apx_loc loc, const char *what) {
+  if (!apx_diag_may_suggest(m->diag)) {
+    apx_error(m->diag, loc, "unknown %s '%s'", what, name);
+    return;
+  }
   const char **cands = malloc(sizeof *cands * (m->nresources + 1));
   if (!cands) abort();
   for (size_t i = 0; i < m->nresources; i++) cands[i] = m->resources[i]->name;
@@ -203,6 +207,10 @@ static void apx_check_duplicates(apx_module *m) {
 }
 
 static void apx_unknown_kind(apx_module *m, const char *name, apx_loc loc) {
+  if (!apx_diag_may_suggest(m->diag)) {
+    apx_error(m->diag, loc, "unknown kind '%s'", name);
+    return;
+  }
   size_t n = APX_KIND__COUNT + m->ncomponents;
   const char **cands = malloc(sizeof *cands * n);
   if (!cands) abort();

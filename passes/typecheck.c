@@ -2,6 +2,7 @@
  * of its kind (passes/schema.c) into the typed fields of the IR. Unknown
  * attributes (with a suggestion), wrong types, attributes of another kind,
  * repeated attributes and missing required ones are errors. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 typedef struct apx_tc {
   apx_module *m;
   apx_resource *r;
+  apx_map volumes; /* volume name -> index */
 } apx_tc;
 
 static const char *apx_kind_article(apx_kind k) {
@@ -199,19 +201,20 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     *n = cnt;
     return out;
   }
+  apx_map seen;
+  apx_map_init_str(&seen, m->arena);
   for (apx_item *x = it->body; x; x = x->next) {
     if (x->kind == APX_IT_BLOCK) {
       apx_error(m->diag, x->loc, "%s holds name = value pairs, not blocks", what);
       continue;
     }
-    bool dup = false;
-    for (size_t i = 0; i < cnt; i++)
-      if (strcmp(out[i].key, x->name) == 0) {
-        apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, what);
-        apx_note(m->diag, out[i].key_loc, "first set here");
-        dup = true;
-      }
-    if (dup) continue;
+    size_t *first = apx_map_str(&seen, x->name, true);
+    if (*first != (size_t)-1) {
+      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, what);
+      apx_note(m->diag, ((apx_item *)(uintptr_t)*first)->name_loc, "first set here");
+      continue;
+    }
+    *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
     apx_entry e = {x->name, x->name_loc, x->value};
     if (strings) e.value = apx_tc_string(T, x->value, true, apx_arena_printf(m->arena, "%s.%s", what, x->name));
@@ -301,8 +304,10 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
     return;
   }
   apx_tc_block(T, blk, table, found);
-  if (apx_ir_endpoint_find(r, blk->label)) {
+  apx_endpoint *dup = apx_ir_endpoint_find(r, blk->label);
+  if (dup) {
     apx_error(m->diag, blk->label_loc, "endpoint '%s' is declared twice", blk->label);
+    apx_note(m->diag, dup->loc, "first declared here");
     return;
   }
   apx_endpoint e = {0};
@@ -329,7 +334,7 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
   }
   if ((x = FOUND("external"))) apx_tc_bool(T, x->value, "external", &e.external);
   if ((x = FOUND("env"))) e.env = apx_tc_const(T, x->value, "endpoint env");
-  APX_VEC_PUSH(m->arena, r->endpoints, r->nendpoints, r->capendpoints, e);
+  apx_ir_endpoint_add(m, r, &e);
 }
 
 static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
@@ -341,11 +346,13 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
     return;
   }
   apx_tc_block(T, blk, table, found);
-  for (size_t i = 0; i < T->r->nvolumes; i++)
-    if (strcmp(T->r->volumes[i].name, blk->label) == 0) {
-      apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
-      return;
-    }
+  size_t *seen = apx_map_str(&T->volumes, blk->label, true);
+  if (*seen != (size_t)-1) {
+    apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
+    apx_note(m->diag, T->r->volumes[*seen].loc, "first declared here");
+    return;
+  }
+  *seen = T->r->nvolumes;
   apx_volume v = {blk->label, blk->loc, NULL, false};
   apx_item *x;
   if ((x = FOUND("target"))) v.target = apx_tc_const(T, x->value, "volume target");
@@ -663,7 +670,8 @@ int apx_pass_typecheck(apx_module *m) {
   const apx_item **seen = calloc(nspec, sizeof *seen);
   if (!seen) abort();
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_tc T = {m, m->resources[i]};
+    apx_tc T = {m, m->resources[i], {0}};
+    apx_map_init_str(&T.volumes, m->arena);
     apx_resource *r = T.r;
     if (!r->type) continue; /* unknown kind: reported by resolve */
     if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../ir/buf.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -60,47 +61,36 @@ typedef struct apx_frame {
   size_t next_dep;
 } apx_frame;
 
-/* Iterative DFS (a deep chain must not exhaust the C stack). A map from
- * resource to state is kept in an open-addressed pointer table. */
-typedef struct apx_ptrmap {
-  const void **k;
-  int *v;
-  size_t cap;
-} apx_ptrmap;
-
-static int *apx_ptrmap_get(apx_ptrmap *pm, const void *p) {
-  size_t j = ((uintptr_t)p >> 4) & (pm->cap - 1);
-  while (pm->k[j] && pm->k[j] != p) j = (j + 1) & (pm->cap - 1);
-  if (!pm->k[j]) pm->k[j] = p;
-  return &pm->v[j];
+/* Iterative DFS: a deep chain must not exhaust the C stack. */
+static size_t *apx_state(apx_map *pm, const apx_resource *r) {
+  size_t *v = apx_map_ptr(pm, r, NULL, true);
+  if (*v == (size_t)-1) *v = 0;
+  return v;
 }
 
 static void apx_validate_cycles(apx_module *m) {
-  apx_ptrmap pm = {0};
-  pm.cap = 16;
-  while (pm.cap < m->nresources * 2 + 2) pm.cap *= 2;
-  pm.k = calloc(pm.cap, sizeof *pm.k);
-  pm.v = calloc(pm.cap, sizeof *pm.v);
+  apx_map pm;
+  apx_map_init_ptr(&pm, m->arena);
   apx_frame *stack = calloc(m->nresources + 1, sizeof *stack);
-  if (!pm.k || !pm.v || !stack) abort();
+  if (!stack) abort();
   enum { WHITE, GREY, BLACK };
   for (size_t i = 0; i < m->nresources; i++) {
     apx_resource *root = m->resources[i];
-    if (*apx_ptrmap_get(&pm, root) != WHITE) continue;
+    if (*apx_state(&pm, root) != WHITE) continue;
     size_t sp = 0;
     stack[sp++] = (apx_frame){root, 0};
-    *apx_ptrmap_get(&pm, root) = GREY;
+    *apx_state(&pm, root) = GREY;
     while (sp) {
       apx_frame *f = &stack[sp - 1];
       if (f->next_dep >= f->r->ndeps) {
-        *apx_ptrmap_get(&pm, f->r) = BLACK;
+        *apx_state(&pm, f->r) = BLACK;
         sp--;
         continue;
       }
       apx_dep *d = &f->r->deps[f->next_dep++];
       if (!apx_is_wait(d->kind)) continue;
       apx_resource *t = (apx_resource *)apx_ir_runner(d->target);
-      int *st = apx_ptrmap_get(&pm, t);
+      size_t *st = apx_state(&pm, t);
       if (*st == WHITE) {
         *st = GREY;
         stack[sp++] = (apx_frame){t, 0};
@@ -108,18 +98,17 @@ static void apx_validate_cycles(apx_module *m) {
         /* The cycle is the stack from t to the top, closed by this edge. */
         size_t from = sp;
         while (from > 0 && stack[from - 1].r != t) from--;
-        char *chain = apx_arena_strdup(m->arena, "");
-        for (size_t k = from - 1; k < sp; k++) chain = apx_arena_printf(m->arena, "%s%s -> ", chain, stack[k].r->name);
-        apx_diagnostic *dg = apx_error(m->diag, d->loc, "dependency cycle: %s%s", chain, t->name);
+        apx_buf chain = {0}; /* not arena printf in the loop: that is quadratic in the cycle's length */
+        for (size_t k = from - 1; k < sp; k++) apx_buf_printf(&chain, "%s -> ", stack[k].r->name);
+        apx_diagnostic *dg = apx_error(m->diag, d->loc, "dependency cycle: %s%s", apx_buf_str(&chain), t->name);
+        apx_buf_free(&chain);
         apx_diag_hint(m->diag, dg, "nothing in a cycle can ever start; remove one of these waits");
         /* Report each cycle once: mark it finished. */
-        for (size_t k = from - 1; k < sp; k++) *apx_ptrmap_get(&pm, stack[k].r) = BLACK;
+        for (size_t k = from - 1; k < sp; k++) *apx_state(&pm, stack[k].r) = BLACK;
         sp = from - 1;
       }
     }
   }
-  free(pm.k);
-  free(pm.v);
   free(stack);
 }
 
@@ -199,6 +188,17 @@ static void apx_validate_ports(apx_module *m) {
 
 /* ---- references inside values ------------------------------------------ */
 
+/* The endpoint of r whose name is closest to `name`, within the budget. */
+static const char *apx_endpoint_suggestion(apx_module *m, const apx_resource *r, const char *name) {
+  if (!r->nendpoints || !apx_diag_may_suggest(m->diag)) return NULL;
+  const char **c = malloc(sizeof *c * r->nendpoints);
+  if (!c) abort();
+  for (size_t i = 0; i < r->nendpoints; i++) c[i] = r->endpoints[i].name;
+  const char *s = apx_suggest(name, c, r->nendpoints);
+  free(c);
+  return s;
+}
+
 typedef struct apx_vctx {
   apx_module *m;
   apx_resource *r;
@@ -215,14 +215,10 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
     if (!apx_ir_endpoint_find(t, ref->endpoint)) {
       size_t loc_i = ref->npath > 2 ? 2 : ref->npath - 1;
       apx_loc loc = ref->path_locs ? ref->path_locs[loc_i] : ref->loc;
-      const char **c = malloc(sizeof *c * (t->nendpoints + 1));
-      if (!c) abort();
-      for (size_t i = 0; i < t->nendpoints; i++) c[i] = t->endpoints[i].name;
-      const char *s = apx_suggest(ref->endpoint, c, t->nendpoints);
+      const char *s = apx_endpoint_suggestion(m, t, ref->endpoint);
       apx_diagnostic *d = apx_error(m->diag, loc, "'%s' has no endpoint '%s'", t->name, ref->endpoint);
       if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
       else if (t->nendpoints == 0) apx_diag_hint(m->diag, d, "'%s' declares no endpoints", t->name);
-      free(c);
     }
     break;
   case APX_PROP_CONNECTION_STRING:
@@ -280,14 +276,10 @@ static void apx_validate_health(apx_module *m, apx_resource *r) {
   for (size_t i = 0; i < r->nhealth; i++) {
     apx_health *h = &r->health[i];
     if (h->endpoint && !apx_ir_endpoint_find(r, h->endpoint)) {
-      const char **c = malloc(sizeof *c * (r->nendpoints + 1));
-      if (!c) abort();
-      for (size_t k = 0; k < r->nendpoints; k++) c[k] = r->endpoints[k].name;
-      const char *s = apx_suggest(h->endpoint, c, r->nendpoints);
+      const char *s = apx_endpoint_suggestion(m, r, h->endpoint);
       apx_diagnostic *d = apx_error(m->diag, h->loc, "health check names endpoint '%s', which '%s' does not have",
                                     h->endpoint, r->name);
       if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
-      free(c);
     }
     if (h->kind == APX_HEALTH_LOG && h->pattern) {
       int err;

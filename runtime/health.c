@@ -4,9 +4,12 @@
  * passes, and unhealthy once one has failed `retries` times in a row after
  * `start_period`.
  *
- * Checks run every `interval` until the unit is healthy, then at a slower
- * pace (interval × 5, at most 30 s) to notice when it stops being healthy;
- * after a failure they return to `interval`.
+ * Until a check first passes it is tried often (10, 20, 40, 80 ms, then
+ * every 100 ms), so that start-up is not slowed by the interval; failures
+ * count at most once per interval, so that does not make anything
+ * unhealthy sooner. Once healthy, checks run at a slower pace (interval × 5,
+ * at most 30 s) to notice when it stops being healthy; after a failure they
+ * return to `interval`.
  *
  * HTTP: a small non-blocking HTTP/1.1 GET on a libuv TCP handle rather
  * than libcurl. A probe only ever asks one plain-HTTP question of a process
@@ -37,9 +40,8 @@ struct apx_run_probe {
   pcre2_match_data *md;
   uv_timer_t timer;
   bool timer_init, on, passing, matched, ever_passed;
-  bool fast; /* the current tick came early (start-up ramp): a failure then does not count */
   unsigned fails, attempts;
-  uint64_t on_at;
+  uint64_t on_at, counted_at; /* when checks began; when a failure last counted */
   apx_run_attempt *inflight;
   char why[320];
 };
@@ -48,11 +50,12 @@ struct apx_run_attempt {
   apx_run_probe *probe; /* NULL once the probe no longer waits for it */
   apx_runtime *run;
   uv_timer_t timeout;
-  uv_tcp_t tcp;
-  uv_connect_t conn;
+  uv_tcp_t tcp, tcp6;
+  uv_connect_t conn, conn6;
   uv_write_t wr;
   uv_process_t proc;
-  bool is_tcp, is_proc, done, exited, counts;
+  bool is_tcp, is_tcp6, is_proc, done, exited;
+  int err4; /* why 127.0.0.1 refused, when ::1 is tried next */
   int handles;
   pid_t pid;
   char req[1024];
@@ -61,7 +64,21 @@ struct apx_run_attempt {
 };
 
 static void apx_probe_schedule(apx_run_probe *p, uint64_t delay);
+static uint64_t apx_interval(const apx_run_probe *p);
+
+static const char *apx_hpath(const apx_run_probe *p) { return p->h->path && p->h->path[0] ? p->h->path : "/"; }
 static void apx_unit_evaluate(apx_run_unit *u);
+
+/* A failure counts towards `retries` only after start_period, and at most
+ * once per interval: checks tried more often while a service starts do not
+ * make it unhealthy sooner than `retries` × `interval`. */
+static void apx_count_failure(apx_run_probe *p) {
+  uint64_t now = p->run->fsm.ops->now(p->run->fsm.ud);
+  if (now < p->on_at + (uint64_t)p->h->start_period_ms) return;
+  if (p->fails && now - p->counted_at < apx_interval(p) * 9 / 10) return;
+  p->fails++;
+  p->counted_at = now;
+}
 
 /* ---- attempts ------------------------------------------------------------------ */
 
@@ -73,6 +90,7 @@ static void apx_attempt_closed(uv_handle_t *h) {
 static void apx_attempt_close(apx_run_attempt *a) {
   uv_close((uv_handle_t *)&a->timeout, apx_attempt_closed);
   if (a->is_tcp) uv_close((uv_handle_t *)&a->tcp, apx_attempt_closed);
+  if (a->is_tcp6) uv_close((uv_handle_t *)&a->tcp6, apx_attempt_closed);
   /* A process handle closes in its exit callback: closing it earlier would
    * leave the child unreaped. */
 }
@@ -92,10 +110,7 @@ static void apx_attempt_finish(apx_run_attempt *a, bool ok, const char *why) {
     p->fails = 0;
     p->why[0] = '\0';
   } else {
-    /* Failures during start_period, or of the quick first tries, do not
-     * count (the service is booting). */
-    if (a->counts && p->run->fsm.ops->now(p->run->fsm.ud) >= p->on_at + (uint64_t)p->h->start_period_ms)
-      p->fails++;
+    apx_count_failure(p);
     snprintf(p->why, sizeof p->why, "%s", why);
   }
   apx_unit_evaluate(p->unit);
@@ -109,7 +124,7 @@ static void apx_attempt_timeout(uv_timer_t *t) {
   if (p && p->h->kind == APX_HEALTH_EXEC)
     snprintf(why, sizeof why, "the exec check `%s` did not finish within %ld ms", p->argv[0], ms);
   else if (p && p->h->kind == APX_HEALTH_HTTP && !p->tls)
-    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s got no answer within %ld ms", p->port, p->h->path, ms);
+    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s got no answer within %ld ms", p->port, apx_hpath(p), ms);
   else
     snprintf(why, sizeof why, "127.0.0.1:%d did not accept a connection within %ld ms", p ? p->port : 0, ms);
   apx_attempt_finish(a, false, why);
@@ -126,7 +141,6 @@ static apx_run_attempt *apx_attempt_new(apx_run_probe *p) {
   uint64_t to = p->h->timeout_ms > 0 ? (uint64_t)p->h->timeout_ms : 2000;
   uv_timer_start(&a->timeout, apx_attempt_timeout, to, 0);
   p->inflight = a;
-  a->counts = !p->fast;
   return a;
 }
 
@@ -148,7 +162,7 @@ static void apx_http_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   char why[320];
   if (n < 0 || (n == 0 && a->rlen == sizeof a->resp - 1)) {
     snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: the connection closed without an answer", p->port,
-             p->h->path);
+             apx_hpath(p));
     apx_attempt_finish(a, false, why);
     return;
   }
@@ -159,14 +173,14 @@ static void apx_http_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (eol) *eol = '\0';
   int code = 0;
   if (strncmp(a->resp, "HTTP/", 5) != 0 || sscanf(a->resp, "HTTP/%*s %d", &code) != 1) {
-    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: the answer is not HTTP (\"%.60s\")", p->port, p->h->path,
+    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: the answer is not HTTP (\"%.60s\")", p->port, apx_hpath(p),
              a->resp);
     apx_attempt_finish(a, false, why);
     return;
   }
   bool ok = code >= 200 && code < 400;
   const char *reason = strchr(strchr(a->resp, ' ') + 1, ' ');
-  snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s answered %d%.80s", p->port, p->h->path, code,
+  snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s answered %d%.80s", p->port, apx_hpath(p), code,
            reason ? reason : "");
   apx_attempt_finish(a, ok, why);
 }
@@ -175,9 +189,26 @@ static void apx_http_written(uv_write_t *w, int status) {
   apx_run_attempt *a = w->data;
   if (a->done || status == 0) return;
   char why[320];
-  snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: %s", a->probe->port, a->probe->h->path,
+  snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: %s", a->probe->port, apx_hpath(a->probe),
            uv_strerror(status));
   apx_attempt_finish(a, false, why);
+}
+
+static void apx_tcp_connected(uv_connect_t *c, int status);
+
+/* 127.0.0.1 refused: a server may listen on ::1 only (one that binds
+ * "localhost", as Node.js does), so ask there too. */
+static bool apx_try_v6(apx_run_attempt *a, int status) {
+  if (status != UV_ECONNREFUSED || a->is_tcp6) return false;
+  struct sockaddr_in6 sa;
+  if (uv_ip6_addr("::1", a->probe->port, &sa) != 0) return false;
+  uv_tcp_init(&a->run->loop, &a->tcp6);
+  a->tcp6.data = a;
+  a->is_tcp6 = true;
+  a->handles++;
+  a->err4 = status;
+  a->conn6.data = a;
+  return uv_tcp_connect(&a->conn6, &a->tcp6, (const struct sockaddr *)&sa, apx_tcp_connected) == 0;
 }
 
 static void apx_tcp_connected(uv_connect_t *c, int status) {
@@ -185,9 +216,11 @@ static void apx_tcp_connected(uv_connect_t *c, int status) {
   if (a->done) return;
   const apx_run_probe *p = a->probe;
   char why[320];
+  if (status < 0 && c == &a->conn && apx_try_v6(a, status)) return;
+  if (status < 0 && c == &a->conn6) status = a->err4; /* report what 127.0.0.1 said */
   if (status < 0) {
     if (p->h->kind == APX_HEALTH_HTTP && !p->tls)
-      snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: %s", p->port, p->h->path, uv_strerror(status));
+      snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: %s", p->port, apx_hpath(p), uv_strerror(status));
     else
       snprintf(why, sizeof why, "127.0.0.1:%d (endpoint %s): %s", p->port, p->h->endpoint, uv_strerror(status));
     apx_attempt_finish(a, false, why);
@@ -198,14 +231,14 @@ static void apx_tcp_connected(uv_connect_t *c, int status) {
     return;
   }
   int n = snprintf(a->req, sizeof a->req,
-                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: aspirec-health\r\nAccept: */*\r\n"
+                   "GET %s HTTP/1.1\r\nHost: localhost:%d\r\nUser-Agent: aspirec-health\r\nAccept: */*\r\n"
                    "Connection: close\r\n\r\n",
-                   p->h->path && p->h->path[0] ? p->h->path : "/", p->port);
+                   apx_hpath(p), p->port);
   uv_buf_t b = uv_buf_init(a->req, (unsigned)(n < (int)sizeof a->req ? n : (int)sizeof a->req - 1));
   a->wr.data = a;
-  if (uv_write(&a->wr, (uv_stream_t *)&a->tcp, &b, 1, apx_http_written) != 0 ||
-      uv_read_start((uv_stream_t *)&a->tcp, apx_http_alloc, apx_http_read) != 0) {
-    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: cannot send the request", p->port, p->h->path);
+  uv_stream_t *s = c->handle;
+  if (uv_write(&a->wr, s, &b, 1, apx_http_written) != 0 || uv_read_start(s, apx_http_alloc, apx_http_read) != 0) {
+    snprintf(why, sizeof why, "GET http://127.0.0.1:%d%s: cannot send the request", p->port, apx_hpath(p));
     apx_attempt_finish(a, false, why);
   }
 }
@@ -299,7 +332,7 @@ static void apx_probe_tick(uv_timer_t *t) {
   if (!p->on) return;
   if (p->h->kind == APX_HEALTH_LOG) {
     if (!p->matched) {
-      if (p->run->fsm.ops->now(p->run->fsm.ud) >= p->on_at + (uint64_t)p->h->start_period_ms) p->fails++;
+      apx_count_failure(p);
       snprintf(p->why, sizeof p->why, "no line of its output has matched /%s/ yet", p->h->pattern);
       apx_unit_evaluate(p->unit);
     }
@@ -309,14 +342,14 @@ static void apx_probe_tick(uv_timer_t *t) {
   }
   if (!p->on) return; /* the evaluation may have stopped the probes */
   uint64_t iv = apx_interval(p), next = iv;
-  p->fast = false;
-  if (!p->ever_passed && p->h->kind != APX_HEALTH_LOG) {
-    /* Until the first pass, try sooner: 25 ms, 50, 100, … up to interval.
-     * A service that is up in 80 ms is seen healthy then, not after 2 s. */
-    next = p->attempts < 16 ? (uint64_t)25 << p->attempts : iv;
+  if (!p->ever_passed && p->fails < (unsigned)(p->h->retries > 0 ? p->h->retries : 1) && p->h->kind != APX_HEALTH_LOG) {
+    /* Until the first pass, try sooner: after 10 ms, 20, 40, 80, then
+     * every 100 ms (never slower than interval). A service up in 130 ms is
+     * seen healthy at 150 ms, not after 2 s; a connection attempt to
+     * 127.0.0.1 costs next to nothing. */
+    next = p->attempts < 3 ? (uint64_t)20 << p->attempts : 100;
     p->attempts++;
-    if (next < iv) p->fast = true;
-    else next = iv;
+    if (next > iv) next = iv;
   } else if (p->unit->state == APX_ST_HEALTHY && p->passing) {
     next = iv * 5 > 30000 ? 30000 : iv * 5;
     if (next < iv) next = iv;
@@ -388,11 +421,10 @@ void apx_run_probes_set(apx_runtime *run, apx_run_unit *u, bool on) {
     p->on = on;
     p->passing = p->matched = p->ever_passed = false;
     p->fails = p->attempts = 0;
-    p->fast = true;
     p->why[0] = '\0';
     apx_probe_detach(p);
     if (on) {
-      p->on_at = run->fsm.ops->now(run->fsm.ud);
+      p->on_at = p->counted_at = run->fsm.ops->now(run->fsm.ud);
       /* The first check at once (after start_period would waste it for a
        * quick service); failures before start_period are not counted. */
       apx_probe_schedule(p, p->h->kind == APX_HEALTH_LOG ? apx_interval(p) : 10);

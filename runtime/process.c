@@ -164,6 +164,15 @@ static void apx_spawn_why(apx_run_unit *u, int err, const char *file, const char
 
 int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role, char **argv, char **envp,
                        const char *cwd) {
+  /* One pipe for stdout and stderr, made here rather than by libuv (which
+   * would make one per descriptor): the process's lines then arrive in the
+   * order it wrote them, as on a terminal, and reading one pipe before the
+   * other cannot cut a long line of one with a line of the other. */
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    snprintf(u->why, sizeof u->why, "cannot make a pipe for its output: %s", strerror(errno));
+    return UV_EMFILE;
+  }
   apx_run_proc *p = calloc(1, sizeof *p);
   if (!p) abort();
   run->procs_live++;
@@ -173,19 +182,6 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
   p->run = run;
   p->unit = u;
   p->role = role;
-  /* One pipe for stdout and stderr, made here rather than by libuv (which
-   * would make one per descriptor): the process's lines then arrive in the
-   * order it wrote them, as on a terminal, and reading one pipe before the
-   * other cannot cut a long line of one with a line of the other. */
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
-    snprintf(u->why, sizeof u->why, "cannot make a pipe: %s", strerror(errno));
-    free(p);
-    run->procs = run->procs->next;
-    if (run->procs) run->procs->prev = NULL;
-    run->procs_live--;
-    return UV_EMFILE;
-  }
   /* A bigger pipe means fewer wake-ups for a process that writes a lot. */
   fcntl(fds[0], F_SETPIPE_SZ, 256 * 1024);
   uv_pipe_t *po;

@@ -35,7 +35,7 @@ static void apx_urls(apx_runtime *run, const apx_run_unit *u, apx_buf *b) {
   for (size_t k = 0; u->ports && k < r->nendpoints; k++) {
     const apx_endpoint *e = &r->endpoints[k];
     if (b->len) apx_buf_puts(b, "  ");
-    apx_buf_printf(b, "%s://127.0.0.1:%d", e->scheme ? e->scheme : "tcp", u->ports[k]);
+    apx_buf_printf(b, "%s://localhost:%d", e->scheme ? e->scheme : "tcp", u->ports[k]);
   }
   (void)run;
 }
@@ -119,7 +119,13 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
   case APX_ST_UNHEALTHY:
     apx_run_say(run, "%s: %sunhealthy%s: %s", u->name, apx_run_style(run, RED), apx_run_style(run, RESET), u->why);
     break;
-  case APX_ST_STOPPING: apx_run_say(run, "%s: stopping (SIGTERM)", u->name); break;
+  case APX_ST_STOPPING:
+    if (u->proc && u->proc->role != APX_PROC_MAIN)
+      apx_run_say(run, "%s: stopping once its %s ends (or at the end of the grace period)", u->name,
+                  u->proc->role == APX_PROC_SETUP ? "setup step" : "database creation");
+    else
+      apx_run_say(run, "%s: stopping (SIGTERM)", u->name);
+    break;
   case APX_ST_EXITED:
     apx_secs(t, sizeof t, u->restart_delay_ms);
     apx_run_say(run, "%s: %sended%s with %s; restarting in %s (restart = %s, failure %u in a row)", u->name,
@@ -131,6 +137,11 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
     if (from == APX_ST_NOT_STARTED || from == APX_ST_WAITING || (from == APX_ST_STARTING && !u->ever_started)) break;
     if (from == APX_ST_EXITED) {
       apx_run_say(run, "%s: restart cancelled", u->name);
+      break;
+    }
+    if (!u->ever_started) {
+      apx_run_say(run, "%s: not started (stopped before its %s)", u->name,
+                  u->has_process ? "process" : "database was ready");
       break;
     }
     if (!u->has_process) break;

@@ -106,7 +106,10 @@ static void apx_kill_timer(uv_timer_t *t);
 
 static void op_stop(void *ud, apx_run_unit *u) {
   apx_runtime *run = apx_of(ud);
-  apx_run_proc_signal(u->proc, SIGTERM);
+  /* A setup step or a database creation is left to finish (until the
+   * grace period ends): stopped halfway, an initdb leaves a data directory
+   * that the idempotent setup script then takes for a finished one. */
+  if (!u->proc || u->proc->role == APX_PROC_MAIN) apx_run_proc_signal(u->proc, SIGTERM);
   if (!run->kill_timer_on) {
     run->kill_timer_on = true;
     uv_timer_start(&run->kill_timer, apx_kill_timer, (uint64_t)run->opts.grace_ms, 0);
@@ -140,11 +143,12 @@ static uint64_t op_now(void *ud) { return apx_run_now(apx_of(ud)); }
 static void op_changed(void *ud, apx_run_unit *u, apx_run_state from) {
   apx_runtime *run = apx_of(ud);
   apx_run_report_change(run, u, from);
-  if (!run->up_reported && !run->fsm.stopping && apx_run_fsm_settled(&run->fsm)) {
+  if (apx_run_fsm_done(&run->fsm)) {
+    uv_stop(&run->loop); /* the final summary follows */
+  } else if (!run->up_reported && !run->fsm.stopping && apx_run_fsm_settled(&run->fsm)) {
     run->up_reported = true;
     apx_run_report_up(run);
   }
-  if (apx_run_fsm_done(&run->fsm)) uv_stop(&run->loop);
 }
 
 static const apx_run_ops apx_ops = {op_prepare, op_spawn,  op_stop,    op_schedule_restart,
@@ -176,7 +180,11 @@ void apx_run_proc_done(apx_runtime *run, apx_run_proc *p) {
     apx_post(run, u, APX_EV_EXITED);
     break;
   case APX_PROC_SETUP:
-    if (ok && !run->fsm.stopping) {
+    if (ok && run->fsm.stopping) {
+      /* Stopping: no further step; a finished setup still counts. */
+      if (++u->setup_step == u->nsetup) apx_run_setup_mark(run, u);
+      apx_post(run, u, APX_EV_PREPARED);
+    } else if (ok) {
       u->setup_step++;
       apx_setup_next(run, u);
     } else {
@@ -348,7 +356,9 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   if (!rc) {
     apx_run_report_plan(&run);
     apx_run_fsm_start_all(&run.fsm);
-    if (!apx_run_fsm_done(&run.fsm)) uv_run(&run.loop, UV_RUN_DEFAULT);
+    /* Also when everything failed at once: this iteration clears the stop
+     * request that the last change made. */
+    uv_run(&run.loop, UV_RUN_DEFAULT);
     if (run.stopped_by_signal) {
       apx_run_report_stopped(&run);
     } else {

@@ -1,13 +1,11 @@
-/* Run mode as a render target (ir/render.h): hosts are the loopback
- * address every process listens on, ports are the ones ports.c allocated
- * (a resource's own endpoints render as its replica's port, another
- * resource's as its first replica's: there is no load-balancing proxy yet),
- * parameters render as their values and self.state_dir as the resource's
- * directory in the state directory.
- *
- * Hosts render as 127.0.0.1 rather than localhost: ports are allocated free
- * on 127.0.0.1 only, and a client resolving localhost to ::1 first could
- * reach another program listening on [::1] at the same port. */
+/* Run mode as a render target (ir/render.h): hosts are `localhost`, as
+ * doc/language.md §7.3 and Aspire have it (ports.c makes sure an allocated
+ * port is free on ::1 as well as on 127.0.0.1, so a client resolving
+ * localhost to ::1 first finds no other program there); ports are the ones
+ * ports.c allocated (a resource's own endpoints render as its replica's
+ * port, another resource's as its first replica's: there is no
+ * load-balancing proxy yet); parameters render as their values and
+ * self.state_dir as the resource's directory in the state directory. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +22,7 @@ static void t_host(void *ud, const apx_resource *r, const apx_endpoint *e, apx_b
   (void)ud;
   (void)r;
   (void)e;
-  apx_buf_puts(out, "127.0.0.1");
+  apx_buf_puts(out, "localhost");
 }
 
 /* Inside a process the port clients use and the port it listens on are the

@@ -326,7 +326,10 @@ bool apx_run_fsm_done(const apx_run_fsm *f) {
 }
 
 static bool apx_unit_settled(const apx_run_unit *u, unsigned depth) {
-  if (apx_run_unit_ready(u) || apx_run_state_terminal(u->state) || u->state == APX_ST_UNHEALTHY) return true;
+  /* A crash loop (EXITED, restart pending) is as far as that unit gets. */
+  if (apx_run_unit_ready(u) || apx_run_state_terminal(u->state) || u->state == APX_ST_UNHEALTHY ||
+      u->state == APX_ST_EXITED)
+    return true;
   if (u->state == APX_ST_NOT_STARTED && u->manual) return true;
   if (u->state != APX_ST_WAITING || depth > 64) return false;
   /* Waiting on something that is stuck (unhealthy, crash-looping) counts as settled. */
@@ -334,6 +337,7 @@ static bool apx_unit_settled(const apx_run_unit *u, unsigned depth) {
     for (size_t k = 0; k < u->waits[i].n; k++) {
       const apx_run_unit *v = u->waits[i].units[k];
       if (v->state == APX_ST_EXITED || v->state == APX_ST_UNHEALTHY) return true;
+      if (v->state == APX_ST_NOT_STARTED && v->manual) return true;
       if (v->state == APX_ST_WAITING && apx_unit_settled(v, depth + 1)) return true;
     }
   return false;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +98,7 @@ static void apx_wd_main(int rfd, int64_t grace_ms) {
 int apx_run_watchdog_start(int64_t grace_ms, pid_t *pid) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  fflush(NULL); /* nothing buffered may be written twice */
   pid_t child = fork();
   if (child < 0) {
     close(p[0]);

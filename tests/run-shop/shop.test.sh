@@ -40,7 +40,16 @@ up() {
 # json FIELD…: reads the body of `tool http` output from stdin (after the status line).
 json() { tail -n +2 | python3 -c 'import json,sys; d=json.load(sys.stdin)
 for k in sys.argv[1:]: d = d[k] if not k.isdigit() else d[int(k)]
-print(json.dumps(d) if not isinstance(d, str) else d)' "$@"; }
+print(json.dumps(d) if not isinstance(d, str) else d)' "$@" 2> /dev/null; }
+
+# before A B: in the JSON of `tool events` held in $ev, event A came no later than B.
+before() {
+  python3 -c 'import json, sys
+t, a, b = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3]
+miss = [k for k in (a, b) if k not in t]
+if miss: print("# no time for: " + ", ".join(miss)); sys.exit(1)
+if t[a] > t[b]: print("# %s is %.3fs after %s" % (a, t[a] - t[b], b)); sys.exit(1)' "$ev" "$1" "$2"
+}
 
 # ---- run 1 -------------------------------------------------------------------
 OUT1=$T/run1.out
@@ -98,8 +107,19 @@ r=$(tool http GET "$WEB/")
 if [ "$(head -n 1 <<< "$r")" = 200 ] && grep -q '<title>Shop</title>' <<< "$r"; then ok "web serves its page"
 else not_ok "GET / on web"; echo "$r" | diag 5; fi
 
-# Start order, from the resources' own timestamps in aspirec's output: db and
-# cache ready before the api starts; the api healthy before web starts.
+# Start order, from aspirec's own times (STATE/logs/aspirec.log): db healthy,
+# then catalog created, then the api started; cache healthy before the api
+# started; the api healthy before web started.
+ev=$(tool events "$STATE/logs/aspirec.log")
+if before "db healthy" "catalog ready" && before "catalog ready" "api started" &&
+   before "cache healthy" "api started" && before "api healthy" "web started"; then
+  ok "start order (aspirec.log): db healthy < catalog ready < api started; cache healthy < api started; api healthy < web started"
+else
+  not_ok "start order (aspirec.log)"; grep -E ': (started|healthy|ready)' "$STATE/logs/aspirec.log" | diag 12
+fi
+# The same from the services' own timestamps in aspirec's output: PostgreSQL
+# and Redis ready before the api's first line; the api's first answered health
+# check before web's first line.
 times=$(tool order "$OUT1")
 if python3 - "$times" << 'EOF'
 import json, sys
@@ -116,8 +136,8 @@ for a, z in bad:
     print("# %s (+%.3fs) is after %s (+%.3fs)" % (a, t[a] - b, z, t[z] - b))
 sys.exit(1 if bad else 0)
 EOF
-then ok "start order: db and cache ready before the api started; api healthy before web started"
-else not_ok "start order"; fi
+then ok "start order (the services' own log times): PostgreSQL and Redis ready < api's first line; api's first health answer < web's first line"
+else not_ok "start order (the services' own log times)"; fi
 
 # kill -9 of the api: restarted (restart = on-failure), and the shop works again.
 old=$API_PID
@@ -132,6 +152,14 @@ else
 fi
 
 # Ctrl-C: everything stops within the grace period.
+# all_kinds: the processes found are the whole app (else the checks below prove nothing).
+all_kinds() {
+  local list k; list=$(rs_procs)
+  for k in 'bin/postgres ' 'redis-server' 'app[.]py' 'server[.]py'; do
+    grep -qE -- "$k" <<< "$list" || { not_ok "$1: no process like /$k/ found among the run's"; diag <<< "$list"; return 1; }
+  done
+}
+all_kinds "run 1"
 procs=$(rs_pidstarts)
 note "run 1 processes: $(rs_procs | awk '{ $2 = ""; $4 = ""; print }' | cut -c1-80 | paste -sd'|' -)"
 start_ms=$(($(date +%s%N) / 1000000))
@@ -147,6 +175,12 @@ else
   { echo "left: ${left:-aspirec itself}"; ps -o pid,user,cmd -p "$(echo "${left:-$RS_PID}" | cut -d: -f1 | paste -sd, -)"; } 2>&1 | diag
   rs_show "$OUT1" 20
 fi
+ev=$(tool events "$STATE/logs/aspirec.log")
+if before "web stopped" "api stopping" && before "api stopped" "db stopping" && before "api stopped" "cache stopping"; then
+  ok "stop order (aspirec.log): web, then the api, then db and cache"
+else
+  not_ok "stop order (aspirec.log)"; grep -E ': (stopping|stopped)' "$STATE/logs/aspirec.log" | diag 12
+fi
 
 # ---- run 2: same state directory ---------------------------------------------
 OUT2=$T/run2.out
@@ -156,7 +190,9 @@ if up "$OUT2" "run 2 (same state dir)"; then
   else not_ok "run 2: the products of run 1 are missing"; echo "$r" | diag 5; fi
 
   # SIGKILL of aspirec: no orphan (postgres, redis-server, python3) within a few seconds.
+  all_kinds "run 2"
   procs=$(rs_pidstarts)
+  disown "$RS_PID"     # no "Killed" notice from bash
   kill -KILL "$RS_PID"
   # shellcheck disable=SC2086
   if left=$(rs_wait_gone 5 $procs); then
@@ -165,6 +201,5 @@ if up "$OUT2" "run 2 (same state dir)"; then
     not_ok "SIGKILL of aspirec leaves orphans"
     ps -o pid,user,cmd -p "$(echo "$left" | cut -d: -f1 | paste -sd, -)" 2>&1 | diag
   fi
-  wait "$RS_PID" 2> /dev/null
 fi
 apx_done

@@ -10,7 +10,9 @@
                                          `pid starttime uid cwd cmdline`
   shoptool.py alive PIDSTART...          the given `pid:starttime` that still run (zombies do not count)
   shoptool.py env PID VAR                prints VAR from /proc/PID/environ (exit 1 when unset)
-  shoptool.py order LOGFILE              the start-order timestamps from the shop's logs, as JSON
+  shoptool.py order LOGFILE              the start-order timestamps from the shop's own log lines, as JSON
+  shoptool.py events ASPIREC_LOG         first time of each `NAME: started|healthy|ready|stopping|stopped`
+                                         in STATE/logs/aspirec.log, as JSON {"NAME started": epoch, …}
   shoptool.py free-port                  a free TCP port on 127.0.0.1
 """
 
@@ -165,6 +167,21 @@ def order(path):
     return found
 
 
+EVENT = re.compile(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) ([a-z][a-z0-9-]*(?:\.\d+)?): "
+                   r"(started|healthy|ready|stopping|stopped)\b")
+
+
+def events(path):
+    """aspirec.log's times are local: the tests run with TZ=UTC."""
+    found = {}
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = EVENT.match(line)
+            if m:
+                found.setdefault("%s %s" % (m.group(2), m.group(3)), epoch(m.group(1), "%Y-%m-%dT%H:%M:%S"))
+    return found
+
+
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
@@ -211,6 +228,9 @@ def main(argv):
         return 1
     if cmd == "order":
         print(json.dumps(order(argv[2])))
+        return 0
+    if cmd == "events":
+        print(json.dumps(events(argv[2])))
         return 0
     if cmd == "free-port":
         s = socket.socket()

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Run mode: health checks of every kind gate wait_for: log (a PCRE2 pattern
 # on the output), exec (a command exits 0), tcp (start-order.test.sh) and
-# http (errors.test.sh); a log check that never matches turns the resource
-# unhealthy with a clear reason.
+# http (errors.test.sh; here against a server listening on ::1 only, as one
+# binding "localhost" may); a log check that never matches turns the
+# resource unhealthy with a clear reason.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
@@ -22,6 +23,12 @@ executable execsvc {
   health { exec = ["test", "-f", "execflag"]  interval = 200ms }
 }
 executable afterexec { command = "sh"  args = ["stamp.sh", "afterexec", "0", "forever"]  wait_for = [execsvc] }
+executable v6only {
+  command = "python3"
+  args    = ["-c", "import http.server as h, os, socket\nclass S(h.HTTPServer): address_family = socket.AF_INET6\nprint('on ::1', flush=True)\nS(('::1', int(os.environ['PORT'])), h.SimpleHTTPRequestHandler).serve_forever()"]
+  endpoint http { env = "PORT" }
+  health { http = "/"  interval = 200ms }
+}
 executable mute {
   command = "sh"
   args    = ["-c", "echo nothing to see; exec sleep 1000"]
@@ -49,6 +56,12 @@ if wait_for_text "$out" 'mute: unhealthy: no line of its output has matched /nev
   ok "a log check that never matches: unhealthy, saying what it waits for"
 else
   not_ok "a log check that never matches: unhealthy"; show "$out"
+fi
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2> /dev/null; then
+  if wait_for_text "$out" 'v6only: healthy' 5; then ok "http check: a server listening on ::1 only is found there"
+  else not_ok "http check: a server listening on ::1 only is found there"; show "$out"; fi
+else
+  ok "# SKIP no IPv6 loopback here"
 fi
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 10
 [ "$RUN_RC" = 0 ] && no_marked_left "$RUN_MARK" 2 && ok "Ctrl-C: status 0, nothing left" ||

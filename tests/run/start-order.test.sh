@@ -71,13 +71,13 @@ if [ -z "$(t after start)" ] && grep -qE 'after: failed to start: not started: b
 else
   not_ok "after must not start when badjob fails"; show "$out"
 fi
-if grep -qE '^aspirec +\| +db +healthy +tcp://127\.0\.0\.1:[0-9]+' "$out" &&
+if grep -qE '^aspirec +\| +db +healthy +tcp://localhost:[0-9]+' "$out" &&
    grep -qE '^aspirec +\| +migrate +finished \(exit status 0\)' "$out"; then
   ok "the summary shows each resource, its state and its URL"
 else
   not_ok "the summary shows each resource, its state and its URL"; show "$out"
 fi
-port=$(grep -oE 'db +healthy +tcp://127\.0\.0\.1:[0-9]+' "$out" | head -1 | grep -oE '[0-9]+$')
+port=$(grep -oE 'db +healthy +tcp://localhost:[0-9]+' "$out" | head -1 | grep -oE '[0-9]+$')
 kill -INT "$RUN_PID"
 wait_exit "$RUN_PID" 10
 if [ "$RUN_RC" = 0 ]; then ok "Ctrl-C: aspirec exits with status 0"

@@ -57,8 +57,8 @@ perm=$(stat -c %a "$S/params.env" 2> /dev/null)
 saved=$(sed -n 's/^secret=//p' "$S/params.env" 2> /dev/null)
 [ "$perm" = 600 ] && [ ${#saved} = 16 ] && ok "the generated secret is saved, mode 0600 (16 characters)" ||
   { not_ok "the generated secret is saved, mode 0600 (mode $perm, '${#saved}' characters)"; }
-port=$(grep -oE 'store +[a-z ,]+tcp://127\.0\.0\.1:[0-9]+' "$out" | head -1 | grep -oE '[0-9]+$')
-if grep -qE "^client +\| secret=$saved port=$port host=127\.0\.0\.1 svc=client leak=none$" "$out"; then
+port=$(grep -oE 'store +[a-z ,]+tcp://localhost:[0-9]+' "$out" | head -1 | grep -oE '[0-9]+$')
+if grep -qE "^client +\| secret=$saved port=$port host=localhost svc=client leak=none$" "$out"; then
   ok "references and env reach the client: the secret, the allocated port ($port), OTEL_SERVICE_NAME"
 else
   not_ok "references and env reach the client (port $port)"; show "$out"
@@ -88,6 +88,30 @@ kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 10
 grep -qE "^client +\| secret=from-env .* leak=none$" "$out" && [ "$(sed -n 's/^secret=//p' "$S/params.env")" = "$saved" ] &&
   ok "APX_PARAM_SECRET overrides the saved value (which stays), and is not passed on to processes" ||
   { not_ok "APX_PARAM_SECRET overrides, does not leak"; show "$out"; }
+
+# Ctrl-C during setup: the setup step is left to finish (within the grace
+# period), so that it never stops halfway.
+cat > "$T/slowsetup.apx" <<'APX'
+container slow {
+  image = "example.org/slow:1"
+  local {
+    setup   = ["sleep 1; echo complete > setup.done"]
+    command = "sleep"
+    args    = ["1000"]
+  }
+}
+APX
+out=$T/out5
+run_start "$out" "$T/slowsetup.apx" --run --state-dir "$T/state5" --grace 5s
+wait_for_text "$out" 'slow: running setup' 5
+sleep 0.3
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 10
+if [ "$RUN_RC" = 0 ] && [ "$(cat "$T/state5/resources/slow/setup.done" 2> /dev/null)" = complete ] &&
+   grep -q 'slow: stopping once its setup step ends' "$out" && grep -q 'slow: not started' "$out"; then
+  ok "Ctrl-C during setup: the setup step finishes, the process is not started, status 0"
+else
+  not_ok "Ctrl-C during setup lets the step finish (status $RUN_RC)"; show "$out"
+fi
 
 if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
   U=$T/user

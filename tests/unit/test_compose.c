@@ -148,8 +148,7 @@ static apx_endpoint *endpoint(fixture *f, apx_resource *r, const char *name, int
   e.scheme = strcmp(name, "http") == 0 ? "http" : "tcp";
   e.protocol = "tcp";
   e.external = external;
-  APX_VEC_PUSH(f->arena, r->endpoints, r->nendpoints, r->capendpoints, e);
-  return &r->endpoints[r->nendpoints - 1];
+  return apx_ir_endpoint_add(f->m, r, &e);
 }
 
 static apx_health *health(fixture *f, apx_resource *r, apx_health_kind kind, const char *endpoint) {

@@ -110,7 +110,7 @@ static void endpoint(apx_resource *r, const char *name, const char *scheme, int 
   e.scheme = scheme;
   e.protocol = "tcp";
   e.target_port = target;
-  APX_VEC_PUSH(arena, r->endpoints, r->nendpoints, r->capendpoints, e);
+  apx_ir_endpoint_add(m, r, &e);
 }
 
 /* A template from alternating pieces: text (const char *) or refs (apx_ref *),

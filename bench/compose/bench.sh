@@ -1,0 +1,154 @@
+#!/bin/bash
+# Times `aspirec --emit=compose` against `docker-compose config` on the very
+# compose file aspirec wrote, side by side, for topologies of N resources made
+# by bench/compose/gen.py (issue 2, item 10). A benchmark that prints figures,
+# not a test. See bench/README.md.
+#
+# usage: bench/compose/bench.sh [--sizes "1000 2500 5000 10000"] [--runs K]
+#                               [--no-docker-compose] [--dc-timeout SECONDS]
+#   ASPIREC   the binary to time (default: build one in _build-bench, a
+#             static -O2 build, so no libtool wrapper script is timed)
+# Writes bench/out/compose/N/ (the topology, the compose project) and
+# bench/out/compose/results.md (the table). Needs python3, GNU time
+# (apt-get install time) and docker-compose (Debian's, v1).
+set -uo pipefail
+
+srcdir=$(cd "$(dirname "$0")/../.." && pwd)
+sizes="1000 2500 5000 10000"
+runs=7
+dc=1
+dc_timeout=360
+while [ $# -gt 0 ]; do
+  case $1 in
+    --sizes) sizes=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    --no-docker-compose) dc=0; shift ;;
+    --dc-timeout) dc_timeout=$2; shift 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+die() { echo "bench.sh: $*" >&2; exit 2; }
+command -v python3 > /dev/null || die "python3 is needed (apt-get install python3)"
+[ -x /usr/bin/time ] || die "GNU time is needed for the peak RSS (apt-get install time)"
+if [ "$dc" = 1 ] && ! command -v docker-compose > /dev/null; then
+  die "docker-compose is needed (apt-get install docker-compose), or pass --no-docker-compose"
+fi
+
+# ---- the binary ---------------------------------------------------------------
+if [ -z "${ASPIREC:-}" ]; then
+  bdir=$srcdir/_build-bench
+  if [ ! -f "$bdir/Makefile" ]; then
+    echo "# configuring $bdir (static, -O2)"
+    [ -x "$srcdir/configure" ] || (cd "$srcdir" && autoreconf -fi) || die "autoreconf failed"
+    mkdir -p "$bdir" && (cd "$bdir" && "$srcdir/configure" --disable-shared CFLAGS="-O2 -g" > configure.log 2>&1) ||
+      die "configure failed: see $bdir/configure.log"
+  fi
+  # The generated headers first: `make aspirec` alone does not build BUILT_SOURCES.
+  make -C "$bdir" -s frontend/parser.h frontend/lexer.h > /dev/null 2>&1
+  make -C "$bdir" -s aspirec > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
+  ASPIREC=$bdir/aspirec
+fi
+[ -x "$ASPIREC" ] || die "no aspirec at $ASPIREC"
+if head -c 2 "$ASPIREC" | grep -q '#!'; then
+  echo "# warning: $ASPIREC is a script (libtool wrapper?): its start-up is timed too" >&2
+fi
+
+out=$srcdir/bench/out/compose
+mkdir -p "$out"
+results=$out/results.md
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
+
+# time_cmd LOG CMD...: runs CMD once; sets WALL, USR (seconds) and RSS (KB).
+time_cmd() {
+  local log=$1; shift
+  /usr/bin/time -o "$out/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$log"
+  local rc=$?
+  read -r _ USR _ RSS < <(tail -n 1 "$out/time.txt")
+  return $rc
+}
+
+{
+  echo "# aspirec --emit=compose vs docker-compose config"
+  echo
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- aspirec: $("$ASPIREC" --version 2>/dev/null) ($ASPIREC); best of $runs runs after a warm-up, into the same output directory"
+  [ "$dc" = 1 ] && echo "- docker-compose: $(docker-compose version --short 2>/dev/null || docker-compose --version), one run per size, timeout ${dc_timeout}s"
+  echo
+  echo "| N | .apx | compose file | aspirec wall ms | user ms | µs/resource | peak RSS MB | docker-compose config ms | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+} > "$results.tmp"
+cat "$results.tmp"
+
+declare -A WALLMS RSSMB DCMS
+for n in $sizes; do
+  d=$out/$n
+  mkdir -p "$d"
+  python3 "$srcdir/bench/compose/gen.py" "$n" -o "$d/app.apx" || die "gen.py $n failed"
+  args=("$d/app.apx" --emit=compose -o "$d/project" -p pg_password=bench-Secret-42)
+  # Warm-up (also writes the project that docker-compose reads).
+  "$ASPIREC" "${args[@]}" 2> "$d/aspirec.err" || { cat "$d/aspirec.err" >&2; die "aspirec failed on N=$n"; }
+  best_wall= best_user=
+  for ((i = 0; i < runs; i++)); do
+    t0=$(date +%s%N)
+    TIMEFORMAT='%3U'
+    u=$( { time "$ASPIREC" "${args[@]}" 2> /dev/null; } 2>&1 )
+    t1=$(date +%s%N)
+    w=$(( (t1 - t0) / 1000 ))   # µs
+    if [ -z "$best_wall" ] || [ "$w" -lt "$best_wall" ]; then best_wall=$w best_user=$u; fi
+  done
+  time_cmd "$d/aspirec.time.err" "$ASPIREC" "${args[@]}"
+  rss_mb=$(awk -v k="$RSS" 'BEGIN { printf "%.1f", k / 1024 }')
+  wall_ms=$(awk -v u="$best_wall" 'BEGIN { printf "%.1f", u / 1000 }')
+  us_per=$(awk -v u="$best_wall" -v n="$n" 'BEGIN { printf "%.1f", u / n }')
+  WALLMS[$n]=$wall_ms RSSMB[$n]=$rss_mb
+  apx_kb=$(( $(wc -c < "$d/app.apx") / 1024 ))
+  yml_kb=$(( $(wc -c < "$d/project/docker-compose.yaml") / 1024 ))
+
+  dcms="-" ratio="-"
+  if [ "$dc" = 1 ]; then
+    t0=$(date +%s%N)
+    (cd "$d/project" && timeout -k 10 "$dc_timeout" docker-compose -f docker-compose.yaml config > "$d/dc-config.yaml" 2> "$d/dc.err")
+    rc=$?
+    t1=$(date +%s%N)
+    if [ "$rc" -eq 0 ]; then
+      dcms=$(( (t1 - t0) / 1000000 ))
+      ratio=$(awk -v a="$dcms" -v b="$wall_ms" 'BEGIN { printf "%.0fx", a / b }')
+      DCMS[$n]=$dcms
+    elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+      dcms="> $((dc_timeout * 1000)) (timeout)"
+      ratio="> $(awk -v a="$dc_timeout" -v b="$wall_ms" 'BEGIN { printf "%.0fx", a * 1000 / b }')"
+    else
+      dcms="failed ($rc)"
+      echo "# docker-compose config failed on N=$n:" >&2; head -n 5 "$d/dc.err" >&2
+    fi
+  fi
+  row="| $n | ${apx_kb} KB | ${yml_kb} KB | $wall_ms | $(ms "$best_user") | $us_per | $rss_mb | $dcms | $ratio |"
+  echo "$row" | tee -a "$results.tmp"
+done
+
+# ---- goals ---------------------------------------------------------------------
+{
+  echo
+  echo "Goals (issue 2, item 10):"
+  if [ -n "${WALLMS[10000]:-}" ]; then
+    awk -v w="${WALLMS[10000]}" -v r="${RSSMB[10000]}" 'BEGIN {
+      printf "- 10,000 resources under 200 ms: %s (%.1f ms)\n", w < 200 ? "met" : "MISSED", w
+      printf "- 10,000 resources under 50 MB peak: %s (%.1f MB)\n", r < 50 ? "met" : "MISSED", r }'
+  fi
+  if [ -n "${DCMS[1000]:-}" ]; then
+    awk -v a="${DCMS[1000]}" -v b="${WALLMS[1000]}" 'BEGIN {
+      printf "- at least 50x faster than docker-compose config at 1,000: %s (%.0fx)\n", a / b >= 50 ? "met" : "MISSED", a / b }'
+  fi
+  set -- $sizes
+  first=$1; for last; do :; done
+  if [ "$first" != "$last" ]; then
+    awk -v n1="$first" -v n2="$last" -v w1="${WALLMS[$first]}" -v w2="${WALLMS[$last]}" 'BEGIN {
+      r = (w2 / n2) / (w1 / n1)
+      printf "- linear: time per resource at N=%d is %.2fx that at N=%d: %s\n", n2, r, n1, r < 1.5 ? "linear" : "NOT linear" }'
+  fi
+} | tee -a "$results.tmp"
+mv "$results.tmp" "$results"
+echo
+echo "# table written to ${results#"$srcdir"/}"

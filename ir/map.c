@@ -1,0 +1,56 @@
+#include "map.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static void apx_map_init(apx_map *m, apx_arena *a, bool pointers) {
+  memset(m, 0, sizeof *m);
+  m->arena = a;
+  m->pointers = pointers;
+}
+
+void apx_map_init_str(apx_map *m, apx_arena *a) { apx_map_init(m, a, false); }
+void apx_map_init_ptr(apx_map *m, apx_arena *a) { apx_map_init(m, a, true); }
+
+static uint64_t apx_map_hash(const apx_map *m, const void *k1, const void *k2) {
+  if (m->pointers) {
+    uint64_t h = (uint64_t)(uintptr_t)k1 * 0x9E3779B97F4A7C15ULL;
+    h ^= (uint64_t)(uintptr_t)k2 + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
+    return h ^ (h >> 29);
+  }
+  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+  for (const unsigned char *s = k1; *s; s++) h = (h ^ *s) * 1099511628211ULL;
+  return h;
+}
+
+static bool apx_map_eq(const apx_map *m, const apx_map_slot *s, const void *k1, const void *k2) {
+  return m->pointers ? s->k1 == k1 && s->k2 == k2 : strcmp(s->k1, k1) == 0;
+}
+
+static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool insert) {
+  if (insert && (m->n + 1) * 2 > m->cap) {
+    size_t nc = m->cap ? m->cap * 2 : 16;
+    apx_map_slot *ns = apx_arena_alloc(m->arena, nc * sizeof *ns);
+    for (size_t i = 0; i < m->cap; i++) {
+      if (!m->slots[i].used) continue;
+      size_t j = apx_map_hash(m, m->slots[i].k1, m->slots[i].k2) & (nc - 1);
+      while (ns[j].used) j = (j + 1) & (nc - 1);
+      ns[j] = m->slots[i];
+    }
+    m->slots = ns;
+    m->cap = nc;
+  }
+  if (!m->cap) return NULL;
+  size_t j = apx_map_hash(m, k1, k2) & (m->cap - 1);
+  while (m->slots[j].used) {
+    if (apx_map_eq(m, &m->slots[j], k1, k2)) return &m->slots[j].value;
+    j = (j + 1) & (m->cap - 1);
+  }
+  if (!insert) return NULL;
+  m->slots[j] = (apx_map_slot){k1, k2, (size_t)-1, true};
+  m->n++;
+  return &m->slots[j].value;
+}
+
+size_t *apx_map_str(apx_map *m, const char *key, bool insert) { return apx_map_get(m, key, NULL, insert); }
+size_t *apx_map_ptr(apx_map *m, const void *k1, const void *k2, bool insert) { return apx_map_get(m, k1, k2, insert); }

@@ -1,0 +1,32 @@
+/* A hash map in the arena, for the many places that ask "seen this name
+ * before?" (env keys, endpoints, map keys, .env variables). A linear scan
+ * there makes compile time quadratic in the size of one resource. */
+#ifndef APX_MAP_H
+#define APX_MAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "arena.h"
+
+typedef struct apx_map_slot {
+  const void *k1, *k2; /* a string (k2 NULL), or a pair of pointers */
+  size_t value;
+  bool used;
+} apx_map_slot;
+
+typedef struct apx_map {
+  apx_arena *arena;
+  bool pointers; /* keys are pointer pairs, not strings */
+  apx_map_slot *slots;
+  size_t cap, n;
+} apx_map;
+
+void apx_map_init_str(apx_map *m, apx_arena *a);
+void apx_map_init_ptr(apx_map *m, apx_arena *a);
+/* The value slot of a key, or NULL when absent and !insert. A new slot's
+ * value is (size_t)-1. String keys are not copied: they must outlive the map. */
+size_t *apx_map_str(apx_map *m, const char *key, bool insert);
+size_t *apx_map_ptr(apx_map *m, const void *k1, const void *k2, bool insert);
+
+#endif
