@@ -88,8 +88,8 @@ int main(int argc, char **argv) {
   bool run = false;
   apx_run_opts ro = {0};
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
-  const char **params = calloc((size_t)argc + 1, sizeof *params);
-  const char **incs = calloc((size_t)argc + 1, sizeof *incs);
+  /* On the stack: every early return below is then leak-free. */
+  const char *params[argc + 1], *incs[argc + 1];
   size_t nparams = 0, nincs = 0;
   int ch;
   opterr = 0;
@@ -121,8 +121,6 @@ int main(int argc, char **argv) {
     case OPT_GRACE:
       if (!apx_run_parse_duration(optarg, &ro.grace_ms)) {
         fprintf(stderr, "aspirec: --grace=%s: write a duration such as 10s, 500ms or 2m\n", optarg);
-        free(params);
-        free(incs);
         return 2;
       }
       if (ro.grace_ms == 0) ro.grace_ms = 1; /* --grace=0: no grace at all (0 means the default) */
@@ -162,14 +160,10 @@ int main(int argc, char **argv) {
   }
   if (run && emit) {
     fputs("aspirec: --run and --emit go separately: run the program, or write a target's files\n", stderr);
-    free(params);
-    free(incs);
     return 2;
   }
   if ((ro.state_dir || ro.grace_ms) && !run) {
     fputs("aspirec: --state-dir and --grace need --run\n", stderr);
-    free(params);
-    free(incs);
     return 2;
   }
   if (outdir && !emit) {
@@ -201,7 +195,5 @@ int main(int argc, char **argv) {
     rc = apx_run(c.module, &ro);
   }
   apx_compilation_free(&c);
-  free(params);
-  free(incs);
   return rc;
 }

@@ -101,6 +101,11 @@ typedef struct apx_ast_file {
  * recovery); the returned tree holds what could be parsed and is never NULL. */
 apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file);
 
+/* The same, with the tree's nodes in `nodes` and its strings (names, text)
+ * in `arena`: the IR keeps pointing at the strings, so a compiler can free
+ * `nodes` once the file is lowered. */
+apx_ast_file *apx_parse_file_split(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file);
+
 /* Debug printing, used by unit tests of the parser. */
 void apx_ast_dump(const apx_ast_file *f, FILE *out);
 

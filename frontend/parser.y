@@ -79,7 +79,8 @@ typedef struct apx_mode {
 #define APX_MAX_NESTING 1000
 
 struct apx_parser {
-  apx_arena *arena;
+  apx_arena *arena;      /* strings: names and text, which the IR keeps */
+  apx_arena *nodes;      /* the tree itself, freed after lowering */
   apx_diag *diag;
   uint32_t file;
   const char *src;       /* the registered source text */
@@ -128,14 +129,14 @@ static apx_loc L(const apx_parser *ps, APX_YYLTYPE l) {
 }
 
 static apx_ast_item *mk_item(apx_parser *ps, apx_ast_item_kind kind, APX_YYLTYPE loc) {
-  apx_ast_item *it = APX_NEW(ps->arena, apx_ast_item);
+  apx_ast_item *it = APX_NEW(ps->nodes, apx_ast_item);
   it->kind = kind;
   it->loc = L(ps, loc);
   return it;
 }
 
 static apx_ast_expr *mk_expr(apx_parser *ps, apx_ast_expr_kind kind, APX_YYLTYPE loc) {
-  apx_ast_expr *e = APX_NEW(ps->arena, apx_ast_expr);
+  apx_ast_expr *e = APX_NEW(ps->nodes, apx_ast_expr);
   e->kind = kind;
   e->loc = L(ps, loc);
   return e;
@@ -422,12 +423,12 @@ heredoc
 parts
 : %empty          { $$.head = $$.tail = NULL; }
 | parts STR_TEXT {
-    apx_ast_strpart *p = APX_NEW(ps->arena, apx_ast_strpart);
+    apx_ast_strpart *p = APX_NEW(ps->nodes, apx_ast_strpart);
     p->text = $2.s; p->len = $2.len;
     $$ = part_append($1, p);
   }
 | parts "${" expr "end of interpolation" {
-    apx_ast_strpart *p = APX_NEW(ps->arena, apx_ast_strpart);
+    apx_ast_strpart *p = APX_NEW(ps->nodes, apx_ast_strpart);
     p->expr = $3;
     $$ = part_append($1, p);
   }
@@ -471,12 +472,12 @@ entry
 
 ref
 : IDENT {
-    apx_ast_name *n = APX_NEW(ps->arena, apx_ast_name);
+    apx_ast_name *n = APX_NEW(ps->nodes, apx_ast_name);
     n->name = $1; n->loc = L(ps, @1);
     $$.head = $$.tail = n;
   }
 | ref "." IDENT {
-    apx_ast_name *n = APX_NEW(ps->arena, apx_ast_name);
+    apx_ast_name *n = APX_NEW(ps->nodes, apx_ast_name);
     n->name = $3; n->loc = L(ps, @3);
     $1.tail->next = n; $1.tail = n;
     $$ = $1;
@@ -650,7 +651,11 @@ static void apx_yyerror(APX_YYLTYPE *loc, apx_parser *ps, const char *msg) {
 #include "frontend/lexer.h"
 
 apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file) {
-  apx_ast_file *f = APX_NEW(arena, apx_ast_file);
+  return apx_parse_file_split(arena, arena, diag, file);
+}
+
+apx_ast_file *apx_parse_file_split(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file) {
+  apx_ast_file *f = APX_NEW(nodes, apx_ast_file);
   f->file = file;
   const apx_source *src = apx_diag_source(diag, file);
   if (src->len > (size_t)INT32_MAX - 2) {
@@ -661,6 +666,7 @@ apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file) {
   apx_parser ps;
   memset(&ps, 0, sizeof ps);
   ps.arena = arena;
+  ps.nodes = nodes;
   ps.diag = diag;
   ps.file = file;
   ps.src = src->text;

@@ -57,15 +57,28 @@ apx_component *apx_ir_component_find(const apx_module *m, const char *name) {
   return slot ? (apx_component *)(uintptr_t)*slot : NULL;
 }
 
+/* Collections of a resource are scanned while small and indexed once they
+ * grow past APX_SCAN_MAX: most resources have a handful of endpoints and
+ * env entries, and a hash map for each would cost more than the scan. */
+enum { APX_SCAN_MAX = 64 };
+
 apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name) {
   if (!name) return NULL;
+  if (r->nendpoints <= APX_SCAN_MAX) {
+    for (size_t i = 0; i < r->nendpoints; i++)
+      if (strcmp(r->endpoints[i].name, name) == 0) return &r->endpoints[i];
+    return NULL;
+  }
   size_t *slot = apx_map_str((apx_map *)&r->endpoint_index, name, false);
   return slot ? &r->endpoints[*slot] : NULL;
 }
 
 apx_endpoint *apx_ir_endpoint_add(apx_module *m, apx_resource *r, const apx_endpoint *e) {
   APX_VEC_PUSH(m->arena, r->endpoints, r->nendpoints, r->capendpoints, *e);
-  *apx_map_str(&r->endpoint_index, r->endpoints[r->nendpoints - 1].name, true) = r->nendpoints - 1;
+  if (r->nendpoints == APX_SCAN_MAX + 1)
+    for (size_t i = 0; i < r->nendpoints; i++) *apx_map_str(&r->endpoint_index, r->endpoints[i].name, true) = i;
+  else if (r->nendpoints > APX_SCAN_MAX)
+    *apx_map_str(&r->endpoint_index, r->endpoints[r->nendpoints - 1].name, true) = r->nendpoints - 1;
   return &r->endpoints[r->nendpoints - 1];
 }
 
@@ -113,28 +126,55 @@ const char *apx_ir_restart_name(apx_restart r) {
 }
 
 void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
-  size_t *slot = apx_map_str(&r->env_index, key, false);
-  if (slot) {
-    r->env[*slot].value = v;
+  apx_entry *found = (apx_entry *)apx_ir_env_find(r, key);
+  if (found) {
+    found->value = v;
     return;
   }
-  apx_entry e = {apx_arena_strdup(m->arena, key), loc, v};
+  apx_ir_env_append(m, r, key, v, loc);
+}
+
+void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
+  apx_entry e = {key, loc, v};
   APX_VEC_PUSH(m->arena, r->env, r->nenv, r->capenv, e);
-  *apx_map_str(&r->env_index, e.key, true) = r->nenv - 1;
+  if (r->nenv == APX_SCAN_MAX + 1)
+    for (size_t i = 0; i < r->nenv; i++) *apx_map_str(&r->env_index, r->env[i].key, true) = i;
+  else if (r->nenv > APX_SCAN_MAX)
+    *apx_map_str(&r->env_index, key, true) = r->nenv - 1;
+}
+
+void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra) {
+  if (r->nenv + extra <= r->capenv) return;
+  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->nenv, sizeof *r->env * (r->nenv + extra));
+  r->capenv = r->nenv + extra;
 }
 
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
+  if (r->nenv <= APX_SCAN_MAX) {
+    for (size_t i = 0; i < r->nenv; i++)
+      if (strcmp(r->env[i].key, key) == 0) return &r->env[i];
+    return NULL;
+  }
   size_t *slot = apx_map_str((apx_map *)&r->env_index, key, false);
   return slot ? &r->env[*slot] : NULL;
 }
 
+/* The kind is folded into the second key: one entry per (target, kind). */
+#define APX_DEP_KEY(kind) ((const void *)(uintptr_t)((kind) + 1))
+
 void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc) {
-  /* The kind is folded into the second key: one entry per (target, kind). */
-  size_t *slot = apx_map_ptr(&r->dep_index, target, (const void *)(uintptr_t)(kind + 1), true);
-  if (*slot != (size_t)-1) return;
-  *slot = r->ndeps;
+  if (r->ndeps <= APX_SCAN_MAX) {
+    for (size_t i = 0; i < r->ndeps; i++)
+      if (r->deps[i].target == target && r->deps[i].kind == kind) return;
+  } else if (apx_map_ptr(&r->dep_index, target, APX_DEP_KEY(kind), false)) {
+    return;
+  }
   apx_dep d = {kind, target, loc};
   APX_VEC_PUSH(m->arena, r->deps, r->ndeps, r->capdeps, d);
+  if (r->ndeps == APX_SCAN_MAX + 1)
+    for (size_t i = 0; i < r->ndeps; i++) *apx_map_ptr(&r->dep_index, r->deps[i].target, APX_DEP_KEY(r->deps[i].kind), true) = i;
+  else if (r->ndeps > APX_SCAN_MAX)
+    *apx_map_ptr(&r->dep_index, target, APX_DEP_KEY(kind), true) = r->ndeps - 1;
 }
 
 apx_value *apx_ir_value_new(apx_module *m, apx_value_kind kind, apx_loc loc) {
@@ -163,13 +203,7 @@ apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, cons
   ref->prop = prop;
   ref->endpoint = endpoint;
   ref->loc = loc;
-  if (target) {
-    ref->path = APX_NEW_ARRAY(m->arena, const char *, 1);
-    ref->path_locs = APX_NEW_ARRAY(m->arena, apx_loc, 1);
-    ref->path[0] = target->name;
-    ref->path_locs[0] = loc;
-    ref->npath = 1;
-  }
+  /* Made by a pass, not written: no path (npath 0); printers use target. */
   return ref;
 }
 
@@ -189,7 +223,9 @@ void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc) {
 void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
   if (len == 0) return;
   if (tb->tlen + len + 1 > tb->tcap) {
-    size_t nc = tb->tcap ? tb->tcap * 2 : 64;
+    /* The first piece is sized exactly (most strings are one piece); later
+     * ones double the buffer, so appends stay linear. */
+    size_t nc = tb->tcap ? tb->tcap * 2 : len + 1;
     while (nc < tb->tlen + len + 1) nc *= 2;
     tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tlen, nc);
     tb->tcap = nc;
@@ -199,12 +235,13 @@ void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
   tb->text[tb->tlen] = '\0';
 }
 
-/* Moves pending text into a part of its own. */
+/* Moves pending text into a part of its own; the buffer goes with it. */
 static void apx_tb_flush(apx_tbuilder *tb) {
   if (!tb->tlen) return;
-  apx_tpart p = {apx_arena_strndup(tb->m->arena, tb->text, tb->tlen), tb->tlen, NULL};
+  apx_tpart p = {tb->text, tb->tlen, NULL};
   APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
-  tb->tlen = 0;
+  tb->text = NULL;
+  tb->tlen = tb->tcap = 0;
 }
 
 void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref) {
@@ -228,6 +265,12 @@ bool apx_tb_value(apx_tbuilder *tb, const apx_value *v) {
 }
 
 apx_value *apx_tb_finish(apx_tbuilder *tb) {
+  if (tb->n == 0) { /* text only: no parts array at all */
+    apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
+    v->u.str.s = tb->tlen ? tb->text : "";
+    v->u.str.len = tb->tlen;
+    return v;
+  }
   apx_tb_flush(tb);
   bool has_ref = false;
   for (size_t i = 0; i < tb->n; i++)

@@ -348,8 +348,15 @@ bool apx_ir_kind_from_name(const char *name, apx_kind *out);
 const char *apx_ir_dep_kind_name(apx_dep_kind k);
 const char *apx_ir_restart_name(apx_restart r);
 
+/* Sets (or adds) an env entry. The key is not copied: it must live as long
+ * as the module (an arena string). */
 void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc);
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key);
+/* Appends an entry whose key the caller knows is new (no lookup). */
+void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc);
+/* Makes room for `extra` more entries at once (growth by doubling in an
+ * arena leaves the old arrays behind). */
+void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra);
 void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc);
 
 /* Value constructors (arena). */

@@ -28,13 +28,14 @@ static bool apx_map_eq(const apx_map *m, const apx_map_slot *s, const void *k1, 
 }
 
 static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool insert) {
-  if (insert && (m->n + 1) * 2 > m->cap) {
+  /* Linear probing stays short up to 3/4 full. */
+  if (insert && (m->n + 1) * 4 > m->cap * 3) {
     size_t nc = m->cap ? m->cap * 2 : 16;
     apx_map_slot *ns = apx_arena_alloc(m->arena, nc * sizeof *ns);
     for (size_t i = 0; i < m->cap; i++) {
-      if (!m->slots[i].used) continue;
+      if (!m->slots[i].k1) continue;
       size_t j = apx_map_hash(m, m->slots[i].k1, m->slots[i].k2) & (nc - 1);
-      while (ns[j].used) j = (j + 1) & (nc - 1);
+      while (ns[j].k1) j = (j + 1) & (nc - 1);
       ns[j] = m->slots[i];
     }
     m->slots = ns;
@@ -42,12 +43,12 @@ static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool inse
   }
   if (!m->cap) return NULL;
   size_t j = apx_map_hash(m, k1, k2) & (m->cap - 1);
-  while (m->slots[j].used) {
+  while (m->slots[j].k1) {
     if (apx_map_eq(m, &m->slots[j], k1, k2)) return &m->slots[j].value;
     j = (j + 1) & (m->cap - 1);
   }
   if (!insert) return NULL;
-  m->slots[j] = (apx_map_slot){k1, k2, (size_t)-1, true};
+  m->slots[j] = (apx_map_slot){k1, k2, (size_t)-1};
   m->n++;
   return &m->slots[j].value;
 }

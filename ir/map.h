@@ -10,9 +10,8 @@
 #include "arena.h"
 
 typedef struct apx_map_slot {
-  const void *k1, *k2; /* a string (k2 NULL), or a pair of pointers */
+  const void *k1, *k2; /* a string (k2 NULL), or a pair of pointers; k1 NULL: empty */
   size_t value;
-  bool used;
 } apx_map_slot;
 
 typedef struct apx_map {
@@ -25,7 +24,8 @@ typedef struct apx_map {
 void apx_map_init_str(apx_map *m, apx_arena *a);
 void apx_map_init_ptr(apx_map *m, apx_arena *a);
 /* The value slot of a key, or NULL when absent and !insert. A new slot's
- * value is (size_t)-1. String keys are not copied: they must outlive the map. */
+ * value is (size_t)-1. Keys are not copied (they must outlive the map) and
+ * k1 is never NULL. */
 size_t *apx_map_str(apx_map *m, const char *key, bool insert);
 size_t *apx_map_ptr(apx_map *m, const void *k1, const void *k2, bool insert);
 

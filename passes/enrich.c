@@ -128,54 +128,88 @@ static void apx_enrich_health(apx_module *m, apx_resource *r) {
   }
 }
 
-/* Adds name = value unless the user set it. */
-static void apx_env_default(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
-  if (!apx_ir_env_find(r, key)) apx_ir_env_set(m, r, key, v, loc);
+/* What referencing a resource injects depends only on that resource, so it
+ * is built once per target and shared by every resource referencing it:
+ * values are not changed after this pass. */
+typedef struct apx_injection {
+  apx_entry *entries;
+  size_t n, cap;
+} apx_injection;
+
+static void apx_inject(apx_module *m, apx_injection *in, const char *key, apx_value *v) {
+  apx_entry e = {key, v->loc, v};
+  APX_VEC_PUSH(m->arena, in->entries, in->n, in->cap, e);
 }
 
-static void apx_enrich_references(apx_module *m, apx_resource *r) {
+static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *in) {
+  apx_loc loc = t->name_loc;
+  const char *up = apx_ir_env_name(m->arena, t->name);
+  if (t->connection_string)
+    apx_inject(m, in, apx_arena_printf(m->arena, "ConnectionStrings__%s", t->name),
+               apx_ir_ref_template(m, t, APX_PROP_CONNECTION_STRING, NULL, loc));
+  if (t->kind == APX_KIND_EXTERNAL && t->url) {
+    /* An external service is discovered by its URL, keyed by its scheme. */
+    const char *scheme = "default";
+    if (t->url->kind == APX_V_STRING) {
+      const char *colon = strstr(t->url->u.str.s, "://");
+      if (colon) scheme = apx_arena_strndup(m->arena, t->url->u.str.s, (size_t)(colon - t->url->u.str.s));
+    }
+    apx_value *url = apx_ir_ref_template(m, t, APX_PROP_URL, NULL, loc);
+    apx_inject(m, in, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, scheme), url);
+    apx_inject(m, in, apx_arena_printf(m->arena, "%s_URL", up), url);
+    apx_inject(m, in, apx_arena_printf(m->arena, "%s_URI", up), url);
+    return;
+  }
+  /* A child's endpoints are its server's; only its own name is used. */
+  apx_resource *owner = (apx_resource *)apx_ir_runner(t);
+  if (!owner || !owner->nendpoints) return;
+  apx_value *first_url = NULL;
+  for (size_t i = 0; i < owner->nendpoints && owner == t; i++) {
+    const apx_endpoint *e = &owner->endpoints[i];
+    apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, loc);
+    if (!first_url) first_url = url;
+    apx_inject(m, in, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, e->name), url);
+    apx_inject(m, in, apx_arena_printf(m->arena, "%s_%s", up, apx_ir_env_name(m->arena, e->name)), url);
+  }
+  const apx_endpoint *e = &owner->endpoints[0];
+  apx_inject(m, in, apx_arena_printf(m->arena, "%s_HOST", up), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));
+  apx_inject(m, in, apx_arena_printf(m->arena, "%s_PORT", up), apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, loc));
+  if (first_url) apx_inject(m, in, apx_arena_printf(m->arena, "%s_URI", up), first_url);
+}
+
+static void apx_enrich_references(apx_module *m, apx_resource *r, apx_map *cache, apx_injection ***all,
+                                  size_t *nall, size_t *capall, apx_map *keys) {
+  size_t extra = 0;
+  /* One scratch set of this resource's keys (the map is emptied, not
+   * reallocated, between resources). */
+  if (keys->cap) memset(keys->slots, 0, keys->cap * sizeof *keys->slots);
+  keys->n = 0;
+  for (size_t i = 0; i < r->nenv; i++) *apx_map_str(keys, r->env[i].key, true) = 1;
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 1) apx_ir_env_reserve(m, r, extra);
   for (size_t k = 0; k < r->ndeps; k++) {
     apx_dep *d = &r->deps[k];
-    if (d->kind != APX_DEP_REFERENCE) continue;
-    apx_resource *t = d->target;
-    if (t->kind == APX_KIND_PARAM) continue;
-    const char *up = apx_ir_env_name(m->arena, t->name);
-    if (t->connection_string)
-      apx_env_default(m, r, apx_arena_printf(m->arena, "ConnectionStrings__%s", t->name),
-                      apx_ir_ref_template(m, t, APX_PROP_CONNECTION_STRING, NULL, d->loc), d->loc);
-    if (t->kind == APX_KIND_EXTERNAL && t->url) {
-      /* An external service is discovered by its URL, keyed by its scheme. */
-      const char *scheme = "default";
-      if (t->url->kind == APX_V_STRING) {
-        const char *colon = strstr(t->url->u.str.s, "://");
-        if (colon) scheme = apx_arena_strndup(m->arena, t->url->u.str.s, (size_t)(colon - t->url->u.str.s));
-      }
-      apx_value *url = apx_ir_ref_template(m, t, APX_PROP_URL, NULL, d->loc);
-      apx_env_default(m, r, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, scheme), url, d->loc);
-      apx_env_default(m, r, apx_arena_printf(m->arena, "%s_URL", up), url, d->loc);
-      apx_env_default(m, r, apx_arena_printf(m->arena, "%s_URI", up), url, d->loc);
+    if (d->kind != APX_DEP_REFERENCE || d->target->kind == APX_KIND_PARAM) continue;
+    size_t *slot = apx_map_ptr(cache, d->target, NULL, true);
+    if (*slot == (size_t)-1) {
+      apx_injection *in = APX_NEW(m->arena, apx_injection);
+      apx_injection_build(m, d->target, in);
+      *slot = *nall;
+      APX_VEC_PUSH(m->arena, *all, *nall, *capall, in);
+    }
+    const apx_injection *in = (*all)[*slot];
+    if (pass == 0) { /* count first, so the env array grows once */
+      extra += in->n;
       continue;
     }
-    /* A child's endpoints are its server's; only its own name is used. */
-    apx_resource *owner = (apx_resource *)apx_ir_runner(t);
-    if (owner == t) {
-      for (size_t i = 0; i < owner->nendpoints; i++) {
-        const apx_endpoint *e = &owner->endpoints[i];
-        apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, d->loc);
-        apx_env_default(m, r, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, e->name), url, d->loc);
-        apx_env_default(m, r, apx_arena_printf(m->arena, "%s_%s", up, apx_ir_env_name(m->arena, e->name)), url, d->loc);
-      }
+    /* Explicit env entries win, and so does the first reference. */
+    for (size_t i = 0; i < in->n; i++) {
+      size_t *seen = apx_map_str(keys, in->entries[i].key, true);
+      if (*seen != (size_t)-1) continue;
+      *seen = 1;
+      apx_ir_env_append(m, r, in->entries[i].key, in->entries[i].value, d->loc);
     }
-    if (owner && owner->nendpoints) {
-      const apx_endpoint *e = &owner->endpoints[0];
-      apx_env_default(m, r, apx_arena_printf(m->arena, "%s_HOST", up),
-                      apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, d->loc), d->loc);
-      apx_env_default(m, r, apx_arena_printf(m->arena, "%s_PORT", up),
-                      apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, d->loc), d->loc);
-      if (owner == t)
-        apx_env_default(m, r, apx_arena_printf(m->arena, "%s_URI", up),
-                        apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, d->loc), d->loc);
-    }
+  }
   }
 }
 
@@ -188,6 +222,13 @@ int apx_pass_enrich(apx_module *m) {
     apx_enrich_health(m, r);
   }
   /* References after endpoints: their URLs need the defaults above. */
-  for (size_t i = 0; i < m->nresources; i++) apx_enrich_references(m, m->resources[i]);
+  apx_map cache;
+  apx_map_init_ptr(&cache, m->arena);
+  apx_injection **all = NULL;
+  size_t nall = 0, capall = 0;
+  apx_map keys;
+  apx_map_init_str(&keys, m->arena);
+  for (size_t i = 0; i < m->nresources; i++)
+    apx_enrich_references(m, m->resources[i], &cache, &all, &nall, &capall, &keys);
   return (int)(m->diag->errors - errors);
 }

@@ -22,7 +22,7 @@ const apx_pass *apx_pipeline_find(const char *name) {
   return NULL;
 }
 
-static double apx_now_ms(void) {
+double apx_pipeline_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
@@ -31,10 +31,10 @@ static double apx_now_ms(void) {
 int apx_pipeline_run(apx_module *m, const apx_pipeline_opts *o) {
   int errors = 0;
   for (size_t i = 0; i < apx_pipeline_len; i++) {
-    double t0 = o && o->time_passes ? apx_now_ms() : 0;
+    double t0 = o && o->time_passes ? apx_pipeline_now_ms() : 0;
     errors += apx_pipeline[i].run(m);
     if (o && o->time_passes)
-      fprintf(stderr, "aspirec: pass %-10s %8.3f ms  (arena %zu KiB)\n", apx_pipeline[i].name, apx_now_ms() - t0,
+      fprintf(stderr, "aspirec: pass %-10s %8.3f ms  (arena %zu KiB)\n", apx_pipeline[i].name, apx_pipeline_now_ms() - t0,
               apx_arena_bytes(m->arena) / 1024);
     if (o && o->dump_after && strcmp(o->dump_after, apx_pipeline[i].name) == 0) {
       char *json = apx_ir_to_json(m);

@@ -41,4 +41,7 @@ typedef struct apx_pipeline_opts {
  * Returns the error count. */
 int apx_pipeline_run(apx_module *m, const apx_pipeline_opts *o);
 
+/* Monotonic milliseconds, for --time-passes. */
+double apx_pipeline_now_ms(void);
+
 #endif

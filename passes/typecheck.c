@@ -571,7 +571,9 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   case APX_F_ENV: {
     size_t n;
     apx_entry *e = apx_tc_map(T, it, &n, true, "env");
-    for (size_t i = 0; i < n; i++) apx_ir_env_set(m, r, e[i].key, e[i].value, e[i].key_loc);
+    /* apx_tc_map has removed duplicates already. */
+    apx_ir_env_reserve(m, r, n);
+    for (size_t i = 0; i < n; i++) apx_ir_env_append(m, r, e[i].key, e[i].value, e[i].key_loc);
     break;
   }
   case APX_F_ENDPOINT: apx_tc_endpoint(T, it, s->sub); break;

@@ -33,7 +33,7 @@ rm -f "$seeds"/*
 shopt -s nullglob
 for f in "$srcdir"/tests/golden/*.apx "$srcdir"/tests/golden/lib/*.apx "$srcdir"/examples/*.apx \
          "$srcdir"/stdlib/*.apx "$srcdir"/tests/fuzz/regressions/*; do
-  case $f in *.md) continue ;; esac
+  case $f in *.md|*.sh) continue ;; esac
   rel=${f#"$srcdir"/}
   cp "$f" "$seeds/${rel//\//_}"
 done

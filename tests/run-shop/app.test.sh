@@ -5,6 +5,9 @@
 # a clear error (exit status 2); web falls back to API_HTTP and answers 502
 # with the reason when the api is down; the images' Dockerfiles are there.
 # Needs python3 with psycopg2 and redis (Debian: python3-psycopg2 python3-redis).
+# Marked slow only to keep it out of the sanitizer pass (--quick): it does not
+# run aspirec, so one pass is enough.
+# apx-test: slow
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 need_cmds python3

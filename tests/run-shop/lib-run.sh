@@ -59,7 +59,6 @@ _rs_cleanup() {
   for pid in "${RS_PIDS[@]}"; do wait "$pid" 2> /dev/null; done
   return 0
 }
-at_exit _rs_cleanup
 
 # rs_exited PID: true when PID is gone or a zombie.
 rs_exited() {
@@ -76,6 +75,9 @@ rs_exited() {
 rs_start() {
   local out=$1 dir=$2; shift 2
   RS_TAG=rs-$$-$RANDOM$RANDOM
+  # Registered at the first start, so that it runs before the removal of
+  # the temporary directories registered earlier (handlers run in reverse).
+  [ ${#RS_PIDS[@]} -gt 0 ] || at_exit _rs_cleanup
   env --default-signal=INT,QUIT APX_TEST_TAG="$RS_TAG" "$ASPIREC" "$@" > "$out" 2>&1 < /dev/null &
   RS_PID=$!
   RS_PIDS+=("$RS_PID") RS_TAGS+=("$RS_TAG") RS_DIRS+=("$dir")
