@@ -1,6 +1,8 @@
 #!/bin/bash
-# The first thing to run: install what is missing, build, and compile the
-# example shop app (examples/shop.apx) to a Compose project in out/shop.
+# The first thing to run: install what is missing, build, compile the example
+# shop app (examples/shop.apx) to a Compose project in out/shop, then run the
+# whole shop on this machine (PostgreSQL, Redis, the api and the web front end)
+# until Ctrl-C. With APX_DEMO_NO_RUN=1 it stops after compiling.
 # usage: bash scripts/demo.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,5 +23,9 @@ for f in out/shop/* out/shop/.env; do
   head -n 60 "$f"
 done
 echo
-echo "Next: fill the empty values in out/shop/.env (aspirec keeps them when it writes"
-echo "the project again), then check it:  docker-compose -f out/shop/docker-compose.yaml config -q"
+echo "To deploy with Compose: fill the empty values in out/shop/.env (aspirec keeps them"
+echo "when it writes the project again), then: docker-compose -f out/shop/docker-compose.yaml up"
+[ "${APX_DEMO_NO_RUN:-}" = 1 ] && exit 0
+echo
+echo "\$ _build/aspirec examples/shop.apx --run      (Ctrl-C stops it)"
+exec _build/aspirec examples/shop.apx --run
