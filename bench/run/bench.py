@@ -6,8 +6,9 @@ starts the same N processes on the same ports; "up" is when every port
 accepts a connection, polled by this script (every 1 ms), the same way for
 all. For aspirec each listener has a tcp health check and one more resource
 `ready` waits for all of them and writes the time: "healthy" is when
-aspirec itself saw them all healthy. "direct" is this script starting the N
-processes itself (posix_spawn, no supervisor): the processes' own start time.
+aspirec itself saw them all healthy. "direct" is launch.c starting the N
+processes (posix_spawn one after the other, no supervisor): the processes'
+own start time.
 
 Logs: M noisy processes (noisy.c) writing MB megabytes of 100-byte lines in
 total through each supervisor to a file; MB/s from launch to the last line
@@ -25,8 +26,6 @@ import statistics
 import subprocess
 import sys
 import time
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def now():
@@ -79,6 +78,14 @@ def exe_of(pid):
         return ""
 
 
+def comm_of(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return "?"
+
+
 def hwm_kb(pid):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -90,11 +97,12 @@ def hwm_kb(pid):
     return 0
 
 
-def own_peak_kb(root, workers):
-    """Peak RSS of the supervisor's own processes: root and its descendants
-    other than the workload (whose executables are in `workers`)."""
+def own_peak_kb(root, workers, skip_root=False):
+    """Peak RSS of the supervisor's own processes: root (unless skip_root:
+    /usr/bin/time) and its descendants other than the workload (whose
+    executables are in `workers`)."""
     workers = {os.path.realpath(w) for w in workers}
-    total, names = hwm_kb(root), [os.path.basename(exe_of(root))]
+    total, names = (0, []) if skip_root else (hwm_kb(root), [comm_of(root)])
     for pid in descendants(root):
         exe = exe_of(pid)
         if exe in workers:
@@ -105,17 +113,21 @@ def own_peak_kb(root, workers):
         except OSError:
             cmd = b""
         total += hwm_kb(pid)
-        names.append(os.path.basename(exe))
+        names.append(comm_of(pid))
     return total, names
 
 
-def stop(proc, tag, sig=signal.SIGTERM, limit=20.0):
-    """Stops the supervisor, waits, then kills whatever of the run is left.
+def stop(proc, tag, sig=signal.SIGTERM, limit=20.0, group=False):
+    """Stops the supervisor (with group, its whole process group: behind
+    /usr/bin/time), waits, then kills whatever of the run is left.
     Returns (seconds to stop, number of processes that had to be killed)."""
     t = now()
     if proc.poll() is None:
         try:
-            proc.send_signal(sig)
+            if group:
+                os.killpg(proc.pid, sig)
+            else:
+                proc.send_signal(sig)
         except ProcessLookupError:
             pass
         try:
@@ -225,11 +237,6 @@ def gen_logs(d, noisy, m, mb_each):
 
 # ---- runs --------------------------------------------------------------------------------
 
-class Runner:
-    def __init__(self, name, argv, cwd, env=None):
-        self.name, self.argv, self.cwd, self.env = name, argv, cwd, env
-
-
 def launch(argv, cwd, tag, out_path):
     env = dict(os.environ, BENCH_TAG=tag, NO_COLOR="1")
     out = open(out_path, "wb")
@@ -249,21 +256,14 @@ def run_start(kind, args, d, ports, listener, rnd):
         os.unlink(stamp)
     res = {"kind": kind}
     if kind == "direct":
-        env = dict(os.environ, BENCH_TAG=tag)
-        t0 = now()
-        procs = [subprocess.Popen([listener, str(p)], env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=False)
-                 for p in ports]
-        res["launched"] = now() - t0
-        t = wait_ports(ports, 30)
-        res["up"] = None if t is None else t - t0
-        for p in procs:
-            p.kill()
-        for p in procs:
-            p.wait()
-        stop_s, left = 0.0, 0
-        for pid in tagged(tag):
-            os.kill(pid, signal.SIGKILL)
+        # launch.c: posix_spawn of each listener, nothing else in between.
+        argv = [args.launch, listener] + [str(p) for p in ports]
+        proc, t0 = launch(argv, d, tag, out)
+        try:
+            t = wait_ports(ports, 30, proc)
+            res["up"] = None if t is None else t - t0
+        finally:
+            stop(proc, tag)
         return res
     if kind == "aspirec":
         argv = [args.aspirec, os.path.join(d, "start.apx"), "--run", "--state-dir", os.path.join(d, "state-aspirec"),
@@ -308,16 +308,22 @@ def run_logs(kind, args, d, names, mb_each, rnd):
     if kind == "direct":
         files = [os.path.join(d, "%s.log" % n) for n in names]
         env = dict(os.environ, BENCH_TAG=tag)
-        t0 = now()
         procs = []
-        for i, f in enumerate(files):
-            fh = open(f, "wb")
-            procs.append(subprocess.Popen([noisy, str(i), str(mb_each)], env=env, stdout=fh,
-                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-            fh.close()
-        for p in procs:
-            p.wait()
-        res = {"kind": kind, "seconds": now() - t0}
+        try:
+            t0 = now()
+            for i, f in enumerate(files):
+                fh = open(f, "wb")
+                procs.append(subprocess.Popen([noisy, str(i), str(mb_each)], env=env, stdout=fh,
+                                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+                fh.close()
+            for p in procs:
+                p.wait()
+            res = {"kind": kind, "seconds": now() - t0}
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
         res["lines"] = count_lines(files, len(names))
         return res
     if kind == "aspirec":
@@ -330,22 +336,48 @@ def run_logs(kind, args, d, names, mb_each, rnd):
     else:
         argv = ["foreman", "start", "--no-timestamp", "-f", os.path.join(d, "Procfile"), "-d", d]
         files = [out]
-    proc, t0 = launch(argv, d, tag, out)
+    # aspirec exits by itself once all are done, and a process's peak RSS
+    # cannot be read once it is gone: GNU time reports it (%M, from wait4).
+    # (Python's own wait4 would not do: the peak of the process that forked
+    # survives exec, so a child of this script reports this script's RSS.)
+    rss_file = os.path.join(d, "%s.maxrss" % kind)
+    if os.path.exists(rss_file):
+        os.unlink(rss_file)
+    proc, t0 = launch(["/usr/bin/time", "-f", "%M", "-o", rss_file] + argv, d, tag, out)
     res = {"kind": kind}
     try:
         peak = [0]
 
-        def sample():          # the supervisor may exit by itself once all are done
-            kb, _ = own_peak_kb(proc.pid, {noisy})
-            peak[0] = max(peak[0], kb)
+        def sample():          # while it runs: the sum over its own processes (aspirec: and its watchdog)
+            if proc.returncode is None:
+                kb, _ = own_peak_kb(proc.pid, {noisy}, skip_root=True)
+                peak[0] = max(peak[0], kb)
+        sample.info = {}
         t = wait_done(files, len(names), 300, proc, sample)
         res["seconds"] = None if t is None else t - t0
         sample()
-        res["rss_kb"] = peak[0]
     finally:
-        res["stop"], res["killed"] = stop(proc, tag)
+        res["stop"], res["killed"] = stop(proc, tag, group=True)
+    try:
+        with open(rss_file) as f:
+            timed = int(f.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        timed = 0
+    res["rss_kb"] = max(peak[0], timed)
     res["lines"] = count_lines(files, len(names))
     return res
+
+
+def reap(proc, info):
+    """Like proc.poll(), but keeps the exited process's peak RSS (wait4)."""
+    if proc.returncode is not None:
+        return True
+    pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+    if pid == 0:
+        return False
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    info["maxrss_kb"] = ru.ru_maxrss
+    return True
 
 
 def wait_done(files, m, limit, proc, sample):
@@ -355,7 +387,7 @@ def wait_done(files, m, limit, proc, sample):
     offs, tails, done = {}, {}, 0
     deadline = now() + limit
     while now() < deadline:
-        if proc.poll() is None:
+        if not reap(proc, sample.info):
             sample()
         for f in files:
             try:
@@ -373,9 +405,9 @@ def wait_done(files, m, limit, proc, sample):
         if done >= m:
             time.sleep(0.2)   # what the supervisor says after the last line is not part of it
             return max(os.stat(f).st_mtime for f in files if os.path.exists(f)) if m else now()
-        if proc.poll() is not None and done < m:
+        if reap(proc, sample.info) and done < m:
             time.sleep(0.05)
-            if proc.poll() is not None and all(os.path.getsize(f) == offs.get(f, 0) for f in files if os.path.exists(f)):
+            if all(os.path.getsize(f) == offs.get(f, 0) for f in files if os.path.exists(f)):
                 return None
         time.sleep(0.1)
     return None
@@ -422,6 +454,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--listener", required=True)
     ap.add_argument("--noisy-bin", required=True)
+    ap.add_argument("--launch", required=True, help="the direct launcher (launch.c)")
     ap.add_argument("-n", type=int, default=100, help="listeners (100)")
     ap.add_argument("--rounds", type=int, default=5, help="runs of each, median reported (5)")
     ap.add_argument("--interval", default="25ms", help="aspirec's health-check interval (25ms)")
@@ -520,6 +553,10 @@ def print_start(args, kinds, results, direct_up, single):
             k, fmt(up and up * 1000, "ms"), fmt(healthy and healthy * 1000, "ms"),
             fmt(added, "ms", 2), "-" if k == "direct" else fmt(rss / 1024, "MB"),
             "-" if k == "direct" else fmt(stop_s and stop_s * 1000, "ms", 0)))
+    counted = ["%s: %s" % (k, " + ".join(results[k][-1].get("procs", []))) for k in kinds
+               if k != "direct" and results[k] and results[k][-1].get("procs")]
+    if counted:
+        print("peak RSS: the sum of VmHWM over the supervisor's own processes (%s)" % "; ".join(counted))
 
 
 def print_logs(args, kinds, logres, total_mb):
@@ -562,4 +599,8 @@ def print_goals(args, results, logres, direct_up, total_mb):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:        # every run stopped its processes on the way out
+        print("\nbench: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -4,7 +4,8 @@
 #   - start N (100) small listeners, each on its own port (bench/run/listener.c;
 #     aspirec gives each a tcp health check): time from launch until all ports
 #     accept (polled every 1 ms), until aspirec reports all healthy, and the time
-#     the processes take by themselves (started directly, no supervisor);
+#     the processes take by themselves (bench/run/launch.c: posix_spawn of
+#     each, no supervisor);
 #   - peak memory (RSS) of each supervisor's own processes;
 #   - log throughput: 10 noisy processes writing 100 MB in total, through each
 #     supervisor to a file, every line checked.
@@ -13,11 +14,16 @@
 #
 # usage: bash bench/run/bench.sh [-n N] [--rounds R] [--log-mb MB] [--noisy M]
 #                                [--interval 25ms] [--only direct,aspirec,supervisord,foreman]
-#                                [--skip-logs]
+#                                [--skip-start] [--skip-logs]
 # ASPIREC: the aspirec to measure (default _build/aspirec). Installs supervisor
 # and ruby-foreman (apt-get) when missing; writes its programs and configs to
 # bench/out/run/ (gitignored); stops every process it started, also on Ctrl-C.
 set -euo pipefail
+case " $* " in *" -h "*|*" --help "*)
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
+  echo "Options after those go to bench/run/bench.py (python3 bench/run/bench.py --help)."
+  exit 0 ;;
+esac
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 export DEBIAN_FRONTEND=noninteractive
@@ -26,7 +32,7 @@ say() { printf 'bench: %s\n' "$*"; }
 installed() { dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2> /dev/null | grep -q '^ii'; }
 
 missing=()
-for p in supervisor ruby-foreman python3 gcc libc6-dev; do installed "$p" || missing+=("$p"); done
+for p in supervisor ruby-foreman python3 gcc libc6-dev time; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || { echo "bench: need root to install ${missing[*]} (or install them)" >&2; exit 1; }
   say "installing ${missing[*]}"
@@ -48,6 +54,14 @@ if [ ! -x "$ASPIREC" ]; then
 elif ! "$ASPIREC" --help 2>&1 | grep -q -- '--run'; then
   say "$ASPIREC has no run mode (--run): measuring the others only"
 else
+  # A build tree's aspirec is libtool's wrapper script (bash, then exec of
+  # .libs/aspirec): measure the program itself, not a bash start-up.
+  d=$(dirname "$ASPIREC")
+  if head -c 200 "$ASPIREC" | grep -q 'temporary wrapper script' && [ -x "$d/.libs/aspirec" ]; then
+    export LD_LIBRARY_PATH=$d/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    ASPIREC=$d/.libs/aspirec
+  fi
+  say "measuring $ASPIREC"
   args+=(--aspirec "$ASPIREC")
 fi
 
@@ -59,6 +73,7 @@ if ! cc -O2 -static -o "$out/listener" bench/run/listener.c 2> /dev/null; then
   cc -O2 -o "$out/listener" bench/run/listener.c
 fi
 cc -O2 -o "$out/noisy" bench/run/noisy.c
+cc -O2 -o "$out/launch" bench/run/launch.c
 
 say "$(nproc) CPUs, $(uname -sr), supervisord $(supervisord --version), foreman $(foreman version)"
-python3 bench/run/bench.py --out "$out" --listener "$out/listener" --noisy-bin "$out/noisy" "${args[@]}" "$@"
+python3 bench/run/bench.py --out "$out" --listener "$out/listener" --noisy-bin "$out/noisy" --launch "$out/launch" "${args[@]}" "$@"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers for the run-mode tests in tests/run-shop/. Source after tests/lib.sh:
 #   . "$(dirname "$0")/../lib.sh"; . "$(dirname "$0")/lib-run.sh"
 # Starts `aspirec … --run` in the background with a tag in its environment,

@@ -2,11 +2,20 @@
 # apx-test: slow
 # The shop (examples/shop.apx) in run mode, with real PostgreSQL and Redis
 # (the stdlib's local fallbacks), nothing mocked:
-#   run 1: comes up; web -> api -> database and cache round-trips data; the
-#          start order from the resources' timestamps; kill -9 of the api is
-#          repaired; Ctrl-C (SIGINT) leaves no process behind within --grace;
+#   run 1: comes up, wired with Aspire's variables, no password printed;
+#          web -> api -> database and cache round-trips data (POST, then GET
+#          from the database, then from Redis; a write invalidates); the start
+#          order from aspirec's times (STATE/logs/aspirec.log) and from the
+#          services' own timestamps; kill -9 of the api: restarted, and the
+#          shop works again; Ctrl-C (SIGINT) leaves no process behind within
+#          --grace, stopping in reverse order;
 #   run 2: same state directory: the data of run 1 is there; SIGKILL of
-#          aspirec leaves no orphan.
+#          aspirec leaves no orphan (postgres, redis-server, python3, the
+#          watchdog) within 5 s.
+# The processes of a run are found by their ancestry, a tag in their
+# environment and the temporary directory (shoptool.py procs). The errors
+# (failing health check, missing command, port clash, crash loop) and 50 MB of
+# logs are tests/run/'s: errors.test.sh, restart.test.sh, logs.test.sh.
 # Needs (scripts/setup.sh installs them): postgresql redis-server python3
 # python3-psycopg2 python3-redis.
 . "$(dirname "$0")/../lib.sh"

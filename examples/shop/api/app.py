@@ -25,7 +25,6 @@ import sys
 import threading
 import time
 from decimal import Decimal, InvalidOperation
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 NAME = "api"
@@ -326,6 +325,7 @@ MAX_BODY = 64 * 1024
 class Handler(BaseHTTPRequestHandler):
     server_version = "shop-api/1"
     protocol_version = "HTTP/1.1"
+    timeout = 60          # an idle keep-alive connection is closed after a minute
     store = None  # set in main
 
     def log_message(self, fmt, *args):  # http.server's own stderr lines: not wanted
@@ -346,7 +346,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self):
         self.t0, self.status, self.extra = time.monotonic(), None, ""
-        super().handle_one_request()
+        try:
+            super().handle_one_request()
+        except (ConnectionResetError, BrokenPipeError):   # the client went away
+            self.close_connection = True
         if self.status is not None:
             log('%s "%s %s" %d %.1fms%s' % (self.client_address[0], self.command, self.path,
                                              self.status, (time.monotonic() - self.t0) * 1000,

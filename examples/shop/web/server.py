@@ -98,6 +98,7 @@ def open_api_socket(host, port, timeout):
 class Handler(BaseHTTPRequestHandler):
     server_version = "shop-web/1"
     protocol_version = "HTTP/1.1"
+    timeout = 60          # an idle keep-alive connection is closed after a minute
     api = None    # urlsplit() of the API's base URL, set in main
     page = b""
 
@@ -121,7 +122,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_one_request(self):
         self.t0, self.status, self.extra = time.monotonic(), None, ""
-        super().handle_one_request()
+        try:
+            super().handle_one_request()
+        except (ConnectionResetError, BrokenPipeError):   # the client went away
+            self.close_connection = True
         if self.status is not None:
             log('%s "%s %s" %d %.1fms%s' % (self.client_address[0], self.command, self.path,
                                              self.status, (time.monotonic() - self.t0) * 1000,
