@@ -60,12 +60,12 @@ mkdir -p "$out"
 results=$out/results.md
 ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
 
-# time_cmd LOG CMD...: runs CMD once; sets WALL, USR (seconds) and RSS (KB).
+# time_cmd LOG CMD...: runs CMD once under GNU time; sets RSS (peak, KB).
 time_cmd() {
   local log=$1; shift
   /usr/bin/time -o "$out/time.txt" -f '%e %U %S %M' "$@" > /dev/null 2> "$log"
   local rc=$?
-  read -r _ USR _ RSS < <(tail -n 1 "$out/time.txt")
+  read -r _ _ _ RSS < <(tail -n 1 "$out/time.txt")
   return $rc
 }
 
@@ -89,7 +89,7 @@ for n in $sizes; do
   args=("$d/app.apx" --emit=compose -o "$d/project" -p pg_password=bench-Secret-42)
   # Warm-up (also writes the project that docker-compose reads).
   "$ASPIREC" "${args[@]}" 2> "$d/aspirec.err" || { cat "$d/aspirec.err" >&2; die "aspirec failed on N=$n"; }
-  best_wall= best_user=
+  best_wall='' best_user=''
   for ((i = 0; i < runs; i++)); do
     t0=$(date +%s%N)
     TIMEFORMAT='%3U'

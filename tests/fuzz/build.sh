@@ -20,8 +20,8 @@ BISON=${BISON:-bison}
 for tool in "$CC" "$FLEX" "$BISON" pkg-config; do
   command -v "$tool" > /dev/null || { echo "build.sh: $tool not found (apt-get install clang flex bison pkg-config)" >&2; exit 2; }
 done
-pkgs="yaml-0.1 libcjson libpcre2-8"
-pkg-config --exists $pkgs || { echo "build.sh: need $pkgs (apt-get install libyaml-dev libcjson-dev libpcre2-dev)" >&2; exit 2; }
+pkgs=(yaml-0.1 libcjson libpcre2-8)
+pkg-config --exists "${pkgs[@]}" || { echo "build.sh: need ${pkgs[*]} (apt-get install libyaml-dev libcjson-dev libpcre2-dev)" >&2; exit 2; }
 
 gen=$(mktemp -d "${TMPDIR:-/tmp}/apx-fuzz-gen.XXXXXX")
 trap 'rm -rf "$gen"' EXIT
@@ -44,14 +44,15 @@ srcs+=("$gen/frontend/parser.c" "$gen/frontend/lexer.c")
 
 # -I"$gen" comes first so that "frontend/parser.h" is the freshly generated one.
 # UBSan findings abort (-fno-sanitize-recover) so that libFuzzer records them.
-# shellcheck disable=SC2086
+read -ra cflags <<< "$(pkg-config --cflags "${pkgs[@]}") ${EXTRA_CFLAGS:-}"
+read -ra libs <<< "$(pkg-config --libs "${pkgs[@]}")"
 "$CC" -std=c11 -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -D_GNU_SOURCE -DAPX_FUZZ_SRCDIR="\"$srcdir\"" \
   -DAPX_DATADIR="\"$srcdir/stdlib\"" -DAPX_SRCDIR="\"$srcdir\"" \
   -I"$gen" -I"$srcdir" \
-  $(pkg-config --cflags $pkgs) ${EXTRA_CFLAGS:-} \
+  "${cflags[@]}" \
   -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter \
   "$srcdir/tests/fuzz/fuzz_compile.c" "${srcs[@]}" \
-  $(pkg-config --libs $pkgs) -ldl -o "$out"
+  "${libs[@]}" -ldl -o "$out"
 echo "built $out"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers shared by tests/fuzz/*.test.sh (sourced after tests/lib.sh).
 
 # Memory cap for every compile these tests run, so that a runaway input fails
@@ -21,7 +22,7 @@ if apx_is_asan; then APX_FUZZ_ASAN=1; else APX_FUZZ_ASAN=0; fi
 if /usr/bin/time -f '' true 2> /dev/null; then APX_GNU_TIME=/usr/bin/time; else APX_GNU_TIME=; fi
 
 # apx_run TIMEOUT STDOUT STDERR ARGS...: runs $ASPIREC ARGS... under the
-# memory cap and a time limit. Sets RC, USER (user CPU seconds), SYS and
+# memory cap and a time limit. Sets RC, UTIME (user CPU seconds), SYS and
 # RSS_KB (peak, or empty without GNU time).
 apx_run() {
   local tmo=$1 so=$2 se=$3 tf
@@ -35,7 +36,7 @@ apx_run() {
       ASAN_OPTIONS=$asan_opts exec "$APX_GNU_TIME" -o "$tf" -f '%U %S %M' timeout -k 5 "$tmo" "$ASPIREC" "$@" > "$so" 2> "$se"
     )
     RC=$?
-    read -r USER SYS RSS_KB < <(tail -n 1 "$tf")
+    read -r UTIME SYS RSS_KB < <(tail -n 1 "$tf")
   else
     local TIMEFORMAT='%3U %3S'
     {
@@ -45,11 +46,12 @@ apx_run() {
       )
     } 2> "$tf"
     RC=$?
-    read -r USER SYS < <(tail -n 1 "$tf")
+    read -r UTIME SYS < <(tail -n 1 "$tf")
     RSS_KB=
   fi
   # GNU time reports a killed command as "Command terminated by signal N".
-  case ${USER:-} in ''|*[!0-9.]*) USER=0 SYS=0 RSS_KB= ;; esac
+  # shellcheck disable=SC2034  # SYS and RSS_KB are results for the caller
+  case ${UTIME:-} in ''|*[!0-9.]*) UTIME=0 SYS=0 RSS_KB='' ;; esac
   rm -f "$tf"
 }
 

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Compile time, memory and diagnostic output must grow linearly with the
 # input (issue 2, item 9: no input takes more than linear time). One
-# `ok`/`not ok` per shape of input.
+# `ok`/`not ok` per shape of input (20 shapes and an existing .env).
 #
 # For each shape, an input of N units is generated (N doubled until one
 # compile takes at least $APX_LIN_MIN_S of user CPU time, so that it is above
@@ -72,6 +72,16 @@ gen_components() {
     }
   }'
 }
+# A component with N inputs, each used in its env, and an instance that sets
+# half of them.
+gen_inputs() {
+  awk -v n="$1" 'BEGIN {
+    print "component comp extends container {\n  image = \"x\""
+    for (i = 0; i < n; i++) printf "  input i%d = \"d%d\"\n", i, i
+    print "  env {"; for (i = 0; i < n; i++) printf "    I%d = i%d\n", i, i; print "  }\n}"
+    print "comp c {"; for (i = 0; i < n; i += 2) printf "  i%d = \"set%d\"\n", i, i; print "}"
+  }'
+}
 # A string of N*64 characters, with escapes.
 gen_longstring() { awk -v n="$1" 'BEGIN { printf "container c {\n  image = \"x\"\n  env { S = \""; for (i = 0; i < n; i++) printf "abcdefghijklmnopqrstuvwxyz0123456789 \\t\\n \\$ \\\" \\\\ ABCDEFGHIJKLMN"; print "\" }\n}" }'; }
 # A string with N interpolations.
@@ -98,21 +108,21 @@ gen_badmap() { awk -v n="$1" 'BEGIN { print "param p {\n  secret = true\n  gener
 
 # ---- measuring ------------------------------------------------------------
 # best FILE RUNS [TIMEOUT [ENOUGH]]: compiles FILE (--emit=compose into a
-# fresh directory) RUNS times; sets USER to the smallest user CPU time, RSS_KB
+# fresh directory) RUNS times; sets UTIME to the smallest user CPU time, RSS_KB
 # to the smallest peak RSS, ERRB to the bytes of diagnostics. Stops at an exit
 # other than 0 or 1, or once a run took ENOUGH seconds or more (no need to
 # confirm a failure).
 best() {
-  local i bu= br= tmo=${3:-$APX_LIN_TIMEOUT} enough=${4:-}
+  local i bu='' br='' tmo=${3:-$APX_LIN_TIMEOUT} enough=${4:-}
   for ((i = 0; i < $2; i++)); do
     rm -rf "$T/out"
     apx_run "$tmo" "$T/stdout" "$T/stderr" "$1" --emit=compose -o "$T/out"
     [ "$RC" -gt 1 ] && return
-    [ -n "$enough" ] && awk -v a="$USER" -v b="$enough" 'BEGIN { exit !(a >= b) }' && i=$2
-    if [ -z "$bu" ] || awk -v a="$USER" -v b="$bu" 'BEGIN { exit !(a < b) }'; then bu=$USER; fi
+    [ -n "$enough" ] && awk -v a="$UTIME" -v b="$enough" 'BEGIN { exit !(a >= b) }' && i=$2
+    if [ -z "$bu" ] || awk -v a="$UTIME" -v b="$bu" 'BEGIN { exit !(a < b) }'; then bu=$UTIME; fi
     if [ -n "$RSS_KB" ] && { [ -z "$br" ] || [ "$RSS_KB" -lt "$br" ]; }; then br=$RSS_KB; fi
   done
-  USER=$bu RSS_KB=$br
+  UTIME=$bu RSS_KB=$br
   ERRB=$(wc -c < "$T/stderr")
 }
 bad_exit() { # DESCRIPTION
@@ -131,7 +141,11 @@ verdict() {
 }
 report() { # SHAPE VERDICT FIGURES
   if [ "$2" = ok ]; then ok "linear: $1 ($3)"
-  else not_ok "linear: $1: $(echo "$2" | sed 's/ /, /g') grow faster than linearly ($3)"; fi
+  else
+    local what=${2// /, } verb=grows
+    [ "$what" != "$2" ] && verb=grow
+    not_ok "linear: $1: $what $verb faster than linearly ($3)"
+  fi
 }
 
 # limit_for T1: the time limit (seconds) for the 8N run.
@@ -145,12 +159,12 @@ check_linear() {
     "gen_$shape" "$n" > "$f1"
     best "$f1" 3
     if [ "$RC" -gt 1 ]; then bad_exit "linear: $shape, N=$n"; rm -f "$f1"; return; fi
-    if awk -v t="$USER" -v m="$APX_LIN_MIN_S" 'BEGIN { exit !(t >= m) }' || [ $((n * 2)) -gt "$APX_LIN_MAX_N" ] ||
+    if awk -v t="$UTIME" -v m="$APX_LIN_MIN_S" 'BEGIN { exit !(t >= m) }' || [ $((n * 2)) -gt "$APX_LIN_MAX_N" ] ||
        [ $(($(wc -c < "$f1") * 2)) -gt "$APX_LIN_MAX_BYTES" ]; then break; fi
     rm -f "$f1"
     n=$((n * 2))
   done
-  t1=$USER e1=$ERRB r1=$RSS_KB
+  t1=$UTIME e1=$ERRB r1=$RSS_KB
   f8=$T/$shape-$((8 * n)).apx
   "gen_$shape" $((8 * n)) > "$f8"
   # A linear 8N takes about 8 * t1; give it twice the allowed time, at least 10 s.
@@ -158,8 +172,8 @@ check_linear() {
   if [ "$RC" -gt 1 ]; then bad_exit "linear: $shape, 8N=$((8 * n)) (N=$n took ${t1}s)"; rm -f "$f1" "$f8"; return; fi
   if apx_sanitizer_report "$T/stderr"; then not_ok "linear: $shape: sanitizer report"; cut -c1-200 "$T/stderr" | diag; rm -f "$f1" "$f8"; return; fi
   local figures
-  figures="N=$n, $(wc -c < "$f1") B: ${t1}s${r1:+, $((r1 / 1024)) MB}, $e1 B of diagnostics; 8N, $(wc -c < "$f8") B: ${USER}s${RSS_KB:+, $((RSS_KB / 1024)) MB}, $ERRB B"
-  report "$shape" "$(verdict "$t1" "$USER" "$e1" "$ERRB" "$r1" "$RSS_KB")" "$figures"
+  figures="N=$n, $(wc -c < "$f1") B: ${t1}s${r1:+, $((r1 / 1024)) MB}, $e1 B of diagnostics; 8N, $(wc -c < "$f8") B: ${UTIME}s${RSS_KB:+, $((RSS_KB / 1024)) MB}, $ERRB B"
+  report "$shape" "$(verdict "$t1" "$UTIME" "$e1" "$ERRB" "$r1" "$RSS_KB")" "$figures"
   rm -f "$f1" "$f8"
 }
 
@@ -171,6 +185,7 @@ check_linear volumes 250
 check_linear refs 250
 check_linear params 250
 check_linear components 100
+check_linear inputs 250
 check_linear longstring 1000
 check_linear interp 500
 check_linear join 500
@@ -187,15 +202,15 @@ check_linear badmap 250
 # reads it; N entries must not cost N^2.
 gen_dotenv_file() { awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) printf "# a comment\nMY_VAR_%d=value %d\n", i, i }'; }
 best_dotenv() { # N RUNS [TIMEOUT [ENOUGH]]
-  local i bu= tmo=${3:-$APX_LIN_TIMEOUT} enough=${4:-}
+  local i bu='' tmo=${3:-$APX_LIN_TIMEOUT} enough=${4:-}
   for ((i = 0; i < $2; i++)); do
     rm -rf "$T/dout" && mkdir -p "$T/dout" && gen_dotenv_file "$1" > "$T/dout/.env"
     apx_run "$tmo" /dev/null "$T/stderr" "$T/dotenv.apx" --emit=compose -o "$T/dout"
     [ "$RC" -gt 1 ] && return
-    [ -n "$enough" ] && awk -v a="$USER" -v b="$enough" 'BEGIN { exit !(a >= b) }' && i=$2
-    if [ -z "$bu" ] || awk -v a="$USER" -v b="$bu" 'BEGIN { exit !(a < b) }'; then bu=$USER; fi
+    [ -n "$enough" ] && awk -v a="$UTIME" -v b="$enough" 'BEGIN { exit !(a >= b) }' && i=$2
+    if [ -z "$bu" ] || awk -v a="$UTIME" -v b="$bu" 'BEGIN { exit !(a < b) }'; then bu=$UTIME; fi
   done
-  USER=$bu
+  UTIME=$bu
 }
 check_dotenv() {
   local n=$1 t1
@@ -203,13 +218,13 @@ check_dotenv() {
   while :; do
     best_dotenv "$n" 3
     if [ "$RC" -gt 1 ]; then bad_exit "linear: .env of $n entries"; return; fi
-    if awk -v t="$USER" -v m="$APX_LIN_MIN_S" 'BEGIN { exit !(t >= m) }' || [ $((n * 2)) -gt "$APX_LIN_MAX_N" ]; then break; fi
+    if awk -v t="$UTIME" -v m="$APX_LIN_MIN_S" 'BEGIN { exit !(t >= m) }' || [ $((n * 2)) -gt "$APX_LIN_MAX_N" ]; then break; fi
     n=$((n * 2))
   done
-  t1=$USER
+  t1=$UTIME
   best_dotenv $((8 * n)) 2 "$(limit_for "$t1")" "$(awk -v t="$t1" -v k="$FACTOR" 'BEGIN { print 8 * (t < 0.001 ? 0.001 : t) * k }')"
   if [ "$RC" -gt 1 ]; then bad_exit "linear: .env of $((8 * n)) entries (N=$n took ${t1}s)"; return; fi
-  report "entries of an existing .env" "$(verdict "$t1" "$USER" 0 0)" "N=$n: ${t1}s; 8N: ${USER}s"
+  report "entries of an existing .env" "$(verdict "$t1" "$UTIME" 0 0)" "N=$n: ${t1}s; 8N: ${UTIME}s"
 }
 check_dotenv 500
 

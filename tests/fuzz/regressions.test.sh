@@ -29,7 +29,7 @@ input=$T/w/fuzz-input.apx
 
 # check_file NAME INPUT EXPECT EMITS...: the checks above; one ok/not ok.
 check_file() {
-  local name=$1 in=$2 expect=$3 emit utf8=1 why= seconds=0
+  local name=$1 in=$2 expect=$3 emit utf8=1 why='' seconds=0
   shift 3
   iconv -f UTF-8 -t UTF-8 < "$in" > /dev/null 2>&1 || utf8=0
   local args=(-I "$APX_SRCDIR/tests/golden/lib")
@@ -38,7 +38,7 @@ check_file() {
     local eargs=(--emit="$emit")
     [ "$emit" = compose ] && { rm -rf "$T/out"; eargs+=(-o "$T/out"); }
     apx_run "$APX_REG_TIMEOUT" "$T/stdout" "$T/stderr" "$in" "${args[@]}" "${eargs[@]}"
-    seconds=$(awk -v a="$seconds" -v b="$USER" 'BEGIN { print a + b }')
+    seconds=$(awk -v a="$seconds" -v b="$UTIME" 'BEGIN { print a + b }')
     if [ "$RC" -gt 2 ] || { [ "$RC" -eq 2 ] && [ "$utf8" = 1 ]; }; then why="$(apx_bad_exit_msg)"
     elif apx_sanitizer_report "$T/stderr"; then why="sanitizer report"
     elif [ "$RC" -eq 1 ] && [ ! -s "$T/stderr" ]; then why="exit 1 without a diagnostic"

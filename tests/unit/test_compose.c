@@ -17,20 +17,7 @@
 #include "ir/buf.h"
 #include "ir/ir.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                                           \
-  do {                                                                                                             \
-    if (cond) {                                                                                                    \
-      passed++;                                                                                                    \
-      printf("ok - ");                                                                                             \
-    } else {                                                                                                       \
-      failed++;                                                                                                    \
-      printf("not ok - ");                                                                                         \
-    }                                                                                                              \
-    printf(__VA_ARGS__);                                                                                           \
-    printf("\n");                                                                                                  \
-  } while (0)
+#include "check.h"
 
 /* ---- reading YAML back ----------------------------------------------------- */
 

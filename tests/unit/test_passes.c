@@ -1,6 +1,5 @@
 /* Unit tests of the IR and the passes: compile small programs in memory and
  * check the model and the diagnostics. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,17 +8,8 @@
 #include "ir/compile.h"
 #include "ir/render.h"
 
-static int passed, failed;
+#include "check.h"
 
-static void check(int cond, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  printf("%s - ", cond ? "ok" : "not ok");
-  vprintf(fmt, ap);
-  putchar('\n');
-  va_end(ap);
-  if (cond) passed++; else failed++;
-}
 
 typedef struct { apx_compilation c; int rc; char *diags; } result;
 
@@ -74,12 +64,12 @@ static void test_ir_basics(void) {
   apx_arena *a = apx_arena_new();
   char *big = apx_arena_alloc(a, 1 << 20);
   big[(1 << 20) - 1] = 1;
-  check(apx_arena_bytes(a) >= (1u << 20), "arena: large allocation is accounted");
-  check(strcmp(apx_ir_env_name(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
+  CHECK(apx_arena_bytes(a) >= (1u << 20), "arena: large allocation is accounted");
+  CHECK(strcmp(apx_ir_env_name(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
   const char *c[] = {"db", "cache", "catalog"};
-  check(apx_suggest("dbb", c, 3) && strcmp(apx_suggest("dbb", c, 3), "db") == 0, "suggest: dbb -> db");
-  check(apx_suggest("zzzzzz", c, 3) == NULL, "suggest: nothing close gives NULL");
-  check(strcmp(apx_suggest("catlaog", c, 3), "catalog") == 0, "suggest: transposition counts as one edit");
+  CHECK(apx_suggest("dbb", c, 3) && strcmp(apx_suggest("dbb", c, 3), "db") == 0, "suggest: dbb -> db");
+  CHECK(apx_suggest("zzzzzz", c, 3) == NULL, "suggest: nothing close gives NULL");
+  CHECK(strcmp(apx_suggest("catlaog", c, 3), "catalog") == 0, "suggest: transposition counts as one edit");
   apx_arena_free(a);
 }
 
@@ -91,14 +81,14 @@ static void test_template_builder(void) {
   apx_tb_text(&tb, "a", 1);
   apx_tb_text(&tb, "b", 1);
   apx_value *v = apx_tb_finish(&tb);
-  check(v->kind == APX_V_STRING && strcmp(v->u.str.s, "ab") == 0, "template: texts only become a plain string");
+  CHECK(v->kind == APX_V_STRING && strcmp(v->u.str.s, "ab") == 0, "template: texts only become a plain string");
   apx_tb_init(&tb, m, APX_NOLOC);
   apx_tb_text(&tb, "u=", 2);
   apx_tb_ref(&tb, apx_ir_ref_new(m, (apx_resource *)res(r, "a"), APX_PROP_EP_URL, "http", APX_NOLOC));
   v = apx_tb_finish(&tb);
-  check(v->kind == APX_V_TEMPLATE && v->u.tpl.n == 2, "template: text and ref stay two parts");
+  CHECK(v->kind == APX_V_TEMPLATE && v->u.tpl.n == 2, "template: text and ref stay two parts");
   char *s = render(v);
-  check(strcmp(s, "u=http://localhost:40000") == 0, "render: endpoint url (%s)", s);
+  CHECK(strcmp(s, "u=http://localhost:40000") == 0, "render: endpoint url (%s)", s);
   free(s);
   done(r);
 }
@@ -107,13 +97,13 @@ static void test_diagnostics(void) {
   result *r = compile_src("container Web_Frontend { image = \"nginx\" }\n"
                           "container api { image = \"x:1\"  references = [dbb] }\n"
                           "container db { image = \"postgres:16\"  imagee = \"x\" }\n", NULL, 0);
-  check(r->rc == 1 && r->c.diag.errors == 3, "three errors from three passes (got %zu)", r->c.diag.errors);
-  check(has(r, "t.apx:1:11: error: 'Web_Frontend' is not a valid resource name"), "DNS label error located");
-  check(has(r, "try 'web-frontend'"), "DNS label fix suggested");
-  check(has(r, "t.apx:2:46: error: unknown resource 'dbb'") && has(r, "did you mean 'db'?"), "unknown name with suggestion");
-  check(has(r, "t.apx:3:39: error: unknown attribute 'imagee' for a container") && has(r, "did you mean 'image'?"),
+  CHECK(r->rc == 1 && r->c.diag.errors == 3, "three errors from three passes (got %zu)", r->c.diag.errors);
+  CHECK(has(r, "t.apx:1:11: error: 'Web_Frontend' is not a valid resource name"), "DNS label error located");
+  CHECK(has(r, "try 'web-frontend'"), "DNS label fix suggested");
+  CHECK(has(r, "t.apx:2:46: error: unknown resource 'dbb'") && has(r, "did you mean 'db'?"), "unknown name with suggestion");
+  CHECK(has(r, "t.apx:3:39: error: unknown attribute 'imagee' for a container") && has(r, "did you mean 'image'?"),
         "unknown attribute with suggestion");
-  check(has(r, "    3 | container db") && has(r, "^~~~~~"), "source line and caret are printed");
+  CHECK(has(r, "    3 | container db") && has(r, "^~~~~~"), "source line and caret are printed");
   done(r);
 }
 
@@ -121,15 +111,15 @@ static void test_cycles_and_waits(void) {
   result *r = compile_src("container a { image = \"x:1\"  wait_for = [b] }\n"
                           "container b { image = \"x:1\"  wait_for_start = [c] }\n"
                           "container c { image = \"x:1\"  wait_for_completion = [a] }\n", NULL, 0);
-  check(r->c.diag.errors == 1 && has(r, "dependency cycle: a -> b -> c -> a"), "whole cycle named once");
+  CHECK(r->c.diag.errors == 1 && has(r, "dependency cycle: a -> b -> c -> a"), "whole cycle named once");
   done(r);
   r = compile_src("external pay { url = \"https://x\" }\nparam p\n"
                   "container a { image = \"x:1\" wait_for = [pay, p] }\n"
                   "container s { image = \"x:1\" restart = \"always\" }\n"
                   "container w { image = \"x:1\" wait_for_completion = [s] }\n", NULL, 0);
-  check(has(r, "'pay' can never be healthy"), "wait on an external is an error");
-  check(has(r, "'p' can never be healthy"), "wait on a param is an error");
-  check(has(r, "'s' has restart = \"always\": it never completes"), "completion wait on restart=always is an error");
+  CHECK(has(r, "'pay' can never be healthy"), "wait on an external is an error");
+  CHECK(has(r, "'p' can never be healthy"), "wait on a param is an error");
+  CHECK(has(r, "'s' has restart = \"always\": it never completes"), "completion wait on restart=always is an error");
   done(r);
 }
 
@@ -138,9 +128,9 @@ static void test_ports_and_endpoints(void) {
                           "container b { image = \"x:1\" endpoint web { port = 8080 target_port = 80 } }\n"
                           "container c { image = \"x:1\" env { U = a.endpoints.htp.url } }\n"
                           "container d { image = \"x:1\" endpoint tcp {} }\n", NULL, 0);
-  check(has(r, "port 8080 is used twice"), "fixed port clash");
-  check(has(r, "'a' has no endpoint 'htp'") && has(r, "did you mean 'http'?"), "unknown endpoint with suggestion");
-  check(has(r, "endpoint 'tcp' of container 'd' needs target_port"), "container endpoint needs a target port");
+  CHECK(has(r, "port 8080 is used twice"), "fixed port clash");
+  CHECK(has(r, "'a' has no endpoint 'htp'") && has(r, "did you mean 'http'?"), "unknown endpoint with suggestion");
+  CHECK(has(r, "endpoint 'tcp' of container 'd' needs target_port"), "container endpoint needs a target port");
   done(r);
 }
 
@@ -150,38 +140,38 @@ static void test_enrich_references(void) {
                           "  connection_string = \"Host=${self.endpoints.tcp.host};Port=${self.endpoints.tcp.port};Password=${pw}\" }\n"
                           "project api { command = \"python3\" build { context = \".\" } endpoint http { env = \"PORT\" }\n"
                           "  references = [db] wait_for = [db] }\n", NULL, 0);
-  check(r->rc == 0, "reference program compiles\n%s", r->diags);
+  CHECK(r->rc == 0, "reference program compiles\n%s", r->diags);
   const apx_resource *api = res(r, "api");
   const apx_entry *e = api ? apx_ir_env_find(api, "ConnectionStrings__db") : NULL;
   char *s = e ? render(e->value) : strdup("(missing)");
-  check(strcmp(s, "Host=localhost;Port=40000;Password=s3") == 0, "ConnectionStrings__db injected and rendered (%s)", s);
+  CHECK(strcmp(s, "Host=localhost;Port=40000;Password=s3") == 0, "ConnectionStrings__db injected and rendered (%s)", s);
   free(s);
   e = api ? apx_ir_env_find(api, "services__db__tcp__0") : NULL;
   s = e ? render(e->value) : strdup("(missing)");
-  check(strcmp(s, "tcp://localhost:40000") == 0, "services__db__tcp__0 injected (%s)", s);
+  CHECK(strcmp(s, "tcp://localhost:40000") == 0, "services__db__tcp__0 injected (%s)", s);
   free(s);
-  check(api && apx_ir_env_find(api, "DB_TCP") && apx_ir_env_find(api, "DB_HOST") && apx_ir_env_find(api, "DB_PORT") &&
+  CHECK(api && apx_ir_env_find(api, "DB_TCP") && apx_ir_env_find(api, "DB_HOST") && apx_ir_env_find(api, "DB_PORT") &&
             apx_ir_env_find(api, "DB_URI"),
         "DB_TCP, DB_HOST, DB_PORT and DB_URI injected");
-  check(api && api->nendpoints == 1 && api->endpoints[0].target_port == 8080 && api->endpoints[0].target_port_defaulted,
+  CHECK(api && api->nendpoints == 1 && api->endpoints[0].target_port == 8080 && api->endpoints[0].target_port_defaulted,
         "project endpoint told by env gets target port 8080");
-  check(api && apx_ir_env_find(api, "PORT"), "endpoint env variable PORT injected");
-  check(api && api->endpoints[0].scheme && strcmp(api->endpoints[0].scheme, "http") == 0, "scheme defaults from the name");
+  CHECK(api && apx_ir_env_find(api, "PORT"), "endpoint env variable PORT injected");
+  CHECK(api && api->endpoints[0].scheme && strcmp(api->endpoints[0].scheme, "http") == 0, "scheme defaults from the name");
   const apx_resource *pw = res(r, "pw");
-  check(pw && pw->param->secret && pw->param->source == APX_PARAM_FROM_DEFAULT, "param value from default");
+  CHECK(pw && pw->param->secret && pw->param->source == APX_PARAM_FROM_DEFAULT, "param value from default");
   done(r);
   const char *ps[] = {"pw=cli"};
   setenv("APX_PARAM_PW", "fromenv", 1);
   r = compile_src("param pw { default = \"d\" }\nparam q { default = \"d\" }\n", ps, 1);
-  check(strcmp(res(r, "pw")->param->value, "cli") == 0, "-p wins over APX_PARAM_ and default");
+  CHECK(strcmp(res(r, "pw")->param->value, "cli") == 0, "-p wins over APX_PARAM_ and default");
   done(r);
   setenv("APX_PARAM_Q", "fromenv", 1);
   r = compile_src("param q { default = \"d\" }\n", NULL, 0);
-  check(strcmp(res(r, "q")->param->value, "fromenv") == 0, "APX_PARAM_<NAME> wins over default");
+  CHECK(strcmp(res(r, "q")->param->value, "fromenv") == 0, "APX_PARAM_<NAME> wins over default");
   done(r);
   const char *bad[] = {"regoin=x"};
   r = compile_src("param region\n", bad, 1);
-  check(r->rc == 1 && has(r, "no param 'regoin'") && has(r, "did you mean 'region'?"), "unknown -p name suggested");
+  CHECK(r->rc == 1 && has(r, "no param 'regoin'") && has(r, "did you mean 'region'?"), "unknown -p name suggested");
   done(r);
 }
 
@@ -198,35 +188,35 @@ static void test_components(void) {
       "param admin\n"
       "kv one { greeting = \"hi\" endpoint tcp { port = 6380 } bucket b1 {} }\n"
       "kv two { version = \"7.2\" greeting = \"yo\" password = admin }\n", (const char *[]){"admin=A"}, 1);
-  check(r->rc == 0, "component program compiles\n%s", r->diags);
+  CHECK(r->rc == 0, "component program compiles\n%s", r->diags);
   const apx_resource *one = res(r, "one"), *two = res(r, "two"), *b1 = res(r, "b1");
   char *s = one ? render(one->image) : strdup("-");
-  check(strcmp(s, "redis:7.4") == 0, "input default substituted (%s)", s);
+  CHECK(strcmp(s, "redis:7.4") == 0, "input default substituted (%s)", s);
   free(s);
   s = two ? render(two->image) : strdup("-");
-  check(strcmp(s, "redis:7.2") == 0, "input override substituted (%s)", s);
+  CHECK(strcmp(s, "redis:7.2") == 0, "input override substituted (%s)", s);
   free(s);
-  check(one && one->nendpoints == 1 && one->endpoints[0].port == 6380 && one->endpoints[0].target_port == 6379,
+  CHECK(one && one->nendpoints == 1 && one->endpoints[0].port == 6380 && one->endpoints[0].target_port == 6379,
         "instance block merges into the component's");
   const apx_entry *g = one ? apx_ir_env_find(one, "G") : NULL;
   s = g ? render(g->value) : strdup("-");
-  check(strcmp(s, "HI") == 0, "upper() folded on an input (%s)", s);
+  CHECK(strcmp(s, "HI") == 0, "upper() folded on an input (%s)", s);
   free(s);
-  check(res(r, "one-password") && res(r, "one-password")->param->secret && !res(r, "two-password"),
+  CHECK(res(r, "one-password") && res(r, "one-password")->param->secret && !res(r, "two-password"),
         "per-instance param created unless the instance sets it");
-  check(b1 && b1->parent == one && b1->kind == APX_KIND_EXTERNAL, "child resource with parent link");
+  CHECK(b1 && b1->parent == one && b1->kind == APX_KIND_EXTERNAL, "child resource with parent link");
   s = b1 ? render(b1->connection_string) : strdup("-");
-  check(strcmp(s, "localhost:6380,password=?;b=b1") == 0, "child connection string derives from the parent's (%s)", s);
+  CHECK(strcmp(s, "localhost:6380,password=?;b=b1") == 0, "child connection string derives from the parent's (%s)", s);
   free(s);
   s = two ? render(two->connection_string) : strdup("-");
-  check(strcmp(s, "localhost:40000,password=A") == 0, "input bound to a param renders its value (%s)", s);
+  CHECK(strcmp(s, "localhost:40000,password=A") == 0, "input bound to a param renders its value (%s)", s);
   free(s);
   done(r);
   r = compile_src("component kv extends container { input greeting  image = \"x\" }\nkv one {}\n", NULL, 0);
-  check(r->rc == 1 && has(r, "'one' needs input 'greeting'"), "missing required input is an error");
+  CHECK(r->rc == 1 && has(r, "'one' needs input 'greeting'"), "missing required input is an error");
   done(r);
   r = compile_src("contaner x { image = \"y\" }\n", NULL, 0);
-  check(has(r, "unknown kind 'contaner'") && has(r, "did you mean 'container'?"), "unknown kind suggested");
+  CHECK(has(r, "unknown kind 'contaner'") && has(r, "did you mean 'container'?"), "unknown kind suggested");
   done(r);
 }
 
@@ -248,13 +238,13 @@ static void test_functions(void) {
   result *r = calloc(1, sizeof *r);
   apx_compilation_init(&r->c);
   r->rc = apx_compile_file(&r->c, path, NULL);
-  check(r->rc == 0, "functions program compiles");
+  CHECK(r->rc == 0, "functions program compiles");
   const apx_resource *c = apx_ir_resource_find(r->c.module, "c");
   const char *want[][2] = {{"A", "hello file"}, {"B", "from-env"}, {"C", "dflt"}, {"D", "x-1-true"}, {"E", "a%20b"}, {"F", "abca b"}};
   for (size_t i = 0; i < 6; i++) {
     const apx_entry *e = c ? apx_ir_env_find(c, want[i][0]) : NULL;
     char *s = e ? render(e->value) : strdup("-");
-    check(strcmp(s, want[i][1]) == 0, "%s renders '%s' (got '%s')", want[i][0], want[i][1], s);
+    CHECK(strcmp(s, want[i][1]) == 0, "%s renders '%s' (got '%s')", want[i][0], want[i][1], s);
     free(s);
   }
   apx_compilation_free(&r->c);
@@ -285,13 +275,13 @@ static void test_imports(void) {
   FILE *mf = open_memstream(&buf, &len);
   apx_diag_print(&r->c.diag, mf);
   fclose(mf);
-  check(r->rc == 1 && strstr(buf, "import cycle:") && strstr(buf, "a.apx -> ") && strstr(buf, "b.apx"),
+  CHECK(r->rc == 1 && strstr(buf, "import cycle:") && strstr(buf, "a.apx -> ") && strstr(buf, "b.apx"),
         "import cycle is an error naming the files");
   free(buf);
   apx_compilation_free(&r->c);
   free(r);
   result *q = compile_src("import \"no-such-module\"\n", NULL, 0);
-  check(q->rc == 1 && has(q, "cannot find import \"no-such-module\""), "missing import is located");
+  CHECK(q->rc == 1 && has(q, "cannot find import \"no-such-module\""), "missing import is located");
   done(q);
   unlink(a);
   unlink(b);
@@ -302,7 +292,7 @@ static void test_topo(void) {
   result *r = compile_src("container c { image = \"x\" wait_for = [b] }\ncontainer b { image = \"x\" wait_for = [a] }\n"
                           "container a { image = \"x\" }\ncontainer z { image = \"x\" }\n", NULL, 0);
   apx_resource **o = apx_ir_topo_order(r->c.module);
-  check(o && strcmp(o[0]->name, "a") == 0 && strcmp(o[1]->name, "b") == 0 && strcmp(o[2]->name, "c") == 0 &&
+  CHECK(o && strcmp(o[0]->name, "a") == 0 && strcmp(o[1]->name, "b") == 0 && strcmp(o[2]->name, "c") == 0 &&
             strcmp(o[3]->name, "z") == 0,
         "topological order: dependencies first, ties in declaration order");
   done(r);

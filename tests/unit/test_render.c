@@ -14,20 +14,7 @@
 #include "ir/ir.h"
 #include "ir/render.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                                           \
-  do {                                                                                                             \
-    if (cond) {                                                                                                    \
-      passed++;                                                                                                    \
-      printf("ok - ");                                                                                             \
-    } else {                                                                                                       \
-      failed++;                                                                                                    \
-      printf("not ok - ");                                                                                         \
-    }                                                                                                              \
-    printf(__VA_ARGS__);                                                                                           \
-    printf("\n");                                                                                                  \
-  } while (0)
+#include "check.h"
 
 /* ---- mock target ---------------------------------------------------------- */
 

@@ -10,20 +10,7 @@
 
 #include "runtime/run_internal.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...)                                                                                           \
-  do {                                                                                                             \
-    if (cond) {                                                                                                    \
-      passed++;                                                                                                    \
-      printf("ok - ");                                                                                             \
-    } else {                                                                                                       \
-      failed++;                                                                                                    \
-      printf("not ok - ");                                                                                         \
-    }                                                                                                              \
-    printf(__VA_ARGS__);                                                                                           \
-    printf("\n");                                                                                                  \
-  } while (0)
+#include "check.h"
 
 /* ---- fake effects: a log of calls ------------------------------------------------ */
 

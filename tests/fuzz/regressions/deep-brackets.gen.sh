@@ -1,3 +1,4 @@
+#!/bin/sh
 # [[[[... 100000 deep (and closed): the scanner stops at 1000 levels with one
 # clear error; nothing may recurse 100000 deep.
 # apx-expect-exit: 1

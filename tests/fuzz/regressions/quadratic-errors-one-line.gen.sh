@@ -1,3 +1,4 @@
+#!/bin/sh
 # 8000 errors on one 90 KB line. Was quadratic (fixed): apx_diag_print_one (ir/diag.c) prints
 # the whole source line, and pads the caret line up to the column, for every
 # diagnostic: O(errors x line length) output (here about 1.2 GB).

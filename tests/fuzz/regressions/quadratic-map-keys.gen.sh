@@ -1,3 +1,4 @@
+#!/bin/sh
 # A map literal with 150000 keys. Was quadratic (fixed): apx_lower_expr, case APX_EX_MAP
 # (ir/lower.c), compares each key with all earlier keys: O(N^2).
 # apx-expect-exit: 1

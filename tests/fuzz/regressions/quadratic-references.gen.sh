@@ -1,3 +1,4 @@
+#!/bin/sh
 # One resource referencing 30000 others. Was quadratic (fixed): apx_enrich_references
 # (passes/enrich.c, apx_env_default) looks up and sets every injected variable
 # with apx_ir_env_find / apx_ir_env_set (ir/ir.c), linear searches over the

@@ -1,3 +1,4 @@
+#!/bin/sh
 # 30000 resources, each with an unknown reference. Was quadratic (fixed): apx_report_unknown_name
 # (passes/resolve.c) copies all N resource names and runs apx_suggest
 # (ir/diag.c, an edit distance per candidate) for every unknown name:

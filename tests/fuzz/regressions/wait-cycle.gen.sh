@@ -1,3 +1,4 @@
+#!/bin/sh
 # A dependency cycle through 50000 containers: reported once, not recursed
 # into. Was quadratic (fixed): apx_validate_cycles (passes/validate.c) built
 # the "c0 -> c1 -> ..." message with apx_arena_printf of the chain so far for
