@@ -287,6 +287,8 @@ struct apx_component {
   apx_component *base;          /* when extending another component */
   apx_kind kind;                /* the built-in kind at the root of the chain */
   bool kind_resolved;
+  bool resolving, failed;       /* resolve's walk of the extends chain */
+  apx_map input_index;          /* input name -> index in inputs */
   apx_input *inputs; size_t ninputs, capinputs;
   apx_item *body;               /* attributes and blocks (not inputs or children) */
   apx_component **children; size_t nchildren, capchildren; /* child kinds */

@@ -198,12 +198,14 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
         apx_diag_hint(L->m->diag, d, "declare a component: component NAME extends KIND { input %s … }", it->name);
         continue;
       }
-      for (size_t i = 0; i < owner->ninputs; i++)
-        if (strcmp(owner->inputs[i].name, it->name) == 0) {
-          apx_error(L->m->diag, it->name_loc, "input '%s' is declared twice", it->name);
-          apx_note(L->m->diag, owner->inputs[i].loc, "first declared here");
-        }
       {
+        size_t *first = apx_map_str(&owner->input_index, it->name, true);
+        if (*first != (size_t)-1) {
+          apx_error(L->m->diag, it->name_loc, "input '%s' is declared twice", it->name);
+          apx_note(L->m->diag, owner->inputs[*first].loc, "first declared here");
+          continue;
+        }
+        *first = owner->ninputs;
         apx_input in = {it->name, it->name_loc, it->value ? apx_lower_expr(L, it->value) : NULL};
         APX_VEC_PUSH(L->m->arena, owner->inputs, owner->ninputs, owner->capinputs, in);
       }
@@ -245,6 +247,7 @@ static apx_component *apx_lower_component(apx_lower *L, const apx_ast_item *it, 
   c->extends_loc = it->extends_loc;
   c->owner = owner;
   c->dir = L->dir;
+  apx_map_init_str(&c->input_index, L->m->arena);
   c->body = apx_lower_items(L, it->body, c, c);
   return c;
 }

@@ -30,6 +30,8 @@ typedef struct apx_expand {
   apx_resource *r;           /* the instance being expanded */
   apx_binding *b;
   size_t nb, capb;
+  apx_map bindex;            /* binding name -> index in b */
+  apx_map params;            /* per-instance param name -> its `param` block */
   int depth;
 } apx_expand;
 
@@ -89,9 +91,13 @@ static apx_item *apx_items_merge(apx_module *m, apx_item *base, apx_item *over) 
 /* ---- bindings of a component instance ------------------------------ */
 
 static apx_binding *apx_binding_find(apx_expand *X, const char *name) {
-  for (size_t i = 0; i < X->nb; i++)
-    if (strcmp(X->b[i].name, name) == 0) return &X->b[i];
-  return NULL;
+  size_t *slot = apx_map_str(&X->bindex, name, false);
+  return slot ? &X->b[*slot] : NULL;
+}
+
+static void apx_binding_add(apx_expand *X, apx_binding b) {
+  *apx_map_str(&X->bindex, b.name, true) = X->nb;
+  APX_VEC_PUSH(X->m->arena, X->b, X->nb, X->capb, b);
 }
 
 static apx_value *apx_binding_value(apx_expand *X, apx_binding *b, apx_loc use) {
@@ -401,21 +407,14 @@ static apx_value *apx_expand_cb(void *ud, apx_item *owner, apx_value *v) {
 
 /* ---- instances ------------------------------------------------------- */
 
-static bool apx_is_input_name(apx_component *chain_top, const char *name, apx_input **out) {
+static bool apx_is_input_name(apx_component *chain_top, const char *name) {
   for (apx_component *c = chain_top; c; c = c->base)
-    for (size_t i = 0; i < c->ninputs; i++)
-      if (strcmp(c->inputs[i].name, name) == 0) {
-        *out = &c->inputs[i];
-        return true;
-      }
+    if (apx_map_str(&c->input_index, name, false)) return true;
   return false;
 }
 
-static apx_item *apx_find_param_block(apx_component *chain_top, const char *name) {
-  for (apx_component *c = chain_top; c; c = c->base)
-    for (apx_item *it = c->body; it; it = it->next)
-      if (it->kind == APX_IT_BLOCK && strcmp(it->name, "param") == 0 && strcmp(it->label, name) == 0) return it;
-  return NULL;
+static bool apx_is_param_block(const apx_item *it) {
+  return it->kind == APX_IT_BLOCK && strcmp(it->name, "param") == 0;
 }
 
 static void apx_expand_instance(apx_expand *X) {
@@ -424,9 +423,14 @@ static void apx_expand_instance(apx_expand *X) {
   apx_component *top = r->component;
 
   /* Chain from the base-most component to the instance's own. */
-  apx_component *chain[34];
   size_t nchain = 0;
-  for (apx_component *c = top; c && nchain < 34; c = c->base) chain[nchain++] = c;
+  for (apx_component *c = top; c; c = c->base) nchain++;
+  apx_component **chain = APX_NEW_ARRAY(m->arena, apx_component *, nchain);
+  nchain = 0;
+  for (apx_component *c = top; c; c = c->base) chain[nchain++] = c;
+  for (size_t k = 0; k < nchain; k++)
+    for (apx_item *it = chain[k]->body; it; it = it->next)
+      if (apx_is_param_block(it)) *apx_map_str(&X->params, it->label, true) = 1;
 
   apx_item *merged = NULL;
   for (size_t k = nchain; k-- > 0;) {
@@ -434,7 +438,7 @@ static void apx_expand_instance(apx_expand *X) {
     /* Per-instance params are not body items of the resource. */
     apx_item **link = &copy;
     while (*link) {
-      if ((*link)->kind == APX_IT_BLOCK && strcmp((*link)->name, "param") == 0) *link = (*link)->next;
+      if (apx_is_param_block(*link)) *link = (*link)->next;
       else link = &(*link)->next;
     }
     merged = apx_items_merge(m, merged, copy);
@@ -445,15 +449,13 @@ static void apx_expand_instance(apx_expand *X) {
   for (apx_item *it = r->body, *next; it; it = next) {
     next = it->next;
     it->next = NULL;
-    apx_input *in;
     if (it->kind == APX_IT_ATTR && !it->name_quoted &&
-        (apx_is_input_name(top, it->name, &in) || apx_find_param_block(top, it->name))) {
+        (apx_is_input_name(top, it->name) || apx_map_str(&X->params, it->name, false))) {
       if (apx_binding_find(X, it->name)) {
         apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
         continue;
       }
-      apx_binding b = {it->name, it->value, NULL, NULL, false, false, it->loc};
-      APX_VEC_PUSH(m->arena, X->b, X->nb, X->capb, b);
+      apx_binding_add(X, (apx_binding){it->name, it->value, NULL, NULL, false, false, it->loc});
       continue;
     }
     *own_tail = it;
@@ -473,11 +475,10 @@ static void apx_expand_instance(apx_expand *X) {
         apx_note(m->diag, in->loc, "input '%s' is declared here", in->name);
         continue;
       }
-      apx_binding b = {in->name, in->def, c, NULL, false, false, in->loc};
-      APX_VEC_PUSH(m->arena, X->b, X->nb, X->capb, b);
+      apx_binding_add(X, (apx_binding){in->name, in->def, c, NULL, false, false, in->loc});
     }
     for (apx_item *it = c->body; it; it = it->next) {
-      if (it->kind != APX_IT_BLOCK || strcmp(it->name, "param") != 0) continue;
+      if (!apx_is_param_block(it)) continue;
       if (apx_binding_find(X, it->label)) continue;
       const char *pname = apx_arena_printf(m->arena, "%s-%s", r->name, it->label);
       apx_resource *p = apx_ir_resource_new(m, pname, it->loc);
@@ -493,8 +494,7 @@ static void apx_expand_instance(apx_expand *X) {
         continue;
       }
       apx_ir_resource_add(m, p);
-      apx_binding b = {it->label, NULL, c, p, false, false, it->loc};
-      APX_VEC_PUSH(m->arena, X->b, X->nb, X->capb, b);
+      apx_binding_add(X, (apx_binding){it->label, NULL, c, p, false, false, it->loc});
     }
   }
 
@@ -515,7 +515,9 @@ int apx_pass_expand(apx_module *m) {
   /* New per-instance params are appended while this runs; they are
    * expanded too (their bodies may hold calls). */
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_expand X = {m, m->resources[i], NULL, 0, 0, 0};
+    apx_expand X = {m, m->resources[i], NULL, 0, 0, {0}, {0}, 0};
+    apx_map_init_str(&X.bindex, m->arena);
+    apx_map_init_str(&X.params, m->arena);
     if (X.r->component) apx_expand_instance(&X);
     else apx_items_map_values(X.r->body, apx_expand_cb, &X);
   }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../frontend/ast.h"
+#include "../ir/buf.h"
 #include "../ir/compile.h"
 #include "passes_internal.h"
 #include "pipeline.h"
@@ -228,39 +229,63 @@ static void apx_unknown_kind(apx_module *m, const char *name, apx_loc loc) {
   free(cands);
 }
 
-/* Resolves a component's `extends` chain down to a built-in kind. Child
+/* Resolves a component's `extends` chain down to a built-in kind, walking
+ * it iteratively (a chain may be long) and naming a cycle in full. Child
  * kinds look in their owner first, so `database` can extend a sibling. */
-static bool apx_component_resolve_kind(apx_module *m, apx_component *c, int depth) {
-  if (c->kind_resolved) return true;
-  if (depth > 32) {
-    apx_error(m->diag, c->extends_loc, "component '%s' extends itself through a cycle", c->name);
-    return false;
+static bool apx_component_resolve_kind(apx_module *m, apx_component *c) {
+  apx_component **path = NULL;
+  size_t n = 0, cap = 0;
+  bool ok = false;
+  apx_kind kind = APX_KIND_CONTAINER;
+  for (apx_component *cur = c; cur;) {
+    if (cur->kind_resolved) {
+      kind = cur->kind;
+      ok = true;
+      break;
+    }
+    if (cur->failed) break;
+    if (cur->resolving) {
+      apx_buf chain = {0};
+      size_t from = 0;
+      while (path[from] != cur) from++;
+      for (size_t i = from; i < n; i++) apx_buf_printf(&chain, "%s -> ", path[i]->name);
+      apx_buf_puts(&chain, cur->name);
+      apx_error(m->diag, cur->extends_loc, "component '%s' extends itself: %s", cur->name, apx_buf_str(&chain));
+      apx_buf_free(&chain);
+      break;
+    }
+    cur->resolving = true;
+    APX_VEC_PUSH(m->arena, path, n, cap, cur);
+    apx_kind k;
+    if (apx_ir_kind_from_name(cur->extends, &k) && k != APX_KIND_PARAM) {
+      kind = k;
+      ok = true;
+      break;
+    }
+    apx_component *base = NULL;
+    for (apx_component *o = cur->owner; o && !base; o = o->owner)
+      for (size_t i = 0; i < o->nchildren; i++)
+        if (o->children[i] != cur && strcmp(o->children[i]->name, cur->extends) == 0) base = o->children[i];
+    if (!base) base = apx_ir_component_find(m, cur->extends);
+    if (!base) {
+      apx_unknown_kind(m, cur->extends, cur->extends_loc);
+      break;
+    }
+    cur->base = base;
+    cur = base;
   }
-  apx_kind k;
-  if (apx_ir_kind_from_name(c->extends, &k) && k != APX_KIND_PARAM) {
-    c->kind = k;
-    c->kind_resolved = true;
-    return true;
+  for (size_t i = 0; i < n; i++) {
+    path[i]->resolving = false;
+    path[i]->kind = kind;
+    path[i]->kind_resolved = ok;
+    path[i]->failed = !ok;
   }
-  apx_component *base = NULL;
-  for (apx_component *o = c->owner; o && !base; o = o->owner)
-    for (size_t i = 0; i < o->nchildren; i++)
-      if (o->children[i] != c && strcmp(o->children[i]->name, c->extends) == 0) base = o->children[i];
-  if (!base) base = apx_ir_component_find(m, c->extends);
-  if (!base || base == c) {
-    apx_unknown_kind(m, c->extends, c->extends_loc);
-    return false;
-  }
-  c->base = base;
-  if (!apx_component_resolve_kind(m, base, depth + 1)) return false;
-  c->kind = base->kind;
-  c->kind_resolved = true;
-  return true;
+  return ok;
 }
 
 static void apx_components_resolve(apx_module *m, apx_component *const *cs, size_t n) {
   for (size_t i = 0; i < n; i++) {
-    apx_component_resolve_kind(m, cs[i], 0);
+    apx_component_resolve_kind(m, cs[i]);
     apx_components_resolve(m, cs[i]->children, cs[i]->nchildren);
   }
 }
@@ -322,6 +347,10 @@ static void apx_resolve_kinds(apx_module *m) {
       continue;
     }
     apx_component *c = apx_ir_component_find(m, r->type);
+    if (c && !c->kind_resolved) { /* its component is broken: reported already */
+      r->type = NULL;
+      continue;
+    }
     if (!c) {
       apx_unknown_kind(m, r->type, r->type_loc);
       r->kind = APX_KIND_EXTERNAL; /* keeps later checks quiet */
