@@ -187,7 +187,9 @@ static void apx_compose_emit_entries(apx_compose *c, apx_yaml *y, const apx_reso
   apx_yaml_begin_map(y);
   for (size_t i = 0; i < n; i++) {
     apx_yaml_key(y, e[i].key);
-    const char *w = apx_arena_printf(c->m->arena, "%s %s", what, e[i].key);
+    /* Only read in an error message: kept off the arena (one per variable). */
+    char w[256];
+    snprintf(w, sizeof w, "%s %s", what, e[i].key);
     if (e[i].value) apx_compose_emit_value(c, y, r, e[i].value, w);
     else apx_yaml_str(y, "");
   }
@@ -929,7 +931,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t len = 0;
   const char *text = apx_yaml_finish(&y, &len);
   if (!text) apx_error(m->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", y.error);
-  else apx_output_add(out, "docker-compose.yaml", text, len);
+  else apx_output_add_owned(out, "docker-compose.yaml", apx_buf_take(&y.out, NULL), len);
   apx_yaml_free(&y);
   /* The YAML first: in stdout mode only the first file is written. */
   apx_compose_dotenv(&c);

@@ -48,14 +48,12 @@ apx_output *apx_output_new(const char *dir) {
   return o;
 }
 
-void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len) {
+void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t len) {
   /* A back end emitting the same file twice replaces the first version. */
   for (size_t i = 0; i < o->n; i++)
     if (strcmp(o->files[i].relpath, relpath) == 0) {
       free(o->files[i].data);
-      o->files[i].data = apx_out_xmalloc(len + 1);
-      if (len) memcpy(o->files[i].data, data, len);
-      o->files[i].data[len] = '\0';
+      o->files[i].data = data;
       o->files[i].len = len;
       return;
     }
@@ -71,10 +69,15 @@ void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t
   }
   apx_out_file *f = &o->files[o->n++];
   f->relpath = apx_out_strdup(relpath);
-  f->data = apx_out_xmalloc(len + 1);
-  if (len) memcpy(f->data, data, len);
-  f->data[len] = '\0';
+  f->data = data;
   f->len = len;
+}
+
+void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len) {
+  char *copy = apx_out_xmalloc(len + 1);
+  if (len) memcpy(copy, data, len);
+  copy[len] = '\0';
+  apx_output_add_owned(o, relpath, copy, len);
 }
 
 bool apx_output_to_stdout(const apx_output *o) { return o->dir == NULL; }

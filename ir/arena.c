@@ -72,6 +72,16 @@ void *apx_arena_alloc(apx_arena *a, size_t size) {
 }
 
 void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size) {
+  /* The last allocation of the current block grows in place: vectors
+   * doubling one after another would otherwise leave every old copy behind. */
+  apx_block *b = a->head;
+  size_t old_al = (old_size + 7) & ~(size_t)7, new_al = (new_size + 7) & ~(size_t)7;
+  if (old && b && old_size && (unsigned char *)old + old_al == b->data + b->used &&
+      (size_t)((unsigned char *)old - b->data) + new_al <= b->size) {
+    if (new_al > old_al) memset(b->data + b->used, 0, new_al - old_al);
+    b->used = (size_t)((unsigned char *)old - b->data) + new_al;
+    return old;
+  }
   void *p = apx_arena_alloc(a, new_size);
   if (old && old_size) memcpy(p, old, old_size < new_size ? old_size : new_size);
   return p;

@@ -53,6 +53,15 @@ void apx_buf_clear(apx_buf *b) {
   if (b->data) b->data[0] = '\0';
 }
 
+char *apx_buf_take(apx_buf *b, size_t *len) {
+  if (!b->data) apx_buf_reserve(b, 0);
+  char *d = b->data;
+  if (len) *len = b->len;
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return d;
+}
+
 void apx_buf_free(apx_buf *b) {
   free(b->data);
   b->data = NULL;

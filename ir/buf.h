@@ -20,6 +20,8 @@ void apx_buf_vprintf(apx_buf *b, const char *fmt, va_list ap);
 /* The text so far; "" for an empty buffer. */
 const char *apx_buf_str(apx_buf *b);
 void apx_buf_clear(apx_buf *b);
+/* Hands the heap block to the caller (who frees it) and empties b; never NULL. */
+char *apx_buf_take(apx_buf *b, size_t *len);
 void apx_buf_free(apx_buf *b);
 
 #endif
