@@ -10,7 +10,7 @@ void apx_diag_init(apx_diag *d, apx_arena *arena) {
   memset(d, 0, sizeof *d);
   d->arena = arena;
   apx_source none = {0};
-  none.path = "<unknown>";
+  none.path = none.name = "<unknown>";
   none.dir = ".";
   none.text = "";
   APX_VEC_PUSH(arena, d->sources, d->nsources, d->capsources, none);
@@ -18,7 +18,7 @@ void apx_diag_init(apx_diag *d, apx_arena *arena) {
 
 uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len) {
   apx_source s = {0};
-  s.path = apx_arena_strdup(d->arena, path);
+  s.path = s.name = apx_arena_strdup(d->arena, path);
   const char *slash = strrchr(path, '/');
   s.dir = slash ? (slash == path ? "/" : apx_arena_strndup(d->arena, path, (size_t)(slash - path))) : ".";
   s.text = apx_arena_strndup(d->arena, text, len);
@@ -29,6 +29,10 @@ uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, si
 
 const apx_source *apx_diag_source(const apx_diag *d, uint32_t file) {
   return file < d->nsources ? &d->sources[file] : &d->sources[0];
+}
+
+void apx_diag_set_name(apx_diag *d, uint32_t file, const char *name) {
+  if (file > 0 && file < d->nsources) d->sources[file].name = apx_arena_strdup(d->arena, name);
 }
 
 static void apx_diag_index_lines(apx_diag *d, apx_source *s) {
@@ -127,7 +131,7 @@ static void apx_diag_print_one(apx_diag *d, FILE *out, const apx_diagnostic *dg)
     apx_source *s = &d->sources[dg->loc.file];
     unsigned line, col;
     apx_diag_line_col(d, dg->loc.file, dg->loc.begin, &line, &col);
-    fprintf(out, "%s%s:%u:%u:%s %s%s:%s %s\n", bold, s->path, line, col, reset, lc,
+    fprintf(out, "%s%s:%u:%u:%s %s%s:%s %s\n", bold, s->name, line, col, reset, lc,
             names[dg->level], reset, dg->message);
     size_t li = line - 1;
     uint32_t start = s->lines[li];

@@ -21,6 +21,9 @@ typedef struct apx_loc {
 
 typedef struct apx_source {
   const char *path;    /* as given or as found on the search path */
+  const char *name;    /* how messages and the IR name it: the path, or
+                          stdlib/NAME.apx for the standard library, so that
+                          output does not depend on where it is installed */
   const char *dir;     /* directory holding it, for relative paths */
   const char *text;    /* whole file, NUL-terminated */
   size_t len;
@@ -53,6 +56,7 @@ void apx_diag_init(apx_diag *d, apx_arena *arena);
 /* Registers a source text (copied into the arena); returns its file id. */
 uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len);
 const apx_source *apx_diag_source(const apx_diag *d, uint32_t file);
+void apx_diag_set_name(apx_diag *d, uint32_t file, const char *name);
 /* 1-based line and column (column counts bytes) of an offset. */
 void apx_diag_line_col(apx_diag *d, uint32_t file, uint32_t offset, unsigned *line, unsigned *col);
 

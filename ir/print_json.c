@@ -146,10 +146,10 @@ static void apx_json_add_location(cJSON *o, const apx_module *m, apx_loc loc) {
   apx_diag_line_col(m->diag, loc.file, loc.begin, &line, &col);
   char *s = NULL;
   const apx_source *src = apx_diag_source(m->diag, loc.file);
-  size_t n = strlen(src->path) + 32;
+  size_t n = strlen(src->name) + 32;
   s = malloc(n);
   if (!s) abort();
-  snprintf(s, n, "%s:%u:%u", src->path, line, col);
+  snprintf(s, n, "%s:%u:%u", src->name, line, col);
   apx_json_add_str(o, "location", s);
   free(s);
 }

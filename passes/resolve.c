@@ -132,6 +132,11 @@ static void apx_import_one(apx_loader *ld, const apx_import *im) {
   }
   uint32_t file = apx_load_source(m->diag, path, im->loc);
   if (!file) return;
+  /* Both normalised alike ("a/../stdlib" and "stdlib" must match). */
+  const char *lib = m->opts->stdlib_dir ? apx_path_from(m, ".", m->opts->stdlib_dir) : NULL;
+  size_t ll = lib ? strlen(lib) : 0;
+  if (lib && strncmp(path, lib, ll) == 0 && path[ll] == '/')
+    apx_diag_set_name(m->diag, file, apx_arena_printf(m->arena, "stdlib%s", path + ll));
   apx_loaded lf = {key, file, true};
   APX_VEC_PUSH(m->arena, ld->files, ld->n, ld->cap, lf);
   size_t me = ld->n - 1;
