@@ -42,11 +42,6 @@ static void usage(FILE *out) {
         out);
 }
 
-static bool apx_is_dir(const char *p) {
-  struct stat st;
-  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 /* -I first, then APX_PATH, then the standard library: the source tree's
  * when this binary runs uninstalled, else the installed data directory. */
 static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
@@ -60,8 +55,7 @@ static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
     for (char *tok = strtok_r(copy, ":", &save); tok && o->ninclude < cap - 2; tok = strtok_r(NULL, ":", &save))
       if (*tok) o->include_dirs[o->ninclude++] = tok;
   }
-  const char *src_stdlib = APX_SRCDIR "/stdlib";
-  o->stdlib_dir = apx_is_dir(src_stdlib) ? src_stdlib : APX_DATADIR;
+  o->stdlib_dir = apx_default_stdlib_dir();
   o->include_dirs[o->ninclude++] = o->stdlib_dir;
 }
 

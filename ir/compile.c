@@ -9,6 +9,12 @@
 
 #include "../frontend/ast.h"
 
+const char *apx_default_stdlib_dir(void) {
+  struct stat st;
+  const char *src = APX_SRCDIR "/stdlib";
+  return stat(src, &st) == 0 && S_ISDIR(st.st_mode) ? src : APX_DATADIR;
+}
+
 void apx_compilation_init(apx_compilation *c) {
   memset(c, 0, sizeof *c);
   c->arena = apx_arena_new();

@@ -22,6 +22,10 @@ int apx_compile_file(apx_compilation *c, const char *path, const apx_pipeline_op
 int apx_compile_text(apx_compilation *c, const char *path, const char *text, size_t len,
                      const apx_pipeline_opts *po);
 
+/* The standard library's directory: the source tree's when this build runs
+ * uninstalled, else the installed data directory. */
+const char *apx_default_stdlib_dir(void);
+
 /* Lowering of a parsed file into the module (ir/lower.c). */
 struct apx_ast_file;
 void apx_lower_file(apx_module *m, const struct apx_ast_file *f);

@@ -125,6 +125,30 @@ const char *apx_ir_restart_name(apx_restart r) {
   return "?";
 }
 
+const char *apx_ir_prop_name(apx_prop p) {
+  switch (p) {
+  case APX_PROP_RESOURCE: return "resource";
+  case APX_PROP_CONNECTION_STRING: return "connection_string";
+  case APX_PROP_VALUE: return "value";
+  case APX_PROP_NAME: return "name";
+  case APX_PROP_URL: return "url";
+  case APX_PROP_EP_URL: return "endpoint.url";
+  case APX_PROP_EP_HOST: return "endpoint.host";
+  case APX_PROP_EP_PORT: return "endpoint.port";
+  case APX_PROP_EP_TARGET_PORT: return "endpoint.target_port";
+  case APX_PROP_EP_SCHEME: return "endpoint.scheme";
+  case APX_PROP_STATE_DIR: return "state_dir";
+  case APX_PROP_INPUT: return "input";
+  }
+  return "?";
+}
+
+const char *apx_ir_value_kind_name(apx_value_kind k) {
+  static const char *const names[] = {"null", "bool", "int", "duration", "string",
+                                      "template", "list", "map", "ref", "call"};
+  return (size_t)k < sizeof names / sizeof names[0] ? names[k] : "?";
+}
+
 void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
   apx_entry *found = (apx_entry *)apx_ir_env_find(r, key);
   if (found) {

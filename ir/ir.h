@@ -349,6 +349,10 @@ const char *apx_ir_kind_name(apx_kind k);
 bool apx_ir_kind_from_name(const char *name, apx_kind *out);
 const char *apx_ir_dep_kind_name(apx_dep_kind k);
 const char *apx_ir_restart_name(apx_restart r);
+/* Names used by --emit=ir and the public API: "connection_string", "endpoint.url"… */
+const char *apx_ir_prop_name(apx_prop p);
+/* "null", "bool", "int", "duration", "string", "template", "list", "map", "ref", "call". */
+const char *apx_ir_value_kind_name(apx_value_kind k);
 
 /* Sets (or adds) an env entry. The key is not copied: it must live as long
  * as the module (an arena string). */

@@ -10,23 +10,6 @@
 
 #define APX_SECRET_MASK "(secret)"
 
-static const char *apx_json_prop_name(apx_prop p) {
-  switch (p) {
-  case APX_PROP_RESOURCE: return "resource";
-  case APX_PROP_CONNECTION_STRING: return "connection_string";
-  case APX_PROP_VALUE: return "value";
-  case APX_PROP_NAME: return "name";
-  case APX_PROP_URL: return "url";
-  case APX_PROP_EP_URL: return "endpoint.url";
-  case APX_PROP_EP_HOST: return "endpoint.host";
-  case APX_PROP_EP_PORT: return "endpoint.port";
-  case APX_PROP_EP_TARGET_PORT: return "endpoint.target_port";
-  case APX_PROP_EP_SCHEME: return "endpoint.scheme";
-  case APX_PROP_STATE_DIR: return "state_dir";
-  case APX_PROP_INPUT: return "input";
-  }
-  return "?";
-}
 
 static const char *apx_json_filter_name(apx_filter f) {
   switch (f) {
@@ -73,7 +56,7 @@ static cJSON *apx_json_ref(const apx_ref *ref) {
     for (size_t i = 0; i < ref->npath; i++) cJSON_AddItemToArray(p, cJSON_CreateString(ref->path[i]));
   } else {
     apx_json_add_str(o, "ref", ref->target->name);
-    apx_json_add_str(o, "prop", apx_json_prop_name(ref->prop));
+    apx_json_add_str(o, "prop", apx_ir_prop_name(ref->prop));
     if (ref->endpoint) apx_json_add_str(o, "endpoint", ref->endpoint);
   }
   const char *f = apx_json_filter_name(ref->filter);

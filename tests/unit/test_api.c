@@ -1,0 +1,47 @@
+/* The public interface, used the way a plugin or tool would: only
+ * include/aspirec.h, no IR internals. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "include/aspirec.h"
+
+int main(void) {
+  CHECK(apx_api_version() == APX_API_VERSION, "the library reports the header's API version");
+  const char *params[] = {"pg_password=s3cret"};
+  apx_api_compilation *c = apx_api_compile(APX_SRCDIR "/examples/shop.apx", NULL, 0, params, 1);
+  CHECK(c && apx_api_errors(c) == 0, "the shop compiles through the public API");
+  apx_module *m = apx_api_module(c);
+  CHECK(strcmp(apx_module_app_name(m), "shop") == 0, "app name");
+  apx_resource *api = apx_module_resource_find(m, "api");
+  CHECK(api && strcmp(apx_resource_kind(api), "project") == 0, "api is a project");
+  CHECK(api && strstr(apx_api_location(c, api), "shop.apx:") != NULL, "location is file:line:col (%s)",
+        api ? apx_api_location(c, api) : "-");
+  apx_resource *catalog = apx_module_resource_find(m, "catalog");
+  apx_resource *db = apx_module_resource_find(m, "db");
+  CHECK(catalog && apx_resource_parent(catalog) == db && strcmp(apx_resource_type(catalog), "database") == 0,
+        "a child resource with its parent");
+  size_t nwait = 0;
+  for (size_t i = 0; api && i < apx_resource_dep_count(api); i++)
+    if (strcmp(apx_resource_dep_kind(api, i), "wait_for") == 0) nwait++;
+  CHECK(nwait == 2, "api waits for two resources (got %zu)", nwait);
+  const apx_value *cs = NULL;
+  for (size_t i = 0; api && i < apx_resource_env_count(api); i++)
+    if (strcmp(apx_resource_env_key(api, i), "ConnectionStrings__catalog") == 0) cs = apx_resource_env_value(api, i);
+  CHECK(cs && strcmp(apx_value_type(cs), "template") == 0 && apx_value_part_count(cs) == 1 &&
+            apx_value_part_ref(cs, 0) == catalog && strcmp(apx_value_part_prop(cs, 0), "connection_string") == 0,
+        "an injected reference stays symbolic: a template referring to catalog's connection string");
+  CHECK(api && apx_resource_endpoint_count(api) == 1 && strcmp(apx_resource_endpoint_name(api, 0), "http") == 0 &&
+            apx_resource_endpoint_target_port(api, 0) == 8080,
+        "endpoint accessors");
+  CHECK(apx_module_resource_at(m, apx_module_resource_count(m)) == NULL, "out of range gives NULL");
+  apx_api_free(c);
+
+  c = apx_api_compile(APX_SRCDIR "/examples/bad-names.apx", NULL, 0, NULL, 0);
+  char *diags = apx_api_diagnostics(c);
+  CHECK(apx_api_errors(c) == 3 && diags && strstr(diags, "did you mean 'db'?"), "errors and diagnostics");
+  free(diags);
+  apx_api_free(c);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
