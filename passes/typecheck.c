@@ -27,22 +27,6 @@ static const char *apx_kind_article(apx_kind k) {
   }
 }
 
-static __attribute__((unused)) const char *apx_type_name(apx_type t) {
-  switch (t) {
-  case APX_T_STRING: case APX_T_CONST: return "a string";
-  case APX_T_INT: return "an integer";
-  case APX_T_BOOL: return "true or false";
-  case APX_T_DURATION: return "a duration such as 5s or 250ms";
-  case APX_T_LIST: return "a list of strings";
-  case APX_T_REFS: return "a list of resource names";
-  case APX_T_SCALAR: return "a string, integer or boolean";
-  case APX_T_ANYLIST: return "a list";
-  case APX_T_MAP: return "a block of name = value pairs";
-  case APX_T_BLOCK: return "a block";
-  }
-  return "a value";
-}
-
 static const char *apx_value_dir(apx_module *m, const apx_value *v) {
   return apx_diag_source(m->diag, v->loc.file)->dir;
 }
@@ -147,7 +131,6 @@ static apx_value *apx_tc_list(apx_tc *T, apx_value *v, const char *what) {
 
 static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what) {
   apx_module *m = T->m;
-  apx_value one = {0};
   size_t n = 1;
   apx_value **items;
   apx_value *single[1];
@@ -158,7 +141,6 @@ static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *
     single[0] = v;
     items = single;
   }
-  (void)one;
   for (size_t i = 0; i < n; i++) {
     apx_value *x = items[i];
     if (x->kind != APX_V_REF) {
