@@ -261,6 +261,13 @@ static const char *apx_tc_path(apx_tc *T, apx_item *x, const char *what, const c
   return p;
 }
 
+/* A path inside the container (volume and bind targets): absolute. */
+static const char *apx_tc_container_path(apx_tc *T, apx_item *x, const char *what) {
+  const char *p = apx_tc_const(T, x->value, what);
+  if (p && p[0] != '/') apx_error(T->m->diag, x->value->loc, "a %s is an absolute path in the container", what);
+  return p;
+}
+
 static void apx_tc_build(apx_tc *T, apx_item *blk, const apx_spec *table) {
   apx_module *m = T->m;
   apx_item *found[8];
@@ -337,9 +344,8 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
   *seen = T->r->nvolumes;
   apx_volume v = {blk->label, blk->loc, NULL, false};
   apx_item *x;
-  if ((x = FOUND("target"))) v.target = apx_tc_const(T, x->value, "volume target");
+  if ((x = FOUND("target"))) v.target = apx_tc_container_path(T, x, "volume target");
   if ((x = FOUND("readonly"))) apx_tc_bool(T, x->value, "readonly", &v.readonly);
-  if (v.target && v.target[0] != '/') apx_error(m->diag, x ? x->value->loc : blk->loc, "a volume target is an absolute path in the container");
   APX_VEC_PUSH(m->arena, T->r->volumes, T->r->nvolumes, T->r->capvolumes, v);
 }
 
@@ -351,10 +357,7 @@ static void apx_tc_bind(apx_tc *T, apx_item *blk, const apx_spec *table) {
   b.loc = blk->loc;
   apx_item *x;
   if ((x = FOUND("source"))) b.source = apx_tc_path(T, x, "bind source", &b.source_abs);
-  if ((x = FOUND("target"))) {
-    b.target = apx_tc_const(T, x->value, "bind target");
-    if (b.target && b.target[0] != '/') apx_error(m->diag, x->value->loc, "a bind target is an absolute path in the container");
-  }
+  if ((x = FOUND("target"))) b.target = apx_tc_container_path(T, x, "bind target");
   if ((x = FOUND("readonly"))) apx_tc_bool(T, x->value, "readonly", &b.readonly);
   APX_VEC_PUSH(m->arena, T->r->binds, T->r->nbinds, T->r->capbinds, b);
 }

@@ -290,20 +290,7 @@ static void apx_start_exec(apx_run_probe *p) {
   apx_run_unit *u = p->unit;
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
   uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.exit_cb = apx_exec_exit;
-  o.file = p->argv[0];
-  o.args = p->argv;
-  o.env = u->envp;
-  o.cwd = u->cwd;
-  o.flags = UV_PROCESS_DETACHED;
-  if (u->user) {
-    o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-    o.uid = u->uid;
-    o.gid = u->gid;
-  }
-  o.stdio_count = 3;
-  o.stdio = stdio;
+  apx_run_spawn_options(&o, u, p->argv, u->envp, u->cwd, stdio, apx_exec_exit);
   a->proc.data = a;
   int rc = uv_spawn(&p->run->loop, &a->proc, &o);
   if (rc != 0) {

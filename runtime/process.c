@@ -162,6 +162,24 @@ static void apx_spawn_why(apx_run_unit *u, int err, const char *file, const char
   }
 }
 
+void apx_run_spawn_options(uv_process_options_t *o, const apx_run_unit *u, char **argv, char **envp,
+                           const char *cwd, uv_stdio_container_t stdio[3], uv_exit_cb exit_cb) {
+  memset(o, 0, sizeof *o);
+  o->exit_cb = exit_cb;
+  o->file = argv[0];
+  o->args = argv;
+  o->env = envp;
+  o->cwd = cwd;
+  o->flags = UV_PROCESS_DETACHED;
+  if (u->user) {
+    o->flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
+    o->uid = u->uid;
+    o->gid = u->gid;
+  }
+  o->stdio_count = 3;
+  o->stdio = stdio;
+}
+
 int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role, char **argv, char **envp,
                        const char *cwd) {
   /* One pipe for stdout and stderr, made here rather than by libuv (which
@@ -197,20 +215,7 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
   stdio[2].flags = UV_INHERIT_FD;
   stdio[2].data.fd = fds[1];
   uv_process_options_t o;
-  memset(&o, 0, sizeof o);
-  o.exit_cb = apx_proc_exit;
-  o.file = argv[0];
-  o.args = argv;
-  o.env = envp;
-  o.cwd = cwd;
-  o.flags = UV_PROCESS_DETACHED;
-  if (u->user) {
-    o.flags |= UV_PROCESS_SETUID | UV_PROCESS_SETGID;
-    o.uid = u->uid;
-    o.gid = u->gid;
-  }
-  o.stdio_count = 3;
-  o.stdio = stdio;
+  apx_run_spawn_options(&o, u, argv, envp, cwd, stdio, apx_proc_exit);
   p->handle.data = p;
   int rc = uv_spawn(&run->loop, &p->handle, &o);
   close(fds[1]); /* the child has it; the pipe ends when the child (and its group) close it */

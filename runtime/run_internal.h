@@ -284,6 +284,12 @@ const char *apx_run_state_path(apx_runtime *run, const char *name);
 
 typedef enum { APX_PROC_MAIN, APX_PROC_SETUP, APX_PROC_DB } apx_run_proc_role;
 
+/* Options every process of a unit is spawned with: a process group of its
+ * own (so a stop reaches its children) and the unit's user when aspirec is
+ * root. Used by the unit's processes and by exec health probes alike. */
+void apx_run_spawn_options(uv_process_options_t *o, const apx_run_unit *u, char **argv, char **envp,
+                           const char *cwd, uv_stdio_container_t stdio[3], uv_exit_cb exit_cb);
+
 struct apx_run_proc {
   apx_runtime *run;
   apx_run_unit *unit;

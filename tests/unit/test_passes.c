@@ -132,6 +132,9 @@ static void test_ports_and_endpoints(void) {
   CHECK(has(r, "'a' has no endpoint 'htp'") && has(r, "did you mean 'http'?"), "unknown endpoint with suggestion");
   CHECK(has(r, "endpoint 'tcp' of container 'd' needs target_port"), "container endpoint needs a target port");
   done(r);
+  r = compile_src("container v { image = \"x:1\" volume d { target = \"rel\" readonly = true } }\n", NULL, 0);
+  CHECK(has(r, "t.apx:1:49: error: a volume target is an absolute path"), "relative volume target located at its value");
+  done(r);
 }
 
 static void test_enrich_references(void) {
