@@ -9,11 +9,15 @@
  *                          owned by local.user when aspirec runs as root
  *       .aspirec-setup     setup ran (digest of the commands); delete the
  *                          directory and setup runs again
+ *     resources/NAME ->    or a link to SHARED/APP-HASH/NAME (below)
  *
  * A server that refuses root (PostgreSQL, MariaDB) runs as local.user; it
  * can only use its directory if every directory above it is searchable by
- * that user, which is checked here so that the error names the directory
- * and the fix instead of the server failing with "permission denied". */
+ * that user. When the state directory is out of that user's reach (a
+ * checkout under /root), the directory goes to the shared place,
+ * /var/lib/aspirec (APX_SHARED_STATE), linked from STATE. What is still out
+ * of reach is an error naming the directory and the fix, not a server
+ * failing with "permission denied". */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>

@@ -61,7 +61,7 @@ _rs_cleanup() {
   return 0
 }
 
-# rs_exited PID: true when PID is gone or a zombie.
+# rs_exited PID: true when PID is gone or a zombie (ps: rs_start checks it is there).
 rs_exited() {
   local st
   st=$(ps -o stat= -p "$1" 2> /dev/null) || return 0
@@ -75,6 +75,8 @@ rs_exited() {
 # its parent) for finding processes. Sets RS_PID and RS_TAG.
 rs_start() {
   local out=$1 dir=$2; shift 2
+  # rs_exited asks ps: without it every process would read as exited.
+  need_cmds ps
   RS_TAG=rs-$$-$RANDOM$RANDOM
   # Registered at the first start, so that it runs before the removal of
   # the temporary directories registered earlier (handlers run in reverse).

@@ -9,7 +9,7 @@
 # of run 1 without running initdb again. Nothing mocked: Debian's
 # PostgreSQL and Redis. The shared directory is removed at the end.
 # Needs (scripts/setup.sh installs them): postgresql redis-server python3
-# python3-psycopg2 python3-redis.
+# python3-psycopg2 python3-redis procps.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 need_run_mode

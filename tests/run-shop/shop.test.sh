@@ -17,11 +17,11 @@
 # (failing health check, missing command, port clash, crash loop) and 50 MB of
 # logs are tests/run/'s: errors.test.sh, restart.test.sh, logs.test.sh.
 # Needs (scripts/setup.sh installs them): postgresql redis-server python3
-# python3-psycopg2 python3-redis.
+# python3-psycopg2 python3-redis procps.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 need_run_mode
-need_cmds python3 redis-server psql
+need_cmds python3 redis-server psql ps
 ls /usr/lib/postgresql/*/bin/postgres > /dev/null 2>&1 || { not_ok "PostgreSQL server missing (apt-get install postgresql)"; exit 1; }
 
 GRACE=10
