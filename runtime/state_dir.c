@@ -299,27 +299,32 @@ int apx_run_state_resources(apx_runtime *run) {
      * directory; one whose directory is gone is replaced. */
     if (lstat(rr->dir, &st) == 0 && S_ISLNK(st.st_mode)) {
       char *real = realpath(rr->dir, NULL);
+      bool broken = false;
       if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
         rr->moved_from = rr->dir;
         rr->dir = apx_arena_strdup(run->arena, real);
       } else if (unlink(rr->dir) != 0) {
         apx_run_error(run, NULL, "cannot replace the broken link %s: %s", rr->dir, strerror(errno));
-        rc = 2;
+        broken = true;
       }
       free(real);
-      if (rc) continue;
-    }
-    if (rr->moved_from) {
-    } else if (u->user && (blocker = apx_blocker(run, u, resources, &st))) {
-      if (apx_move_to_shared(run, rr, u, blocker, &st)) {
+      if (broken) {
         rc = 2;
         continue;
       }
-    } else if (mkdir(rr->dir, 0700) != 0 && errno != EEXIST) {
-      apx_run_error(run, "check the state directory's permissions, or choose another with --state-dir",
-                    "cannot create %s: %s", rr->dir, strerror(errno));
-      rc = 2;
-      continue;
+    }
+    if (!rr->moved_from) {
+      if (u->user && (blocker = apx_blocker(run, u, resources, &st))) {
+        if (apx_move_to_shared(run, rr, u, blocker, &st)) {
+          rc = 2;
+          continue;
+        }
+      } else if (mkdir(rr->dir, 0700) != 0 && errno != EEXIST) {
+        apx_run_error(run, "check the state directory's permissions, or choose another with --state-dir",
+                      "cannot create %s: %s", rr->dir, strerror(errno));
+        rc = 2;
+        continue;
+      }
     }
     if (!u->user) continue;
     if (stat(rr->dir, &st) == 0 && (st.st_uid != u->uid || st.st_gid != u->gid)) {

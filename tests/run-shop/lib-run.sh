@@ -86,6 +86,23 @@ rs_start() {
   RS_PIDS+=("$RS_PID") RS_TAGS+=("$RS_TAG") RS_DIRS+=("$dir")
 }
 
+# rs_up OUT DIR LABEL UP ARGS...: starts the shop (rs_start OUT DIR ARGS...),
+# waits up to UP seconds for the api, then until web answers through to the
+# api; sets WEB (base URL), API_PID and WEB_PID, says `ok - LABEL: up …`.
+# Returns 1 after a `not ok` line on failure.
+rs_up() {
+  local out=$1 dir=$2 label=$3 up=$4 port msg; shift 4
+  rs_start "$out" "$dir" "$@"
+  API_PID=$(rs_wait_pid 'app[.]py' "$up") || { not_ok "$label: the api never started"; rs_show "$out"; return 1; }
+  WEB_PID=$(rs_wait_pid 'server[.]py' 60) || { not_ok "$label: the web front end never started"; rs_show "$out"; return 1; }
+  port=$(tool env "$WEB_PID" PORT) || { not_ok "$label: web has no PORT in its environment"; return 1; }
+  WEB=http://127.0.0.1:$port
+  if ! msg=$(tool wait-http "$WEB/api/healthz" 60); then
+    not_ok "$label: the shop does not answer at $WEB/api/healthz"; echo "$msg" | diag; rs_show "$out"; return 1
+  fi
+  ok "$label: up (web at $WEB, api, db and cache healthy)"
+}
+
 # rs_procs: the live processes of the last run (`pid start uid cwd cmdline`).
 rs_procs() { tool procs "$RS_PID" "$RS_TAG" "${RS_DIRS[${#RS_DIRS[@]} - 1]}"; }
 # rs_pidstarts: the same as `pid:start` words.

@@ -41,18 +41,7 @@ at_exit rm_shared
 args=("$P/shop/shop.apx" --run --grace 10s -I "$APX_SRCDIR/stdlib")
 
 # up OUT LABEL: starts the shop, waits until web answers through to the api; sets WEB.
-up() {
-  local out=$1 pid port msg
-  rs_start "$out" "$P" "${args[@]}"
-  rs_wait_pid 'app[.]py' 120 > /dev/null || { not_ok "$2: the api never started"; rs_show "$out"; return 1; }
-  pid=$(rs_wait_pid 'server[.]py' 60) || { not_ok "$2: the web front end never started"; rs_show "$out"; return 1; }
-  port=$(tool env "$pid" PORT) || { not_ok "$2: web has no PORT in its environment"; return 1; }
-  WEB=http://127.0.0.1:$port
-  if ! msg=$(tool wait-http "$WEB/api/healthz" 60); then
-    not_ok "$2: the shop does not answer at $WEB/api/healthz"; echo "$msg" | diag; rs_show "$out"; return 1
-  fi
-  ok "$2: up from $P/shop (parent mode 0700), state in $STATE"
-}
+up() { rs_up "$1" "$P" "$2 (from $P/shop, parent mode 0700)" 120 "${args[@]}"; }
 
 # ---- run 1 -------------------------------------------------------------------
 OUT1=$P/run1.out
