@@ -204,21 +204,27 @@ static void apx_reach_error(apx_runtime *run, const apx_run_res *rr, const apx_r
  * and HASH that of the state directory's real path: one per state directory
  * (so per program by default), the same at every run. It must be root's
  * alone, as root writes into it and hands directories in it to users. */
-static const char *apx_shared_dir(apx_runtime *run, const apx_run_res *rr, const char *why) {
+static const char *apx_shared_name(apx_runtime *run) {
   const char *base = getenv("APX_SHARED_STATE");
   if (!base || !*base) base = "/var/lib/aspirec";
-  const char *hint = "set APX_SHARED_STATE=DIR to a directory of root's that every user can pass through, or run "
-                     "with --state-dir=DIR in such a place";
-  if (base[0] != '/') {
-    apx_run_error(run, hint, "APX_SHARED_STATE must be an absolute path, not %s", base);
-    return NULL;
-  }
   apx_buf key = {0};
   for (const char *c = run->m->app_name ? run->m->app_name : "app"; *c; c++)
     apx_buf_putc(&key, strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *c) ? *c : '_');
   uint64_t h = apx_run_fnv(APX_RUN_FNV_INIT, run->state_dir, strlen(run->state_dir));
   const char *dir = apx_arena_printf(run->arena, "%s/%s-%016llx", base, apx_buf_str(&key), (unsigned long long)h);
   apx_buf_free(&key);
+  return dir;
+}
+
+/* Creates the shared place (apx_shared_name) and checks it is root's alone. */
+static const char *apx_shared_dir(apx_runtime *run, const apx_run_res *rr, const char *why) {
+  const char *dir = apx_shared_name(run);
+  const char *hint = "set APX_SHARED_STATE=DIR to a directory of root's that every user can pass through, or run "
+                     "with --state-dir=DIR in such a place";
+  if (dir[0] != '/') {
+    apx_run_error(run, hint, "APX_SHARED_STATE must be an absolute path, not %s", getenv("APX_SHARED_STATE"));
+    return NULL;
+  }
   if (apx_mkdirs(dir, 0711) != 0) {
     apx_run_error(run, hint, "cannot create %s for the data of '%s' (%s): %s", dir, rr->res->name, why,
                   strerror(errno));
@@ -295,20 +301,36 @@ int apx_run_state_resources(apx_runtime *run) {
     if (!u->fallback) continue;
     struct stat st;
     const char *blocker;
-    /* A link (to the shared place, or one of the user's) stands for its
-     * directory; one whose directory is gone is replaced. */
+    /* A link to the shared place stands for its directory; one whose
+     * directory is gone is replaced. As root, a link to anywhere else is
+     * refused: whoever can write to STATE could point it at a directory
+     * that root would then hand over to local.user. */
     if (lstat(rr->dir, &st) == 0 && S_ISLNK(st.st_mode)) {
       char *real = realpath(rr->dir, NULL);
-      bool broken = false;
-      if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+      const char *ours = apx_arena_printf(run->arena, "%s/%s", apx_shared_name(run), rr->res->name);
+      char *ours_real = real ? realpath(ours, NULL) : NULL;
+      bool bad = false;
+      if (real && stat(real, &st) == 0 && S_ISDIR(st.st_mode) &&
+          (!run->is_root || (ours_real && strcmp(real, ours_real) == 0))) {
         rr->moved_from = rr->dir;
         rr->dir = apx_arena_strdup(run->arena, real);
+      } else if (real) {
+        apx_run_error(run,
+                      apx_arena_printf(run->arena,
+                                       "delete the link to start that service afresh, or move its data where "
+                                       "aspirec keeps it: mv %s %s && ln -sfn %s %s",
+                                       real, ours, ours, rr->dir),
+                      "%s is a link to %s, which is not where aspirec keeps the data of '%s' (%s): as root, "
+                      "aspirec does not follow it",
+                      rr->dir, real, rr->res->name, ours);
+        bad = true;
       } else if (unlink(rr->dir) != 0) {
         apx_run_error(run, NULL, "cannot replace the broken link %s: %s", rr->dir, strerror(errno));
-        broken = true;
+        bad = true;
       }
       free(real);
-      if (broken) {
+      free(ours_real);
+      if (bad) {
         rc = 2;
         continue;
       }

@@ -8,7 +8,8 @@
 # aspirec per state directory; as root, local.user runs the process as that
 # user, owning its directory, which is in the shared place (APX_SHARED_STATE),
 # linked from STATE, when STATE is out of that user's reach; a shared place
-# out of reach too is an error that names the directory and the fix.
+# out of reach too is an error that names the directory and the fix; as
+# root, a link in STATE to anywhere else is refused.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
@@ -190,6 +191,17 @@ APX
     ok "local.user: a directory made in STATE moves to the shared place with its data once the user cannot reach it"
   else
     not_ok "local.user: move to the shared place (link '$jd2')"; show "$U/out6"
+  fi
+  # As root, a link in STATE/resources to anywhere but the shared place is
+  # refused: root would hand its target to the user.
+  mkdir -p "$U/state3/resources" "$T/victim"
+  ln -s "$T/victim" "$U/state3/resources/job"
+  job_run "$U/out7" "$U/state3"
+  if [ "$RUN_RC" = 2 ] && grep -q "$U/state3/resources/job is a link to $T/victim, which is not where aspirec keeps the data of 'job'" "$U/out7" &&
+     grep -q "hint: delete the link" "$U/out7" && [ "$(stat -c %U "$T/victim")" = root ] && ! grep -q 'running as' "$U/out7"; then
+    ok "local.user: a link in STATE to a directory elsewhere is refused (status 2), the directory left as it was"
+  else
+    not_ok "local.user: a link elsewhere (status $RUN_RC, owner $(stat -c %U "$T/victim"))"; show "$U/out7"
   fi
   chmod 755 "$T"
 else
