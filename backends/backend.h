@@ -3,7 +3,7 @@
 #define APX_BACKEND_H
 
 #include "../ir/ir.h"
-#include "output.h"
+#include "base/output.h"
 
 typedef struct apx_backend {
   const char *name;        /* --emit=NAME */

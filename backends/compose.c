@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
 #include "../ir/render.h"
 #include "backend.h"
 #include "yaml_out.h"

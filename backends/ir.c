@@ -1,12 +1,13 @@
-/* The IR as JSON: `--emit=ir` and `--dump-after=PASS` (format in doc/ir.md).
- * Works on a module at any stage: before typecheck a resource shows its
- * generic body, after it the typed fields. Secrets are masked everywhere. */
+/* --emit=ir: the IR as JSON (format in doc/ir.md), one file; the driver's
+ * --dump-after=PASS calls it too. Works on a module at any stage: before
+ * typecheck a resource shows its generic body, after it the typed fields.
+ * Secrets are masked everywhere. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
-#include "render.h"
+#include "backend.h"
+#include "ir/render.h"
 
 #define APX_SECRET_MASK "(secret)"
 
@@ -337,7 +338,7 @@ static cJSON *apx_json_resource(const apx_module *m, const apx_resource *r) {
   return o;
 }
 
-char *apx_ir_to_json(const apx_module *m) {
+static char *apx_ir_to_json(const apx_module *m) {
   cJSON *root = cJSON_CreateObject();
   apx_json_add_str(root, "format", "aspirec-ir");
   apx_json_add_int(root, "version", 1);
@@ -349,4 +350,15 @@ char *apx_ir_to_json(const apx_module *m) {
   cJSON_Delete(root);
   if (!s) abort(); /* cJSON returns NULL only when out of memory */
   return s;
+}
+
+int apx_emit_ir(apx_module *m, apx_output *out) {
+  char *json = apx_ir_to_json(m);
+  size_t n = strlen(json);
+  char *text = realloc(json, n + 2);
+  if (!text) abort();
+  text[n] = '\n'; /* a text file ends with a newline */
+  text[n + 1] = '\0';
+  apx_output_add_owned(out, "ir.json", text, n + 1);
+  return 0;
 }

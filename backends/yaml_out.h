@@ -15,7 +15,7 @@
 
 #include <yaml.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
 
 typedef struct apx_yaml {
   yaml_emitter_t emitter;

@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
 
 typedef struct apx_out_file {
   char *relpath;
@@ -78,6 +78,12 @@ void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t
   if (len) memcpy(copy, data, len);
   copy[len] = '\0';
   apx_output_add_owned(o, relpath, copy, len);
+}
+
+const char *apx_output_data(const apx_output *o, size_t i, size_t *len) {
+  if (i >= o->n) return NULL;
+  *len = o->files[i].len;
+  return o->files[i].data;
 }
 
 bool apx_output_to_stdout(const apx_output *o) { return o->dir == NULL; }

@@ -19,6 +19,8 @@ void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t
 /* Reads an existing file of the output directory (to keep values a user put
  * into .env); NULL if absent. The caller frees it. */
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);
+/* The i-th file added (in order), or NULL past the last. */
+const char *apx_output_data(const apx_output *o, size_t i, size_t *len);
 bool apx_output_to_stdout(const apx_output *o);
 /* The output directory as given, or NULL in stdout mode: back ends that write
  * paths relative to their output (Compose's build context) need it. */

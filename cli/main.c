@@ -7,10 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backends/backend.h"
 #include "config.h"
-#include "ir/compile.h"
-#include "runtime/run.h"
+#include "driver/driver.h"
 
 static void usage(FILE *out) {
   fputs("usage: aspirec FILE.apx [options]\n"
@@ -42,23 +40,6 @@ static void usage(FILE *out) {
         out);
 }
 
-/* -I first, then APX_PATH, then the standard library: the source tree's
- * when this binary runs uninstalled, else the installed data directory. */
-static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
-  apx_options *o = &c->opts;
-  size_t cap = ncli + 34;
-  o->include_dirs = apx_arena_alloc(c->arena, sizeof(char *) * cap);
-  for (size_t i = 0; i < ncli; i++) o->include_dirs[o->ninclude++] = cli[i];
-  const char *ap = getenv("APX_PATH");
-  if (ap && *ap) {
-    char *copy = apx_arena_strdup(c->arena, ap), *save = NULL;
-    for (char *tok = strtok_r(copy, ":", &save); tok && o->ninclude < cap - 2; tok = strtok_r(NULL, ":", &save))
-      if (*tok) o->include_dirs[o->ninclude++] = tok;
-  }
-  o->stdlib_dir = apx_default_stdlib_dir();
-  o->include_dirs[o->ninclude++] = o->stdlib_dir;
-}
-
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
          OPT_GRACE };
@@ -78,7 +59,7 @@ int main(int argc, char **argv) {
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
   const char *emit = NULL, *outdir = NULL;
-  apx_pipeline_opts po = {0};
+  apx_driver_opts po = {0};
   bool run = false;
   apx_run_opts ro = {0};
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
@@ -171,23 +152,9 @@ int main(int argc, char **argv) {
   c.opts.params = params;
   c.opts.nparams = nparams;
   c.opts.run_mode = run;
-  apx_search_path(&c, incs, nincs);
-  int rc = apx_compile_file(&c, input, &po);
-  if (rc == 0 && be) {
-    apx_output *out = apx_output_new(outdir);
-    int errs = be->emit(c.module, out);
-    if (errs || c.diag.errors) rc = 1;
-    else if (apx_output_commit(out) != 0) rc = 2;
-    apx_output_free(out);
-  }
-  apx_diag_print(&c.diag, stderr);
-  if (c.diag.errors || c.diag.warnings)
-    fprintf(stderr, "%zu error%s, %zu warning%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s", c.diag.warnings,
-            c.diag.warnings == 1 ? "" : "s");
-  if (rc == 0 && run) {
-    fflush(stderr);
-    rc = apx_run(c.module, &ro);
-  }
+  apx_search_path_set(&c, incs, nincs);
+  apx_driver_job job = {input, &po, be, outdir, run ? &ro : NULL, stderr};
+  int rc = apx_driver_main(&c, &job);
   apx_compilation_free(&c);
   return rc;
 }

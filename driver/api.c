@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
-#include "ir.h"
+#include "driver.h"
+#include "ir/ir.h"
 
 struct apx_api_compilation {
   apx_compilation c;
@@ -19,11 +19,8 @@ apx_api_compilation *apx_api_compile(const char *path, const char *const *includ
   apx_api_compilation *a = calloc(1, sizeof *a);
   if (!a) return NULL;
   apx_compilation_init(&a->c);
+  apx_search_path_set(&a->c, include_dirs, ninclude);
   apx_options *o = &a->c.opts;
-  o->include_dirs = apx_arena_alloc(a->c.arena, sizeof(char *) * (ninclude + 2));
-  for (size_t i = 0; i < ninclude; i++) o->include_dirs[o->ninclude++] = include_dirs[i];
-  o->stdlib_dir = apx_default_stdlib_dir();
-  o->include_dirs[o->ninclude++] = o->stdlib_dir;
   o->params = (const char **)params;
   o->nparams = nparams;
   apx_compile_file(&a->c, path, NULL);

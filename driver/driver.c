@@ -1,19 +1,12 @@
-/* The compile driver: read, parse, lower, run the pipeline. */
-#include "compile.h"
+/* The compile driver: the pipeline in order (driver.h). */
+#include "driver.h"
 
-#include <errno.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <time.h>
 
-#include "../frontend/ast.h"
-
-const char *apx_default_stdlib_dir(void) {
-  struct stat st;
-  const char *src = APX_SRCDIR "/stdlib";
-  return stat(src, &st) == 0 && S_ISDIR(st.st_mode) ? src : APX_DATADIR;
-}
+#include "frontend/ast.h"
+#include "ir/lower.h"
 
 void apx_compilation_init(apx_compilation *c) {
   memset(c, 0, sizeof *c);
@@ -27,29 +20,10 @@ void apx_compilation_free(apx_compilation *c) {
   c->module = NULL;
 }
 
-/* Sources are capped so that offsets fit the 32-bit locations. */
-enum { APX_MAX_SOURCE = 64 * 1024 * 1024 };
-
-uint32_t apx_load_source(apx_diag *d, const char *path, apx_loc from) {
-  FILE *f = fopen(path, "rb");
-  struct stat st;
-  if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    apx_error(d, from, "cannot read %s: %s", path, f ? "not a regular file" : strerror(errno));
-    if (f) fclose(f);
-    return 0;
-  }
-  if (st.st_size > APX_MAX_SOURCE) {
-    fclose(f);
-    apx_error(d, from, "%s is larger than %d MiB", path, APX_MAX_SOURCE / (1024 * 1024));
-    return 0;
-  }
-  char *text = malloc((size_t)st.st_size + 1);
-  if (!text) abort();
-  size_t n = fread(text, 1, (size_t)st.st_size, f);
-  fclose(f);
-  uint32_t id = apx_diag_add_source(d, path, text, n);
-  free(text);
-  return id;
+static double apx_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static const char *apx_app_name(apx_arena *a, const char *path) {
@@ -66,45 +40,108 @@ static const char *apx_app_name(apx_arena *a, const char *path) {
   return *s ? s : "app";
 }
 
-static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t file, const apx_pipeline_opts *po) {
+/* --dump-after goes through the ir back end, to the dump stream. */
+static void apx_dump_ir(apx_module *m, FILE *out) {
+  const apx_backend *be = apx_backend_find("ir");
+  apx_output *o = apx_output_new(NULL);
+  be->emit(m, o);
+  size_t len;
+  const char *text = apx_output_data(o, 0, &len);
+  if (text) fwrite(text, 1, len, out);
+  apx_output_free(o);
+}
+
+static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
+  for (size_t i = 0; i < apx_pipeline_len; i++) {
+    const apx_pass *p = &apx_pipeline[i];
+    double t0 = apx_now_ms();
+    p->run(m);
+    double ms = apx_now_ms() - t0;
+    if (!o) continue;
+    if (o->time_passes)
+      fprintf(stderr, "aspirec: pass %-10s %8.3f ms  (arena %zu KiB)\n", p->name, ms, apx_arena_bytes(m->arena) / 1024);
+    if (o->dump_after && strcmp(o->dump_after, p->name) == 0) apx_dump_ir(m, o->dump_out ? o->dump_out : stderr);
+    if (o->after_pass) o->after_pass(o->hook_ud, p, m, ms);
+  }
+}
+
+/* Parse the main file, close its imports, lower everything, run the passes. */
+static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t file, const apx_driver_opts *o) {
+  bool timed = o && o->time_passes;
   apx_module *m = apx_ir_module_new(c->arena, &c->diag, &c->opts);
   c->module = m;
   m->main_path = apx_arena_strdup(c->arena, path);
   m->main_dir = apx_diag_source(&c->diag, file)->dir;
   m->main_file = file;
   m->app_name = apx_app_name(c->arena, path);
-  APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
-  double t0 = po && po->time_passes ? apx_pipeline_now_ms() : 0;
-  /* The tree lives only until it is lowered; its strings stay with the IR. */
-  apx_arena *nodes = apx_arena_new();
-  apx_ast_file *ast = apx_parse_file_split(c->arena, nodes, &c->diag, file);
-  if (po && po->time_passes)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB)\n", "parse", apx_pipeline_now_ms() - t0,
-            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(nodes) / 1024);
-  t0 = po && po->time_passes ? apx_pipeline_now_ms() : 0;
-  apx_lower_file(m, ast);
-  if (po && po->time_passes)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB freed)\n", "lower",
-            apx_pipeline_now_ms() - t0, apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(nodes) / 1024);
-  apx_arena_free(nodes);
-  /* Syntax errors leave holes that later passes would only echo. The rest of
+
+  double t0 = apx_now_ms();
+  apx_loader ld;
+  apx_loader_start(&ld, c, path, file);
+  /* Syntax errors leave holes that the passes would only echo. The rest of
    * the file was still parsed, so every syntax error is already reported. */
-  if (c->diag.errors) return 1;
-  apx_pipeline_run(m, po);
+  int rc = 0;
+  if (c->diag.errors) {
+    rc = 1;
+    goto done;
+  }
+  apx_loader_close(&ld);
+  if (timed)
+    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB)\n", "parse", apx_now_ms() - t0,
+            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(ld.nodes) / 1024);
+  t0 = apx_now_ms();
+  size_t before = c->diag.errors;
+  apx_lower_file(m, ld.files[0].ast);
+  if (c->diag.errors > before) {
+    rc = 1;
+    goto done;
+  }
+  for (size_t i = 1; i < ld.n; i++) apx_lower_file(m, ld.files[i].ast);
+  if (timed)
+    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB freed)\n", "lower", apx_now_ms() - t0,
+            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(ld.nodes) / 1024);
+  apx_loader_free(&ld);
+  apx_run_passes(m, o);
   return c->diag.errors ? 1 : 0;
+done:
+  apx_loader_free(&ld);
+  return rc;
 }
 
-int apx_compile_file(apx_compilation *c, const char *path, const apx_pipeline_opts *po) {
+int apx_compile_file(apx_compilation *c, const char *path, const apx_driver_opts *o) {
   uint32_t file = apx_load_source(&c->diag, path, APX_NOLOC);
   if (!file) return 2;
-  return apx_compile_loaded(c, path, file, po);
+  return apx_compile_loaded(c, path, file, o);
 }
 
-int apx_compile_text(apx_compilation *c, const char *path, const char *text, size_t len, const apx_pipeline_opts *po) {
+int apx_compile_text(apx_compilation *c, const char *path, const char *text, size_t len, const apx_driver_opts *o) {
   if (len > APX_MAX_SOURCE) {
     apx_error(&c->diag, APX_NOLOC, "%s is too large", path);
     return 2;
   }
   uint32_t file = apx_diag_add_source(&c->diag, path, text, len);
-  return apx_compile_loaded(c, path, file, po);
+  return apx_compile_loaded(c, path, file, o);
+}
+
+int apx_driver_emit(apx_compilation *c, const apx_backend *be, const char *outdir) {
+  apx_output *out = apx_output_new(outdir);
+  int rc = 0;
+  if (be->emit(c->module, out) || c->diag.errors) rc = 1;
+  else if (apx_output_commit(out) != 0) rc = 2;
+  apx_output_free(out);
+  return rc;
+}
+
+int apx_driver_main(apx_compilation *c, const apx_driver_job *job) {
+  int rc = apx_compile_file(c, job->input, job->opts);
+  if (rc == 0 && job->backend) rc = apx_driver_emit(c, job->backend, job->outdir);
+  if (job->diag_out) {
+    apx_diag_print(&c->diag, job->diag_out);
+    if (c->diag.errors || c->diag.warnings)
+      fprintf(job->diag_out, "%zu error%s, %zu warning%s\n", c->diag.errors, c->diag.errors == 1 ? "" : "s",
+              c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
+    fflush(job->diag_out);
+  }
+  if (rc == 0 && job->run) rc = apx_run(c->module, job->run);
+  return rc;
 }

@@ -7,8 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../ir/arena.h"
-#include "../ir/diag.h"
+#include "base/arena.h"
+#include "base/diag.h"
 
 typedef struct apx_ast_expr apx_ast_expr;
 typedef struct apx_ast_item apx_ast_item;

@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #include "frontend/ast.h"
-#include "ir/buf.h"
+#include "base/buf.h"
 
 /* Locations are byte offsets into the source; the file id lives in the
  * parser state. */

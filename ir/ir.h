@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "diag.h"
-#include "map.h"
+#include "base/arena.h"
+#include "base/diag.h"
+#include "base/map.h"
 
 typedef struct apx_module apx_module;
 typedef struct apx_resource apx_resource;
@@ -298,15 +298,7 @@ struct apx_component {
 
 /* ---- module ----------------------------------------------------------- */
 
-typedef struct apx_import {
-  const char *path;  /* as written */
-  apx_loc loc;
-  uint32_t from_file;
-} apx_import;
-
 typedef struct apx_options {
-  const char **include_dirs; size_t ninclude; /* -I, then APX_PATH, then the data dir */
-  const char *stdlib_dir;                     /* installed stdlib (or source tree's) */
   const char **params; size_t nparams;        /* "NAME=VALUE" from -p */
   bool run_mode;                              /* compile for --run */
 } apx_options;
@@ -320,8 +312,7 @@ struct apx_module {
   uint32_t main_file;
   apx_resource **resources; size_t nresources, capresources; /* declaration order; params too */
   apx_component **components; size_t ncomponents, capcomponents; /* top-level, all files */
-  apx_import *imports; size_t nimports, capimports; /* pending; resolve loads them */
-  uint32_t *loaded_files; size_t nloaded, caploaded;
+  uint32_t *loaded_files; size_t nloaded, caploaded; /* every source, in load order */
   const char *app_name;     /* from the main file's name: "shop" */
   apx_map resource_index;   /* name -> apx_resource * */
   apx_map component_index;  /* name -> apx_component * */

@@ -3,7 +3,7 @@
  * resolved here (resolve and expand do that), so this is a direct walk. */
 #include <string.h>
 
-#include "compile.h"
+#include "lower.h"
 #include "frontend/ast.h"
 #include "ir.h"
 
@@ -256,11 +256,7 @@ void apx_lower_file(apx_module *m, const apx_ast_file *f) {
   apx_lower L = {m, f->file, apx_diag_source(m->diag, f->file)->dir};
   for (const apx_ast_item *it = f->items; it; it = it->next) {
     switch (it->kind) {
-    case APX_ITEM_IMPORT: {
-      apx_import im = {it->name, it->loc, f->file};
-      APX_VEC_PUSH(m->arena, m->imports, m->nimports, m->capimports, im);
-      break;
-    }
+    case APX_ITEM_IMPORT: break; /* the driver's loader has read it */
     case APX_ITEM_PARAM: {
       apx_resource *r = apx_ir_resource_new(m, it->name, it->loc);
       r->name_loc = it->name_loc;

@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "ir.h"
 
 typedef struct apx_render_target {

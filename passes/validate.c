@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 

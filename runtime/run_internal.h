@@ -11,8 +11,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "ir/arena.h"
-#include "ir/buf.h"
+#include "base/arena.h"
+#include "base/buf.h"
 #include "ir/ir.h"
 #include "ir/render.h"
 #include "run.h"

@@ -12,9 +12,9 @@
 #include <yaml.h>
 
 #include "backends/backend.h"
-#include "backends/output.h"
+#include "base/output.h"
 #include "backends/yaml_out.h"
-#include "ir/buf.h"
+#include "base/buf.h"
 #include "ir/ir.h"
 
 #include "check.h"

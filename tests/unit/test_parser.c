@@ -13,8 +13,8 @@
 #include <string.h>
 
 #include "frontend/ast.h"
-#include "ir/arena.h"
-#include "ir/diag.h"
+#include "base/arena.h"
+#include "base/diag.h"
 
 static int n_test, n_pass, n_fail;
 

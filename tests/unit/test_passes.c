@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ir/compile.h"
+#include "driver/driver.h"
 #include "ir/render.h"
 
 #include "check.h"
@@ -17,9 +17,7 @@ static result *compile_src(const char *src, const char **params, size_t nparams)
   result *r = calloc(1, sizeof *r);
   apx_compilation_init(&r->c);
   static const char *inc[] = {APX_SRCDIR "/stdlib"};
-  r->c.opts.include_dirs = inc;
-  r->c.opts.ninclude = 1;
-  r->c.opts.stdlib_dir = inc[0];
+  r->c.search = (apx_search_path){inc, 1, inc[0]};
   r->c.opts.params = params;
   r->c.opts.nparams = nparams;
   r->rc = apx_compile_text(&r->c, "t.apx", src, strlen(src), NULL);

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ir/buf.h"
-#include "ir/compile.h"
+#include "base/buf.h"
+#include "backends/backend.h"
+#include "driver/driver.h"
 #include "ir/ir.h"
 #include "ir/render.h"
 
@@ -285,6 +286,18 @@ static const char *jstr(cJSON *o, const char *key) {
 static bool jis(cJSON *o, const char *key, const char *want) {
   const char *s = jstr(o, key);
   return s && strcmp(s, want) == 0;
+}
+
+
+/* The --emit=ir text of a module, malloc'd. */
+static char *apx_ir_to_json(apx_module *m) {
+  apx_output *o = apx_output_new(NULL);
+  apx_emit_ir(m, o);
+  size_t len = 0;
+  const char *t = apx_output_data(o, 0, &len);
+  char *s = t ? strndup(t, len) : NULL;
+  apx_output_free(o);
+  return s;
 }
 
 static void test_json(void) {
