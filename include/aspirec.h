@@ -26,8 +26,8 @@ typedef struct apx_value apx_value;
 /* The version of the library this program runs against. */
 int apx_api_version(void);
 
-/* Compiles a program (imports resolved through -I-like dirs, then the
- * standard library). Returns NULL only when out of memory; check
+/* Compiles a program. Bare imports are searched as the command line does:
+ * include_dirs (like -I), then APX_PATH, then the standard library. Returns NULL only when out of memory; check
  * apx_api_errors() for program errors. */
 apx_api_compilation *apx_api_compile(const char *path, const char *const *include_dirs, size_t ninclude,
                                      const char *const *params, size_t nparams);
