@@ -1,7 +1,6 @@
 /* Building and finding things in the IR. */
 #include "ir.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -378,16 +377,6 @@ const char *apx_ir_value_type_name(const apx_value *v) {
   case APX_V_CALL: return "a function call";
   }
   return "a value";
-}
-
-const char *apx_ir_env_name(apx_arena *a, const char *name) {
-  size_t n = strlen(name);
-  char *s = apx_arena_alloc(a, n + 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)name[i];
-    s[i] = isalnum(c) ? (char)toupper(c) : '_';
-  }
-  return s;
 }
 
 /* Kahn's algorithm over wait and reference edges; a ready queue kept in

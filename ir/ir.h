@@ -394,8 +394,6 @@ bool apx_ir_value_has_secret(const apx_value *v);
 /* A short description of a value's type for messages: "a string", "a list". */
 const char *apx_ir_value_type_name(const apx_value *v);
 
-/* Environment variable name for a parameter or resource: pg_password -> PG_PASSWORD. */
-const char *apx_ir_env_name(apx_arena *a, const char *name);
 
 /* Returns resources in a dependency order (dependencies first, ties in
  * declaration order); NULL if there is a cycle. Count = nresources. */

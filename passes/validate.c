@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../ir/buf.h"
+#include "../base/names.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -124,7 +125,7 @@ static void apx_validate_waits(apx_module *m) {
       if (d->kind == APX_DEP_REFERENCE) {
         if (t->kind == APX_KIND_PARAM) {
           apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' is a param: references name resources", t->name);
-          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_ir_env_name(m->arena, t->name), t->name);
+          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_name_env_var(m->arena, t->name), t->name);
         } else if (!t->connection_string && !t->url && apx_ir_runner(t)->nendpoints == 0) {
           apx_warning(m->diag, d->loc, "'%s' has no endpoint, url or connection string: referencing it injects nothing",
                       t->name);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "base/names.h"
 #include "backends/backend.h"
 #include "backends/output.h"
 #include "backends/yaml_out.h"
@@ -121,7 +122,7 @@ static apx_resource *param(fixture *f, const char *name, bool secret, const char
   p->param->secret = secret;
   p->param->value = value;
   p->param->source = src;
-  p->param->env_name = apx_ir_env_name(f->arena, name);
+  p->param->env_name = apx_name_env_var(f->arena, name);
   if (src == APX_PARAM_FROM_DEFAULT) p->param->def = str(f->m, value);
   return p;
 }

@@ -1,5 +1,5 @@
 /* Unit tests for ir/render.c (templates, properties, filters, cycles,
- * escaping, relative paths) and ir/print_json.c (the --emit=ir format).
+ * escaping) and ir/print_json.c (the --emit=ir format).
  * A mock target renders hosts and ports as H(...) and P(...) so that every
  * callback's use is visible in the result. */
 #include <cjson/cJSON.h>
@@ -15,6 +15,7 @@
 #include "ir/render.h"
 
 #include "check.h"
+#include "base/names.h"
 
 /* ---- mock target ---------------------------------------------------------- */
 
@@ -87,7 +88,7 @@ static apx_resource *param(const char *name, bool secret, const char *value) {
   p->param->secret = secret;
   p->param->value = value;
   p->param->source = value ? APX_PARAM_FROM_CLI : APX_PARAM_UNSET;
-  p->param->env_name = apx_ir_env_name(arena, name);
+  p->param->env_name = apx_name_env_var(arena, name);
   return p;
 }
 
@@ -241,29 +242,6 @@ static void test_render(void) {
             strcmp(apx_buf_str(&rb), "H(api.http)") == 0,
         "render: apx_render_ref renders one reference");
   apx_buf_free(&rb);
-}
-
-static bool relpath_is(const char *base, const char *path, const char *want) {
-  apx_buf b = {0};
-  apx_render_relpath(base, path, &b);
-  bool ok = strcmp(apx_buf_str(&b), want) == 0;
-  if (!ok) printf("# relpath(%s, %s) = %s, want %s\n", base, path, apx_buf_str(&b), want);
-  apx_buf_free(&b);
-  return ok;
-}
-
-static void test_relpath(void) {
-  CHECK(relpath_is("/a/out", "/a/out/shop/api", "./shop/api") && relpath_is("/a/out", "/a/src/api", "../src/api") &&
-            relpath_is("/a/out", "/a/out", ".") && relpath_is("/a/out/", "/a/./out/x/../y", "./y") &&
-            relpath_is("/", "/etc", "./etc") && relpath_is("/a/b/c", "/", "../../.."),
-        "relpath: relative paths from a base directory");
-  char *cwd = getcwd(NULL, 0);
-  apx_buf want = {0};
-  apx_buf_printf(&want, "%s/sub", cwd);
-  CHECK(relpath_is(".", want.data, "./sub") && relpath_is("out", "data", "../data"),
-        "relpath: relative inputs are taken from the current directory");
-  apx_buf_free(&want);
-  free(cwd);
 }
 
 /* ---- IR JSON ---------------------------------------------------------------------- */
@@ -422,7 +400,6 @@ int main(void) {
   L = (apx_loc){file, 0, 12};
   m = apx_ir_module_new(arena, &diag, &opts);
   test_render();
-  test_relpath();
   test_json();
   apx_arena_free(arena);
   printf("%d passed, %d failed\n", passed, failed);
