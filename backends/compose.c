@@ -16,6 +16,7 @@
 #include "../base/path.h"
 #include "../ir/buf.h"
 #include "../ir/render.h"
+#include "../ir/walk.h"
 #include "backend.h"
 #include "yaml_out.h"
 
@@ -129,30 +130,39 @@ static apx_render_target apx_compose_target(apx_compose *c) {
 
 /* Warns when a value points at a resource that runs but has no service here
  * (an executable, or publish = false): the rendered host would not resolve. */
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth) {
-  if (!v || depth > 8) return;
-  const apx_ref *single = v->kind == APX_V_REF ? v->u.ref : NULL;
-  size_t n = v->kind == APX_V_TEMPLATE ? v->u.tpl.n : single ? 1 : 0;
-  if (v->kind == APX_V_LIST)
-    for (size_t i = 0; i < v->u.list.n; i++) apx_compose_check_refs(c, r, v->u.list.items[i], depth);
-  for (size_t i = 0; i < n; i++) {
-    const apx_ref *ref = single ? single : v->u.tpl.parts[i].ref;
-    if (!ref || !ref->target) continue;
-    const apx_resource *t = ref->target;
-    if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
-      apx_compose_check_refs(c, r, t->connection_string, depth + 1);
-      continue;
-    }
-    if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) continue;
-    const apx_resource *run = apx_ir_runner(t);
-    if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) continue;
-    size_t *seen = apx_map_ptr(&c->warned, r, run, true);
-    if (*seen != (size_t)-1) continue;
-    *seen = 1;
-    apx_warning(c->m->diag, ref->loc.file ? ref->loc : r->loc,
-                "'%s' refers to '%s', which is not part of the compose file; the address will not resolve",
-                r->name, run->name);
+typedef struct apx_compose_refs {
+  apx_compose *c;
+  const apx_resource *r;
+  int depth; /* connection strings followed so far */
+} apx_compose_refs;
+
+static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth);
+
+static apx_walk_step apx_compose_check_ref(void *ud, apx_ref *ref) {
+  apx_compose_refs *k = ud;
+  if (!ref->target) return APX_WALK_ON;
+  const apx_resource *t = ref->target;
+  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
+    apx_compose_check_refs(k->c, k->r, t->connection_string, k->depth + 1);
+    return APX_WALK_ON;
   }
+  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
+  const apx_resource *run = apx_ir_runner(t);
+  if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) return APX_WALK_ON;
+  size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
+  if (*seen != (size_t)-1) return APX_WALK_ON;
+  *seen = 1;
+  apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
+              "'%s' refers to '%s', which is not part of the compose file; the address will not resolve", k->r->name,
+              run->name);
+  return APX_WALK_ON;
+}
+
+static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth) {
+  static const apx_value_visitor vis = {NULL, apx_compose_check_ref};
+  if (depth > 8) return;
+  apx_compose_refs k = {c, r, depth};
+  apx_ir_value_walk(v, &vis, &k);
 }
 
 /* Renders v to text for the YAML; reports an error naming what and whose. */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../ir/buf.h"
+#include "../ir/walk.h"
 #include "../base/names.h"
 #include "passes_internal.h"
 #include "pipeline.h"
@@ -251,22 +252,14 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
   }
 }
 
+static apx_walk_step apx_validate_visit_ref(void *ud, apx_ref *ref) {
+  apx_validate_ref(ud, ref);
+  return APX_WALK_ON;
+}
+
 static void apx_validate_value(apx_vctx *V, const apx_value *v) {
-  if (!v) return;
-  switch (v->kind) {
-  case APX_V_REF: apx_validate_ref(V, v->u.ref); break;
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref) apx_validate_ref(V, v->u.tpl.parts[i].ref);
-    break;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++) apx_validate_value(V, v->u.list.items[i]);
-    break;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++) apx_validate_value(V, v->u.map.entries[i].value);
-    break;
-  default: break;
-  }
+  static const apx_value_visitor vis = {NULL, apx_validate_visit_ref};
+  apx_ir_value_walk(v, &vis, V);
 }
 
 static void apx_validate_entries(apx_vctx *V, const apx_entry *e, size_t n) {
