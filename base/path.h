@@ -6,7 +6,17 @@
 
 #include <stdbool.h>
 
+#include "../ir/arena.h"
 #include "../ir/buf.h"
+
+/* Appends path with "." and empty segments dropped and "a/.." folded,
+ * lexically (the path may not exist yet): "a/./b/../c" -> "a/c", "/../x"
+ * -> "/x", "../x" stays, "" -> ".". */
+void apx_path_normalise(const char *path, apx_buf *out);
+
+/* path taken from the directory dir, normalised (in the arena): an
+ * absolute path, or no dir, as is; NULL path: NULL. */
+const char *apx_path_join(apx_arena *a, const char *dir, const char *path);
 
 /* Appends `path` relative to the directory `base`, both made absolute
  * against the current directory and normalised lexically (".", "..", "//"):

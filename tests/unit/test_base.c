@@ -55,7 +55,24 @@ static bool relpath_is(const char *base, const char *path, bool dot, const char 
   return ok;
 }
 
+static bool norm_is(const char *path, const char *want) {
+  apx_buf b = {0};
+  apx_path_normalise(path, &b);
+  bool ok = strcmp(apx_buf_str(&b), want) == 0;
+  if (!ok) printf("# normalise(%s) = %s, want %s\n", path, apx_buf_str(&b), want);
+  apx_buf_free(&b);
+  return ok;
+}
+
 static void test_path(void) {
+  CHECK(norm_is("a/./b/../c", "a/c") && norm_is("/../x", "/x") && norm_is("../x", "../x") &&
+            norm_is("a/../../x", "../x") && norm_is("../../a/..", "../..") && norm_is("", ".") && norm_is("/", "/") &&
+            norm_is("a/..", ".") && norm_is("//a//b/", "/a/b") && norm_is("/a/b/../..", "/"),
+        "path: lexical normalisation");
+  CHECK(strcmp(apx_path_join(arena, "/src/app", "./lib/../x.apx"), "/src/app/x.apx") == 0 &&
+            strcmp(apx_path_join(arena, ".", "a/./b"), "a/b") == 0 &&
+            strcmp(apx_path_join(arena, "/d", "/abs/./x"), "/abs/./x") == 0 && !apx_path_join(arena, "/d", NULL),
+        "path: join from a directory");
   CHECK(relpath_is("/a/out", "/a/out/shop/api", true, "./shop/api") &&
             relpath_is("/a/out", "/a/src/api", true, "../src/api") && relpath_is("/a/out", "/a/out", true, ".") &&
             relpath_is("/a/out/", "/a/./out/x/../y", true, "./y") && relpath_is("/", "/etc", true, "./etc") &&
