@@ -1,7 +1,7 @@
 /* Parameter values in run mode. The compiler already took -p NAME=VALUE,
  * APX_PARAM_<NAME> and `default` (passes/enrich.c); run mode adds the
  * values saved in the state directory by an earlier run and generates the
- * ones declared with `generate` that still have none, from getrandom(),
+ * ones declared with `generate` that still have none (ir/generate.h),
  * saving them (mode 0600) so that the next run reuses them: a database
  * initialised with a generated password must get the same password again.
  * A parameter left without a value is an error that names it. */
@@ -9,69 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "../base/atomic.h"
 #include "../base/envfile.h"
 #include "../base/names.h"
+#include "../ir/generate.h"
 #include "run_internal.h"
-
-static const char apx_lower[] = "abcdefghijklmnopqrstuvwxyz";
-static const char apx_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-static const char apx_digits[] = "0123456789";
-static const char apx_special[] = "-_.~"; /* safe unquoted in URIs, shells and .env */
-
-static void apx_random(void *buf, size_t n) {
-  unsigned char *p = buf;
-  while (n) {
-    ssize_t k = getrandom(p, n, 0);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      perror("aspirec: getrandom");
-      abort(); /* a secret must never be made from anything weaker */
-    }
-    p += k;
-    n -= (size_t)k;
-  }
-}
-
-/* A uniform index below n (rejection sampling: no modulo bias). */
-static size_t apx_random_below(size_t n) {
-  uint32_t lim = (uint32_t)(UINT32_MAX - UINT32_MAX % n), x;
-  do apx_random(&x, sizeof x);
-  while (x >= lim);
-  return x % n;
-}
-
-void apx_run_generate(const apx_generate *g, char *out, size_t len) {
-  char pool[128];
-  size_t np = 0;
-  const char *cls[4] = {g->lower ? apx_lower : "", g->upper ? apx_upper : "", g->numeric ? apx_digits : "",
-                        g->special ? apx_special : ""};
-  int mins[4] = {g->min_lower, g->min_upper, g->min_numeric, g->min_special};
-  for (int i = 0; i < 4; i++)
-    for (const char *c = cls[i]; *c; c++) pool[np++] = *c;
-  if (!np) {
-    memcpy(pool, apx_lower, 26);
-    np = 26;
-  }
-  size_t k = 0;
-  /* The minimums first, from their own classes, then the rest from the
-   * whole pool, then a Fisher-Yates shuffle so their places are random. */
-  static const char *const all[4] = {apx_lower, apx_upper, apx_digits, apx_special};
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < mins[i] && k < len; j++) out[k++] = all[i][apx_random_below(strlen(all[i]))];
-  while (k < len) out[k++] = pool[apx_random_below(np)];
-  for (size_t i = len; i > 1; i--) {
-    size_t j = apx_random_below(i);
-    char t = out[i - 1];
-    out[i - 1] = out[j];
-    out[j] = t;
-  }
-  out[len] = '\0';
-}
 
 const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p) {
   for (size_t i = 0; i < run->nparams; i++)
@@ -127,9 +72,9 @@ int apx_run_params(apx_runtime *run) {
       rp->saved = true;
     }
     if (!rp->value && p->has_generate) {
-      size_t len = p->generate.length > 0 ? (size_t)p->generate.length : 22;
+      size_t len = apx_ir_generate_length(&p->generate);
       char *v = apx_arena_alloc(run->arena, len + 1);
-      apx_run_generate(&p->generate, v, len);
+      apx_ir_generate(&p->generate, v, len);
       rp->value = v;
       rp->generated = true;
       apx_envfile_set(&saved, r->name, v);
