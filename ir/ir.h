@@ -322,7 +322,7 @@ struct apx_module {
   apx_component **components; size_t ncomponents, capcomponents; /* top-level, all files */
   apx_import *imports; size_t nimports, capimports; /* pending; resolve loads them */
   uint32_t *loaded_files; size_t nloaded, caploaded;
-  const char *app_name;     /* from the main file's name: "shop" */
+  const char *app_name;     /* the main file's name as written, less ".apx": "shop" */
   apx_map resource_index;   /* name -> apx_resource * */
   apx_map component_index;  /* name -> apx_component * */
 };
