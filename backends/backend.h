@@ -2,7 +2,7 @@
 #ifndef APX_BACKEND_H
 #define APX_BACKEND_H
 
-#include "../ir/ir.h"
+#include "ir/ir.h"
 #include "base/output.h"
 
 typedef struct apx_backend {

@@ -12,7 +12,12 @@
 #include <unistd.h>
 
 #include "base/buf.h"
-#include "../ir/render.h"
+#include "base/envfile.h"
+#include "base/names.h"
+#include "base/path.h"
+#include "ir/generate.h"
+#include "ir/render.h"
+#include "ir/walk.h"
 #include "backend.h"
 #include "yaml_out.h"
 
@@ -58,11 +63,11 @@ static const apx_resource *apx_compose_service_of(const apx_resource *r) {
 
 static const char *apx_compose_param_var(apx_compose *c, const apx_resource *p) {
   if (p->param && p->param->env_name) return p->param->env_name;
-  return apx_ir_env_name(c->m->arena, p->name);
+  return apx_name_env_var(c->m->arena, p->name);
 }
 
 static const char *apx_compose_image_var(apx_compose *c, const apx_resource *r) {
-  return apx_arena_printf(c->m->arena, "%s_IMAGE", apx_ir_env_name(c->m->arena, r->name));
+  return apx_arena_printf(c->m->arena, "%s_IMAGE", apx_name_env_var(c->m->arena, r->name));
 }
 
 /* ---- render target ---------------------------------------------------- */
@@ -103,6 +108,14 @@ static void apx_compose_text(void *ud, const char *s, size_t n, apx_buf *out) {
   }
 }
 
+/* Compose resolves relative paths against the file's directory. "./" in
+ * front of a descending path: Compose reads a bind source without it as a
+ * volume name, and a build context as a possible git remote. */
+static void apx_compose_path(void *ud, const char *abs, apx_buf *out) {
+  apx_compose *c = ud;
+  apx_path_relative(c->outdir, abs, true, out);
+}
+
 static apx_render_target apx_compose_target(apx_compose *c) {
   apx_render_target t = {0};
   t.ud = c;
@@ -112,35 +125,45 @@ static apx_render_target apx_compose_target(apx_compose *c) {
   t.param = apx_compose_param;
   t.state_dir = NULL; /* run mode only */
   t.text = apx_compose_text;
+  t.path = apx_compose_path;
   return t;
 }
 
 /* Warns when a value points at a resource that runs but has no service here
  * (an executable, or publish = false): the rendered host would not resolve. */
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth) {
-  if (!v || depth > 8) return;
-  const apx_ref *single = v->kind == APX_V_REF ? v->u.ref : NULL;
-  size_t n = v->kind == APX_V_TEMPLATE ? v->u.tpl.n : single ? 1 : 0;
-  if (v->kind == APX_V_LIST)
-    for (size_t i = 0; i < v->u.list.n; i++) apx_compose_check_refs(c, r, v->u.list.items[i], depth);
-  for (size_t i = 0; i < n; i++) {
-    const apx_ref *ref = single ? single : v->u.tpl.parts[i].ref;
-    if (!ref || !ref->target) continue;
-    const apx_resource *t = ref->target;
-    if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
-      apx_compose_check_refs(c, r, t->connection_string, depth + 1);
-      continue;
-    }
-    if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) continue;
-    const apx_resource *run = apx_ir_runner(t);
-    if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) continue;
-    size_t *seen = apx_map_ptr(&c->warned, r, run, true);
-    if (*seen != (size_t)-1) continue;
-    *seen = 1;
-    apx_warning(c->m->diag, ref->loc.file ? ref->loc : r->loc,
-                "'%s' refers to '%s', which is not part of the compose file; the address will not resolve",
-                r->name, run->name);
+typedef struct apx_compose_refs {
+  apx_compose *c;
+  const apx_resource *r;
+  int depth; /* connection strings followed so far */
+} apx_compose_refs;
+
+static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth);
+
+static apx_walk_step apx_compose_check_ref(void *ud, apx_ref *ref) {
+  apx_compose_refs *k = ud;
+  if (!ref->target) return APX_WALK_ON;
+  const apx_resource *t = ref->target;
+  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
+    apx_compose_check_refs(k->c, k->r, t->connection_string, k->depth + 1);
+    return APX_WALK_ON;
   }
+  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
+  const apx_resource *run = apx_ir_runner(t);
+  if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) return APX_WALK_ON;
+  size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
+  if (*seen != (size_t)-1) return APX_WALK_ON;
+  *seen = 1;
+  apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
+              "'%s' refers to '%s', which is not part of the compose file; the address will not resolve", k->r->name,
+              run->name);
+  return APX_WALK_ON;
+}
+
+static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth) {
+  static const apx_value_visitor vis = {NULL, apx_compose_check_ref};
+  if (depth > 8) return;
+  apx_compose_refs k = {c, r, depth};
+  apx_ir_value_walk(v, &vis, &k);
 }
 
 /* Renders v to text for the YAML; reports an error naming what and whose. */
@@ -199,7 +222,8 @@ static void apx_compose_emit_entries(apx_compose *c, apx_yaml *y, const apx_reso
 /* ---- paths -------------------------------------------------------------- */
 
 static void apx_compose_relpath(apx_compose *c, const char *abs, apx_buf *out) {
-  apx_render_relpath(c->outdir, abs, out);
+  apx_render_target t = apx_compose_target(c);
+  apx_render_path(&t, abs, out);
 }
 
 /* ---- healthcheck -------------------------------------------------------- */
@@ -426,7 +450,7 @@ static void apx_compose_build(apx_compose *c, apx_yaml *y, const apx_resource *r
      * made relative so that no path of this machine is written. */
     if (b->dockerfile[0] == '/' && b->context_abs) {
       apx_buf_clear(&p);
-      apx_render_relpath(b->context_abs, b->dockerfile, &p);
+      apx_path_relative(b->context_abs, b->dockerfile, true, &p);
       apx_yaml_kv_str(y, "dockerfile", apx_buf_str(&p));
     } else {
       apx_yaml_kv_str(y, "dockerfile", b->dockerfile);
@@ -576,150 +600,26 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
 
 /* ---- .env ------------------------------------------------------------------ */
 
-typedef struct apx_dotenv_var {
-  char *key, *value;
-} apx_dotenv_var;
-
-typedef struct apx_dotenv {
-  apx_dotenv_var *vars;
-  size_t n, cap;
-  apx_map index; /* key -> position in vars */
-} apx_dotenv;
-
-static char *apx_dotenv_dup(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (!p) abort();
-  memcpy(p, s, n);
-  p[n] = '\0';
-  return p;
-}
-
-/* Reads KEY=VALUE lines as python-dotenv (docker-compose v1) writes and
- * reads them: `export` allowed, single or double quotes, `#` comments. */
-static void apx_dotenv_parse(apx_dotenv *d, const char *text, size_t len) {
-  const char *p = text, *end = text + len;
-  while (p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    if (!eol) eol = end;
-    const char *s = p;
-    p = eol < end ? eol + 1 : end;
-    while (s < eol && (*s == ' ' || *s == '\t')) s++;
-    if (s == eol || *s == '#') continue;
-    if ((size_t)(eol - s) > 7 && strncmp(s, "export ", 7) == 0) s += 7;
-    const char *eq = memchr(s, '=', (size_t)(eol - s));
-    if (!eq) continue;
-    const char *ke = eq;
-    while (ke > s && (ke[-1] == ' ' || ke[-1] == '\t')) ke--;
-    if (ke == s) continue;
-    const char *v = eq + 1;
-    while (v < eol && (*v == ' ' || *v == '\t')) v++;
-    apx_buf val = {0};
-    if (v < eol && (*v == '\'' || *v == '"')) {
-      char q = *v++;
-      for (; v < eol && *v != q; v++) {
-        if (*v == '\\' && v + 1 < eol &&
-            (v[1] == '\\' || v[1] == q || (q == '"' && (v[1] == 'n' || v[1] == 't')))) {
-          v++;
-          apx_buf_putc(&val, q == '"' && *v == 'n' ? '\n' : q == '"' && *v == 't' ? '\t' : *v);
-        } else {
-          apx_buf_putc(&val, *v);
-        }
-      }
-    } else {
-      const char *ve = eol;
-      for (const char *h = v; h < eol; h++)
-        if (*h == '#' && h > v && (h[-1] == ' ' || h[-1] == '\t')) {
-          ve = h;
-          break;
-        }
-      while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t' || ve[-1] == '\r')) ve--;
-      apx_buf_append(&val, v, (size_t)(ve - v));
-    }
-    apx_dotenv_var var = {apx_dotenv_dup(s, (size_t)(ke - s)), apx_dotenv_dup(apx_buf_str(&val), val.len)};
-    apx_buf_free(&val);
-    /* A later line wins, as in python-dotenv. */
-    size_t *slot = apx_map_str(&d->index, var.key, true);
-    if (*slot != (size_t)-1) {
-      free(d->vars[*slot].value);
-      d->vars[*slot].value = var.value;
-      free(var.key);
-      continue;
-    }
-    *slot = d->n;
-    if (d->n == d->cap) {
-      d->cap = d->cap ? d->cap * 2 : 8;
-      d->vars = realloc(d->vars, d->cap * sizeof *d->vars);
-      if (!d->vars) abort();
-    }
-    d->vars[d->n++] = var;
-  }
-}
-
-static apx_dotenv_var *apx_dotenv_find(apx_dotenv *d, const char *key) {
-  size_t *slot = apx_map_str(&d->index, key, false);
-  return slot ? &d->vars[*slot] : NULL;
-}
-
-static void apx_dotenv_free(apx_dotenv *d) {
-  for (size_t i = 0; i < d->n; i++) {
-    free(d->vars[i].key);
-    free(d->vars[i].value);
-  }
-  free(d->vars);
-}
-
-/* Writes KEY=VALUE so that docker-compose v1 (python-dotenv) and v2 read
- * the same value back: plain values unquoted; others in single quotes, which
- * v2 never interpolates (v1 would still expand `${…}`: the caller warns); a
- * value with `'` but no `$` in double quotes, where both decode `\\` and
- * `\"`. Returns NULL, or why the value has no form both read the same: a
- * line break, or a backslash at the end (python-dotenv's quoted-value
- * pattern reads `\'` before a closing quote as an escaped quote). */
-static const char *apx_dotenv_line(apx_buf *out, const char *key, const char *value) {
-  size_t n = strlen(value);
-  if (strpbrk(value, "\n\r")) return "a line break";
-  if (n && value[n - 1] == '\\') return "a backslash at the end";
-  apx_buf_printf(out, "%s=", key);
-  bool plain = true;
-  for (const char *s = value; *s; s++) {
-    char ch = *s;
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          strchr("_@%+,./:-", ch)))
-      plain = false;
-  }
-  if (plain) {
-    apx_buf_puts(out, value);
-  } else if (strchr(value, '\'') && !strchr(value, '$')) {
-    apx_buf_putc(out, '"');
-    for (const char *s = value; *s; s++) {
-      if (*s == '"' || *s == '\\') apx_buf_putc(out, '\\');
-      apx_buf_putc(out, *s);
-    }
-    apx_buf_putc(out, '"');
-  } else {
-    /* python-dotenv decodes only \\ and \' inside single quotes: escape a
-     * backslash only where it would otherwise be decoded. */
-    apx_buf_putc(out, '\'');
-    for (const char *s = value; *s; s++) {
-      if (*s == '\'' || (*s == '\\' && (s[1] == '\\' || s[1] == '\''))) apx_buf_putc(out, '\\');
-      apx_buf_putc(out, *s);
-    }
-    apx_buf_putc(out, '\'');
-  }
-  apx_buf_putc(out, '\n');
-  return NULL;
+/* One .env line, refused when docker-compose v1 and v2 would not both read
+ * the value back as written. NULL, or why not. */
+static const char *apx_compose_env_line(apx_buf *b, const char *key, const char *value) {
+  const char *bad = apx_envfile_compose_unsafe(value);
+  return bad ? bad : apx_envfile_line(b, key, value);
 }
 
 static void apx_compose_dotenv(apx_compose *c) {
   apx_module *m = c->m;
-  apx_dotenv old = {0};
-  apx_map_init_str(&old.index, m->arena);
+  apx_envfile old;
+  apx_envfile_init(&old, m->arena);
   size_t oldlen = 0;
   char *oldtext = apx_output_read_existing(c->out, ".env", &oldlen);
-  if (oldtext) apx_dotenv_parse(&old, oldtext, oldlen);
+  if (oldtext) apx_envfile_parse(&old, oldtext, oldlen);
   free(oldtext);
   bool *used = calloc(old.n ? old.n : 1, sizeof *used);
   if (!used) abort();
+  /* Variables of parameters with no value, no default and no generator. */
+  const char **missing = NULL;
+  size_t nmissing = 0, capmissing = 0;
 
   apx_buf b = {0};
   apx_buf_puts(&b, "# Values for docker-compose.yaml, written by aspirec.\n"
@@ -729,20 +629,32 @@ static void apx_compose_dotenv(apx_compose *c) {
     const apx_resource *p = m->resources[i];
     if (p->kind != APX_KIND_PARAM || !p->param) continue;
     const char *var = apx_compose_param_var(c, p);
-    apx_dotenv_var *kept = apx_dotenv_find(&old, var);
+    apx_envfile_var *kept = apx_envfile_find(&old, var);
     if (kept) used[kept - old.vars] = true;
-    const char *value = p->param->value ? p->param->value : kept ? kept->value : "";
+    const char *value = p->param->value;
+    /* A value in the previous .env is kept; an empty one is drawn again when
+     * the parameter has a generator (an older aspirec left it empty). */
+    if (!value && kept && (kept->value[0] || !p->param->has_generate)) value = kept->value;
+    if (!value && p->param->has_generate) {
+      size_t len = apx_ir_generate_length(&p->param->generate);
+      char *g = apx_arena_alloc(m->arena, len + 1);
+      apx_ir_generate(&p->param->generate, g, len);
+      value = g;
+    }
+    if (!value && !p->param->def) APX_VEC_PUSH(m->arena, missing, nmissing, capmissing, var);
+    if (!value) value = "";
     apx_buf_printf(&b, "\n# parameter %s", p->name);
     const char *sep = ": ";
     if (p->param->secret) {
       apx_buf_printf(&b, "%ssecret", sep);
       sep = ", ";
     }
-    if (!p->param->value && !p->param->def) {
+    if (!p->param->value && !p->param->def && !p->param->has_generate) {
       apx_buf_printf(&b, "%srequired", sep);
       sep = ", ";
     }
-    if (p->param->has_generate && !p->param->value) apx_buf_printf(&b, "%sgenerated only by --run: set one here", sep);
+    if (p->param->has_generate && !p->param->value)
+      apx_buf_printf(&b, "%sgenerated by aspirec, kept when it writes this file again", sep);
     if (p->param->description) {
       apx_buf d = {0};
       for (const char *s = p->param->description; *s; s++) apx_buf_putc(&d, (*s == '\n' || *s == '\r') ? ' ' : *s);
@@ -750,7 +662,7 @@ static void apx_compose_dotenv(apx_compose *c) {
       apx_buf_free(&d);
     }
     apx_buf_putc(&b, '\n');
-    const char *bad = apx_dotenv_line(&b, var, value);
+    const char *bad = apx_compose_env_line(&b, var, value);
     if (bad)
       apx_error(m->diag, p->loc, "the value of parameter '%s' contains %s, which .env cannot hold", p->name, bad);
     else if (strstr(value, "${"))
@@ -762,7 +674,7 @@ static void apx_compose_dotenv(apx_compose *c) {
     const apx_resource *r = m->resources[i];
     if (!apx_compose_is_service(r) || !apx_compose_is_built(r)) continue;
     const char *var = apx_compose_image_var(c, r);
-    apx_dotenv_var *kept = apx_dotenv_find(&old, var);
+    apx_envfile_var *kept = apx_envfile_find(&old, var);
     if (kept) used[kept - old.vars] = true;
     const char *value = NULL;
     if (r->image && r->image->kind == APX_V_STRING) value = r->image->u.str.s;
@@ -773,7 +685,7 @@ static void apx_compose_dotenv(apx_compose *c) {
     if (!value && kept) value = kept->value;
     if (!value) value = apx_arena_printf(m->arena, "%s:latest", r->name);
     apx_buf_printf(&b, "\n# image of %s '%s' (built from its build context)\n", apx_ir_kind_name(r->kind), r->name);
-    const char *bad = apx_dotenv_line(&b, var, value);
+    const char *bad = apx_compose_env_line(&b, var, value);
     if (bad) apx_error(m->diag, r->loc, "the image of '%s' contains %s, which .env cannot hold", r->name, bad);
   }
   bool header = false;
@@ -783,28 +695,27 @@ static void apx_compose_dotenv(apx_compose *c) {
     header = true;
     /* A value this reader accepted but the writer cannot express is dropped
      * rather than written wrongly. */
-    (void)apx_dotenv_line(&b, old.vars[i].key, old.vars[i].value);
+    (void)apx_compose_env_line(&b, old.vars[i].key, old.vars[i].value);
+  }
+  if (nmissing) {
+    /* Once, naming them all: compose's own message stops at the first. */
+    apx_buf names = {0};
+    for (size_t i = 0; i < nmissing; i++) apx_buf_printf(&names, "%s%s", i ? ", " : "", missing[i]);
+    const char *dir = apx_output_dir(c->out);
+    apx_warning(m->diag, APX_NOLOC, "%s/.env needs a value for %s before docker-compose can start the project",
+                dir ? dir : ".", apx_buf_str(&names));
+    apx_buf_free(&names);
   }
   apx_output_add(c->out, ".env", apx_buf_str(&b), b.len);
   apx_buf_free(&b);
   free(used);
-  apx_dotenv_free(&old);
+  apx_envfile_free(&old);
 }
 
 /* ---- the back end ------------------------------------------------------------ */
 
 /* The network name: the app's name reduced to what Docker allows. */
-static const char *apx_compose_network_name(apx_module *m) {
-  const char *app = m->app_name && m->app_name[0] ? m->app_name : "app";
-  char *s = apx_arena_strdup(m->arena, app);
-  for (char *p = s; *p; p++) {
-    char ch = *p;
-    if (ch >= 'A' && ch <= 'Z') *p = (char)(ch + 32);
-    else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-')) *p = '-';
-  }
-  if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9'))) return apx_arena_printf(m->arena, "app%s", s);
-  return s;
-}
+static const char *apx_compose_network_name(apx_module *m) { return apx_name_compose_project(m->arena, m->app_name); }
 
 static int apx_compose_name_cmp(const void *a, const void *b) {
   const apx_compose_name *x = a, *y = b;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "base/path.h"
 #include "ir/render.h"
 
 #define APX_SECRET_MASK "(secret)"
@@ -119,7 +120,7 @@ static void apx_json_add_entries(cJSON *o, const char *key, const apx_entry *e, 
 static void apx_json_add_relpath(cJSON *o, const char *key, const apx_module *m, const char *abs) {
   if (!abs) return;
   apx_buf b = {0};
-  apx_render_relpath(m->main_dir ? m->main_dir : ".", abs, &b);
+  apx_path_relative(m->main_dir ? m->main_dir : ".", abs, true, &b);
   apx_json_add_str(o, key, apx_buf_str(&b));
   apx_buf_free(&b);
 }

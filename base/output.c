@@ -4,14 +4,14 @@
 #include "output.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base/buf.h"
+#include "atomic.h"
+#include "buf.h"
 
 typedef struct apx_out_file {
   char *relpath;
@@ -155,19 +155,6 @@ static int apx_out_mkdirs(const char *path) {
   return 0;
 }
 
-static int apx_out_write_all(int fd, const char *data, size_t len) {
-  while (len) {
-    ssize_t w = write(fd, data, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += w;
-    len -= (size_t)w;
-  }
-  return 0;
-}
-
 static int apx_out_stdout(apx_output *o) {
   if (o->n == 0) return 0;
   const apx_out_file *f = &o->files[0];
@@ -212,12 +199,10 @@ int apx_output_commit(apx_output *o) {
       apx_buf_printf(&msg, "refusing to write '%s': not a path inside the output directory", f->relpath);
       goto out;
     }
-    apx_buf final = {0}, tmp = {0};
+    apx_buf final = {0};
     apx_buf_printf(&final, "%s/%s", o->dir, f->relpath);
     const char *slash = strrchr(final.data, '/');
     size_t dirlen = (size_t)(slash - final.data);
-    apx_buf_append(&tmp, final.data, dirlen);
-    apx_buf_printf(&tmp, "/.%s.tmp.XXXXXX", slash + 1);
     if (strchr(f->relpath, '/')) {
       char *d = apx_out_xmalloc(dirlen + 1);
       memcpy(d, final.data, dirlen);
@@ -228,30 +213,22 @@ int apx_output_commit(apx_output *o) {
       free(d);
       if (mk != 0) {
         apx_buf_free(&final);
-        apx_buf_free(&tmp);
         goto out;
       }
     }
-    int fd = mkstemp(tmp.data);
-    if (fd < 0) {
-      apx_buf_printf(&msg, "cannot create a temporary file in '%.*s': %s", (int)dirlen, final.data,
-                     strerror(errno));
+    const char *step = NULL;
+    char *tmp = apx_atomic_stage(final.data, f->data, f->len, apx_out_mode(final.data, f->relpath), &step);
+    if (!tmp) {
+      if (strcmp(step, "create") == 0)
+        apx_buf_printf(&msg, "cannot create a temporary file in '%.*s': %s", (int)dirlen, final.data,
+                       strerror(errno));
+      else apx_buf_printf(&msg, "cannot write '%s': %s", final.data, strerror(errno));
       apx_buf_free(&final);
-      apx_buf_free(&tmp);
       goto out;
     }
-    temps[made] = tmp.data;
+    temps[made] = tmp;
     finals[made] = final.data;
     made++;
-    int werr = 0;
-    if (fchmod(fd, apx_out_mode(final.data, f->relpath)) != 0 || apx_out_write_all(fd, f->data, f->len) != 0 ||
-        fsync(fd) != 0)
-      werr = errno;
-    if (close(fd) != 0 && !werr) werr = errno;
-    if (werr) {
-      apx_buf_printf(&msg, "cannot write '%s': %s", final.data, strerror(werr));
-      goto out;
-    }
   }
   for (; renamed < made; renamed++) {
     if (rename(temps[renamed], finals[renamed]) != 0) {
@@ -260,11 +237,7 @@ int apx_output_commit(apx_output *o) {
     }
   }
   /* Make the renames durable too. */
-  int dfd = open(o->dir, O_RDONLY | O_DIRECTORY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
+  apx_atomic_sync_dir(o->dir);
   rc = 0;
 out:
   for (size_t i = 0; i < made; i++) {

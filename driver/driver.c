@@ -26,18 +26,14 @@ static double apx_now_ms(void) {
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
+/* The main file's name without ".apx", as written: each back end makes of
+ * it the name its target allows (Compose: backends/compose.c). */
 static const char *apx_app_name(apx_arena *a, const char *path) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   size_t n = strlen(base);
   if (n > 4 && strcmp(base + n - 4, ".apx") == 0) n -= 4;
-  char *s = apx_arena_strndup(a, base, n);
-  /* A Compose project and network name: lower-case, [a-z0-9_-]. */
-  for (char *p = s; *p; p++) {
-    if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
-    else if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_')) *p = '-';
-  }
-  return *s ? s : "app";
+  return n ? apx_arena_strndup(a, base, n) : "app";
 }
 
 /* --dump-after goes through the ir back end, to the dump stream. */

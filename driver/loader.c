@@ -68,7 +68,7 @@ static const char *apx_import_find(apx_compilation *c, const char *p, uint32_t f
   const char *from_dir = apx_diag_source(&c->diag, from_file)->dir;
   bool relative = p[0] == '/' || strncmp(p, "./", 2) == 0 || strncmp(p, "../", 3) == 0;
   if (relative) {
-    const char *full = apx_path_from(c->arena, from_dir, p);
+    const char *full = apx_path_join(c->arena, from_dir, p);
     return apx_file_exists(full) ? full : NULL;
   }
   size_t plen = strlen(p);
@@ -77,7 +77,7 @@ static const char *apx_import_find(apx_compilation *c, const char *p, uint32_t f
     const char *dir = c->search.dirs[i];
     const char *cand = has_ext ? apx_arena_printf(c->arena, "%s/%s", dir, p)
                                : apx_arena_printf(c->arena, "%s/%s.apx", dir, p);
-    if (apx_file_exists(cand)) return apx_path_from(c->arena, ".", cand);
+    if (apx_file_exists(cand)) return apx_path_join(c->arena, ".", cand);
   }
   return NULL;
 }
@@ -141,7 +141,7 @@ static void apx_loader_import(apx_loader *ld, const apx_ast_item *im, uint32_t f
   uint32_t file = apx_load_source(diag, path, im->loc);
   if (!file) return;
   /* Both normalised alike ("a/../stdlib" and "stdlib" must match). */
-  const char *lib = c->search.stdlib_dir ? apx_path_from(c->arena, ".", c->search.stdlib_dir) : NULL;
+  const char *lib = c->search.stdlib_dir ? apx_path_join(c->arena, ".", c->search.stdlib_dir) : NULL;
   size_t ll = lib ? strlen(lib) : 0;
   if (lib && strncmp(path, lib, ll) == 0 && path[ll] == '/')
     apx_diag_set_name(diag, file, apx_arena_printf(c->arena, "stdlib%s", path + ll));

@@ -1,7 +1,7 @@
 /* Building and finding things in the IR. */
 #include "ir.h"
+#include "walk.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -311,55 +311,37 @@ apx_value *apx_tb_finish(apx_tbuilder *tb) {
   return v;
 }
 
+static apx_walk_step apx_deferred_value(void *ctx, const apx_value *v) {
+  (void)ctx;
+  return v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF || v->kind == APX_V_CALL ? APX_WALK_STOP : APX_WALK_ON;
+}
+
 bool apx_ir_value_is_deferred(const apx_value *v) {
-  if (!v) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE: case APX_V_REF: case APX_V_CALL: return true;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_ir_value_is_deferred(v->u.list.items[i])) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_ir_value_is_deferred(v->u.map.entries[i].value)) return true;
-    return false;
-  default: return false;
-  }
+  static const apx_value_visitor vis = {apx_deferred_value, NULL};
+  return apx_ir_value_walk(v, &vis, NULL);
 }
 
 /* Depth-bounded: connection strings refer to each other, a cycle is possible
  * before validate has run. */
-static bool apx_ref_has_secret(const apx_ref *ref, int depth);
+static bool apx_value_has_secret_d(const apx_value *v, int depth);
 
-static bool apx_value_has_secret_d(const apx_value *v, int depth) {
-  if (!v || depth > 32) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref && apx_ref_has_secret(v->u.tpl.parts[i].ref, depth)) return true;
-    return false;
-  case APX_V_REF: return apx_ref_has_secret(v->u.ref, depth);
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_value_has_secret_d(v->u.list.items[i], depth)) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_value_has_secret_d(v->u.map.entries[i].value, depth)) return true;
-    return false;
-  default: return false;
-  }
+static apx_walk_step apx_secret_ref(void *ctx, apx_ref *ref) {
+  int depth = *(int *)ctx;
+  const apx_resource *t = ref->target;
+  bool secret = false;
+  if (!t) secret = false;
+  else if (t->kind == APX_KIND_PARAM)
+    secret = (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
+  else if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
+    secret = apx_value_has_secret_d(t->connection_string, depth + 1);
+  else if (ref->prop == APX_PROP_URL) secret = apx_value_has_secret_d(t->url, depth + 1);
+  return secret ? APX_WALK_STOP : APX_WALK_ON;
 }
 
-static bool apx_ref_has_secret(const apx_ref *ref, int depth) {
-  const apx_resource *t = ref->target;
-  if (!t) return false;
-  if (t->kind == APX_KIND_PARAM)
-    return (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
-    return apx_value_has_secret_d(t->connection_string, depth + 1);
-  if (ref->prop == APX_PROP_URL) return apx_value_has_secret_d(t->url, depth + 1);
-  return false;
+static bool apx_value_has_secret_d(const apx_value *v, int depth) {
+  static const apx_value_visitor vis = {NULL, apx_secret_ref};
+  if (depth > 32) return false;
+  return apx_ir_value_walk(v, &vis, &depth);
 }
 
 bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }
@@ -378,16 +360,6 @@ const char *apx_ir_value_type_name(const apx_value *v) {
   case APX_V_CALL: return "a function call";
   }
   return "a value";
-}
-
-const char *apx_ir_env_name(apx_arena *a, const char *name) {
-  size_t n = strlen(name);
-  char *s = apx_arena_alloc(a, n + 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)name[i];
-    s[i] = isalnum(c) ? (char)toupper(c) : '_';
-  }
-  return s;
 }
 
 /* Kahn's algorithm over wait and reference edges; a ready queue kept in

@@ -313,7 +313,7 @@ struct apx_module {
   apx_resource **resources; size_t nresources, capresources; /* declaration order; params too */
   apx_component **components; size_t ncomponents, capcomponents; /* top-level, all files */
   uint32_t *loaded_files; size_t nloaded, caploaded; /* every source, in load order */
-  const char *app_name;     /* from the main file's name: "shop" */
+  const char *app_name;     /* the main file's name as written, less ".apx": "shop" */
   apx_map resource_index;   /* name -> apx_resource * */
   apx_map component_index;  /* name -> apx_component * */
 };
@@ -385,8 +385,6 @@ bool apx_ir_value_has_secret(const apx_value *v);
 /* A short description of a value's type for messages: "a string", "a list". */
 const char *apx_ir_value_type_name(const apx_value *v);
 
-/* Environment variable name for a parameter or resource: pg_password -> PG_PASSWORD. */
-const char *apx_ir_env_name(apx_arena *a, const char *name);
 
 /* Returns resources in a dependency order (dependencies first, ties in
  * declaration order); NULL if there is a cycle. Count = nresources. */

@@ -254,7 +254,7 @@ static apx_value *apx_fold_file(apx_expand *X, apx_value *call) {
   apx_module *m = X->m;
   const char *p = apx_const_string(X, call->u.call.args[0], "file");
   if (!p) return apx_ir_value_new(m, APX_V_NULL, call->loc);
-  const char *full = apx_path_from(m->arena, call->u.call.dir, p);
+  const char *full = apx_path_join(m->arena, call->u.call.dir, p);
   FILE *f = fopen(full, "rb");
   struct stat st;
   if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {

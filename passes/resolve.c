@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "ir/walk.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -317,25 +318,14 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
   apx_ref_bind(b->m, ref, t, 1);
 }
 
+static apx_walk_step apx_bind_visit_ref(void *ud, apx_ref *ref) {
+  apx_bind_ref_in(ud, ref);
+  return APX_WALK_ON;
+}
+
 static void apx_bind_value(apx_bind_ctx *b, apx_value *v) {
-  if (!v) return;
-  switch (v->kind) {
-  case APX_V_REF: apx_bind_ref_in(b, v->u.ref); break;
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref) apx_bind_ref_in(b, v->u.tpl.parts[i].ref);
-    break;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++) apx_bind_value(b, v->u.list.items[i]);
-    break;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++) apx_bind_value(b, v->u.map.entries[i].value);
-    break;
-  case APX_V_CALL:
-    for (size_t i = 0; i < v->u.call.n; i++) apx_bind_value(b, v->u.call.args[i]);
-    break;
-  default: break;
-  }
+  static const apx_value_visitor vis = {NULL, apx_bind_visit_ref};
+  apx_ir_value_walk(v, &vis, b);
 }
 
 static apx_value *apx_bind_cb(void *ud, apx_item *owner, apx_value *v) {

@@ -257,7 +257,7 @@ static apx_item *apx_tc_found(const apx_spec *table, apx_item **found, const cha
 
 static const char *apx_tc_path(apx_tc *T, apx_item *x, const char *what, const char **abs) {
   const char *p = apx_tc_const(T, x->value, what);
-  if (p && abs) *abs = apx_path_from(T->m->arena, apx_value_dir(T->m, x->value), p);
+  if (p && abs) *abs = apx_path_join(T->m->arena, apx_value_dir(T->m, x->value), p);
   return p;
 }
 
@@ -551,7 +551,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     r->workdir_written = apx_tc_const(T, v, "workdir");
     if (r->workdir_written)
       r->workdir = r->kind == APX_KIND_CONTAINER ? r->workdir_written
-                                                 : apx_path_from(m->arena, apx_value_dir(m, v), r->workdir_written);
+                                                 : apx_path_join(m->arena, apx_value_dir(m, v), r->workdir_written);
     break;
   case APX_F_ENV: {
     size_t n;

@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "base/buf.h"
+#include "base/names.h"
+#include "ir/walk.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -124,7 +126,7 @@ static void apx_validate_waits(apx_module *m) {
       if (d->kind == APX_DEP_REFERENCE) {
         if (t->kind == APX_KIND_PARAM) {
           apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' is a param: references name resources", t->name);
-          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_ir_env_name(m->arena, t->name), t->name);
+          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_name_env_var(m->arena, t->name), t->name);
         } else if (!t->connection_string && !t->url && apx_ir_runner(t)->nendpoints == 0) {
           apx_warning(m->diag, d->loc, "'%s' has no endpoint, url or connection string: referencing it injects nothing",
                       t->name);
@@ -250,22 +252,14 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
   }
 }
 
+static apx_walk_step apx_validate_visit_ref(void *ud, apx_ref *ref) {
+  apx_validate_ref(ud, ref);
+  return APX_WALK_ON;
+}
+
 static void apx_validate_value(apx_vctx *V, const apx_value *v) {
-  if (!v) return;
-  switch (v->kind) {
-  case APX_V_REF: apx_validate_ref(V, v->u.ref); break;
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref) apx_validate_ref(V, v->u.tpl.parts[i].ref);
-    break;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++) apx_validate_value(V, v->u.list.items[i]);
-    break;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++) apx_validate_value(V, v->u.map.entries[i].value);
-    break;
-  default: break;
-  }
+  static const apx_value_visitor vis = {NULL, apx_validate_visit_ref};
+  apx_ir_value_walk(v, &vis, V);
 }
 
 static void apx_validate_entries(apx_vctx *V, const apx_entry *e, size_t n) {

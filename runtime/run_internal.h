@@ -253,8 +253,6 @@ int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_
  * (and saved, mode 0600). Returns 0 or 2 after naming each one missing. */
 int apx_run_params(apx_runtime *run);
 const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p);
-/* Fills `out` with `len` characters drawn per `g` from getrandom(). */
-void apx_run_generate(const apx_generate *g, char *out, size_t len);
 
 /* ---- ports.c --------------------------------------------------------------- */
 

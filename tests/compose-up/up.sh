@@ -8,7 +8,10 @@
 #     (engine events, the server's health log, and the server's 3 s delay);
 #   - the client fetched the server's page (a token made for this run);
 #   - the client got exactly the address the compiler injected, and the server
-#     answers at that address.
+#     answers at that address;
+#   - a secret aspirec generated into .env at emit time (no edit before `up`)
+#     reached both server and client, the same value, found in neither the
+#     YAML nor aspirec's output.
 # Every wait is bounded. Talks only to the private engine's socket.
 . "$(dirname "$0")/../lib.sh"
 need_aspirec
@@ -35,6 +38,17 @@ if ! msg=$(cd "$here" && "$ASPIREC" app.apx --emit=compose -o "$out" 2>&1) || [ 
   exit 1
 fi
 ok "compose-up: aspirec compiled app.apx to a Compose project"
+
+# The generated secret: in .env (0600) at emit time, nowhere else. The .env
+# is used exactly as emitted: nothing below edits it.
+secret=$(sed -n "s/^SHARED_SECRET=//p" "$out/.env" | sed "s/^'\(.*\)'\$/\1/")
+if [[ $secret =~ ^[A-Za-z0-9._~-]{24}$ ]] && [ "$(stat -c %a "$out/.env")" = 600 ] &&
+   ! grep -qF -- "$secret" "$compose" && ! printf '%s' "$msg" | grep -qF -- "$secret"; then
+  ok "compose-up: aspirec generated SHARED_SECRET into .env (24 characters, mode 0600, not in the YAML, not printed)"
+else
+  not_ok "compose-up: aspirec generated SHARED_SECRET into .env (24 characters, mode 0600, not in the YAML, not printed)"
+  grep -v '^SHARED_SECRET=' "$out/.env" | diag
+fi
 
 # The address the compiler injected into the client (Aspire's names).
 env_client=$(node "$APX_SRCDIR/tests/tools/compose-query.mjs" "$compose" env client)
@@ -148,6 +162,21 @@ if page=$(timeout 20 "$DOCKER" exec "$client" wget -qO- "$injected" 2>&1) && pri
   ok "compose-up: the server answers at $injected"
 else
   not_ok "compose-up: the server does not answer at $injected"; printf '%s\n' "$page" | diag
+fi
+
+# 5. Both containers got the one generated secret from .env: the client
+#    compared its own with the server's and says they match.
+if printf '%s\n' "$logs" | grep -qxF "client: secret matches the server"; then
+  ok "compose-up: client and server were given the same generated secret (the client compared them)"
+else
+  not_ok "compose-up: client and server were given the same generated secret"; printf '%s\n' "$logs" | diag
+fi
+senv=$("$DOCKER" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$server")
+if [ -n "$secret" ] && printf '%s\n' "$senv" | grep -qxF "SHARED_SECRET=$secret" &&
+   printf '%s\n' "$cenv" | grep -qxF "SHARED_SECRET=$secret"; then
+  ok "compose-up: the engine gave server and client exactly the value aspirec wrote to .env"
+else
+  not_ok "compose-up: the engine gave server and client exactly the value aspirec wrote to .env"
 fi
 
 # ---- down ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/names.h"
 #include "driver/driver.h"
 #include "ir/render.h"
 
@@ -46,7 +47,7 @@ static void t_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_b
 static bool t_param(void *ud, const apx_resource *p, apx_buf *o) { (void)ud; apx_buf_puts(o, p->param->value ? p->param->value : "?"); return false; }
 
 static char *render(const apx_value *v) {
-  apx_render_target t = {NULL, t_host, t_port, t_port, t_param, NULL, NULL};
+  apx_render_target t = {NULL, t_host, t_port, t_port, t_param, NULL, NULL, NULL};
   apx_buf b = {0};
   const char *why = NULL;
   if (!apx_render_value(&t, v, &b, &why)) {
@@ -63,7 +64,7 @@ static void test_ir_basics(void) {
   char *big = apx_arena_alloc(a, 1 << 20);
   big[(1 << 20) - 1] = 1;
   CHECK(apx_arena_bytes(a) >= (1u << 20), "arena: large allocation is accounted");
-  CHECK(strcmp(apx_ir_env_name(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
+  CHECK(strcmp(apx_name_env_var(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
   const char *c[] = {"db", "cache", "catalog"};
   CHECK(apx_suggest("dbb", c, 3) && strcmp(apx_suggest("dbb", c, 3), "db") == 0, "suggest: dbb -> db");
   CHECK(apx_suggest("zzzzzz", c, 3) == NULL, "suggest: nothing close gives NULL");
