@@ -64,13 +64,20 @@ fi
 # ---- up, from the project directory as emitted ------------------------------------
 cu_project "$project" "$compose"
 t0=$(date +%s.%N)
+# The first probes (failing while the server sleeps) are gone from the
+# engine's log by the end: watch it while up -d waits.
+cu_watch_health server "$tmp/health" &
+watcher=$!
+at_exit "kill $watcher 2> /dev/null"
 cd "$out" || { not_ok "compose-up: cd $out"; exit 1; }
 cu_up
 server=$(dc ps -q server) client=$(dc ps -q client)
 if [ -z "$server" ] || [ -z "$client" ]; then not_ok "compose-up: containers server and client exist"; exit 1; fi
-# The engine keeps only the last 5 probes: read the log at once.
-health_log=$("$DOCKER" inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{json .End}}{{println}}{{end}}' "$server" | tr -d '"')
-health_out=$("$DOCKER" inspect -f '{{range .State.Health.Log}}{{.ExitCode}}: {{.Output}}{{end}}' "$server")
+kill "$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
+cu_health_dump "$server" >> "$tmp/health"
+seen=$(cu_health_seen "$tmp/health")
+health_log=$(printf '%s\n' "$seen" | awk '{ print $2, $1 }')        # EXIT END
+health_out=$(printf '%s\n' "$seen" | cut -d' ' -f2- | sed 's/^\([0-9]*\) /\1: /')  # EXIT: OUTPUT
 server_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$server")
 client_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$client")
 status=$("$DOCKER" inspect -f '{{.State.Health.Status}}' "$server")

@@ -57,11 +57,16 @@ ok "compose-up: busybox image $IMAGE imported"
 # ---- up ------------------------------------------------------------------------------
 cu_project "$project" "$compose"
 t0=$(date +%s.%N)
+# The engine keeps only the server's last 5 probes: watch them while up -d waits.
+cu_watch_health server "$tmp/health" &
+watcher=$!
+at_exit "kill $watcher 2> /dev/null"
 cu_up
-# Read the server's health log at once: the engine keeps only its last 5 probes.
 server=$(dc ps -q server) client=$(dc ps -q client)
 if [ -z "$server" ] || [ -z "$client" ]; then not_ok "compose-up: containers server and client exist"; exit 1; fi
-health_log=$("$DOCKER" inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{json .End}}{{println}}{{end}}' "$server" | tr -d '"')
+kill "$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
+cu_health_dump "$server" >> "$tmp/health"
+health_log=$(cu_health_seen "$tmp/health" | awk '{ print $2, $1 }')   # EXIT END
 server_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$server")
 client_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$client")
 

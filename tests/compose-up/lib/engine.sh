@@ -60,6 +60,23 @@ cu_up() {
   fi
 }
 
+# The engine keeps only a container's last 5 probes, so by the time up -d
+# returns the first ones may be gone. cu_watch_health SERVICE FILE (run in
+# the background while up -d waits) polls the service's health log into
+# FILE; cu_health_seen FILE prints every probe seen, in order, as
+# `END_TIME EXIT OUTPUT`.
+cu_watch_health() {
+  local id= _
+  for _ in $(seq $((WAIT * 5))); do
+    [ -n "$id" ] || id=$("$DOCKER" ps -aq --filter "label=com.docker.compose.project=$CU_PROJECT" \
+      --filter "label=com.docker.compose.service=$1" 2> /dev/null)
+    [ -n "$id" ] && cu_health_dump "$id" >> "$2" 2> /dev/null
+    sleep 0.2
+  done
+}
+cu_health_dump() { "$DOCKER" inspect -f '{{range .State.Health.Log}}{{json .End}} {{.ExitCode}} {{.Output}}{{println}}{{end}}' "$1" | tr -d '"'; }
+cu_health_seen() { grep . "$1" | awk '!seen[$0]++'; }
+
 # cu_wait_log CONTAINER REGEX: waits until the container's output has a line matching.
 cu_wait_log() {
   local _
