@@ -6,7 +6,9 @@
  * is ever written into the YAML. The YAML is checked against docker-compose
  * v1.29 (`config -q`) and the compose-spec schema, so keys v1 rejects
  * (`name`, `start_interval`, ports `host_ip`) are never written. */
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +43,7 @@ typedef struct apx_compose {
   size_t nvolumes, capvolumes;
   /* (resource, target) pairs already warned about, to warn once. */
   apx_map warned;
+  bool probe_used; /* a healthcheck runs aspirec-probe: copy it to the output */
 } apx_compose;
 
 /* ---- what becomes a service ------------------------------------------- */
@@ -228,29 +231,18 @@ static void apx_compose_relpath(apx_compose *c, const char *abs, apx_buf *out) {
 
 /* ---- healthcheck -------------------------------------------------------- */
 
-/* Characters a POSIX shell never treats specially in a word. */
-static bool apx_compose_shell_safe(const char *s) {
-  if (!*s) return false;
-  for (; *s; s++) {
-    char ch = *s;
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-          strchr("_@%+=:,./-", ch)))
-      return false;
-  }
-  return true;
-}
+/* tcp and http checks run aspirec-probe (probe/README.md), a static program
+ * the back end copies into the project and binds read-only into the
+ * service: it needs nothing from the image (no shell, wget, curl or nc). */
+#define APX_COMPOSE_PROBE_FILE ".aspirec/probe"    /* in the output directory */
+#define APX_COMPOSE_PROBE_TARGET "/.aspirec/probe" /* in the container */
 
-static void apx_compose_shell_quote(const char *s, apx_buf *out) {
-  if (apx_compose_shell_safe(s)) {
-    apx_buf_puts(out, s);
-    return;
-  }
-  apx_buf_putc(out, '\'');
-  for (; *s; s++) {
-    if (*s == '\'') apx_buf_puts(out, "'\\''");
-    else apx_buf_putc(out, *s);
-  }
-  apx_buf_putc(out, '\'');
+/* The probe binary here: $APX_PROBE, else the build tree's (an aspirec run
+ * from its build), else the installed one. */
+static const char *apx_compose_probe_binary(void) {
+  const char *env = getenv("APX_PROBE");
+  if (env && *env) return env;
+  return access(APX_PROBE_BUILT, X_OK) == 0 ? APX_PROBE_BUILT : APX_PROBE_INSTALLED;
 }
 
 static void apx_compose_duration(int64_t ms, apx_buf *out) {
@@ -264,50 +256,62 @@ static bool apx_compose_has_health(const apx_resource *r) {
   return false;
 }
 
-/* One check as a shell command (for CMD-SHELL). Returns false on error. */
-static bool apx_compose_check_cmd(apx_compose *c, const apx_resource *r, const apx_health *h, apx_buf *out) {
-  const char *kind = h->kind == APX_HEALTH_HTTP ? "http" : h->kind == APX_HEALTH_TCP ? "tcp" : "exec";
+/* A single exec check is written as the user's own command; anything else
+ * (tcp, http, several checks) goes through the probe. */
+static bool apx_compose_uses_probe(const apx_resource *r) {
+  size_t n = 0;
+  const apx_health *first = NULL;
+  for (size_t i = 0; i < r->nhealth; i++)
+    if (r->health[i].kind != APX_HEALTH_LOG && !n++) first = &r->health[i];
+  if (!n) return false;
+  return n > 1 || first->kind != APX_HEALTH_EXEC || !first->exec || first->exec->kind != APX_V_LIST;
+}
+
+/* The bind's source in the YAML: the copy in the output directory, or (on
+ * stdout, where there is no directory to copy it to) the binary's own path. */
+static const char *apx_compose_probe_source(apx_compose *c) {
+  if (!apx_output_to_stdout(c->out)) return "./" APX_COMPOSE_PROBE_FILE;
+  char *abs = realpath(apx_compose_probe_binary(), NULL);
+  const char *src = apx_arena_printf(c->m->arena, "%s", abs ? abs : apx_compose_probe_binary());
+  free(abs);
+  return src;
+}
+
+/* One check as probe arguments. Returns false on error. */
+static bool apx_compose_probe_args(apx_compose *c, apx_yaml *y, const apx_resource *r, const apx_health *h) {
+  char num[32];
   if (h->kind == APX_HEALTH_EXEC) {
     if (!h->exec || h->exec->kind != APX_V_LIST || h->exec->u.list.n == 0) {
       apx_error(c->m->diag, h->loc, "the exec health check of '%s' needs a non-empty list (argv)", r->name);
       return false;
     }
-    for (size_t i = 0; i < h->exec->u.list.n; i++) {
-      apx_buf arg = {0};
-      bool ok = apx_compose_render(c, r, h->exec->u.list.items[i], h->loc, "the exec health check", &arg);
-      if (ok) {
-        if (i) apx_buf_putc(out, ' ');
-        apx_compose_shell_quote(apx_buf_str(&arg), out);
-      }
-      apx_buf_free(&arg);
-      if (!ok) return false;
-    }
+    snprintf(num, sizeof num, "%zu", h->exec->u.list.n);
+    apx_yaml_str(y, "exec");
+    apx_yaml_str(y, num);
+    apx_compose_emit_list_items(c, y, r, h->exec, "the exec health check");
     return true;
   }
+  const char *kind = h->kind == APX_HEALTH_HTTP ? "http" : "tcp";
   const apx_endpoint *e = h->endpoint ? apx_ir_endpoint_find(r, h->endpoint) : NULL;
   if (!e || e->target_port <= 0) {
     apx_error(c->m->diag, h->loc, "the %s health check of '%s' has no endpoint with a target port", kind, r->name);
     return false;
   }
-  if (h->kind == APX_HEALTH_TCP) {
-    /* nc where the image has it, else bash's /dev/tcp. */
-    apx_buf_printf(out, "nc -z 127.0.0.1 %d || bash -c ': </dev/tcp/127.0.0.1/%d'", e->target_port,
-                   e->target_port);
-    return true;
-  }
-  /* http: wget or curl, whichever the image has. The URL is the only text
-   * from the program; `$` is doubled for compose, then shell-quoted. */
+  snprintf(num, sizeof num, "%d", e->target_port);
+  /* The probe has no TLS: an https endpoint is checked by connecting, as
+   * run mode does. */
   bool tls = e->scheme && strcmp(e->scheme, "https") == 0;
-  apx_buf url = {0}, q = {0};
-  apx_buf_printf(&url, "%s://127.0.0.1:%d", tls ? "https" : "http", e->target_port);
-  const char *path = h->path && h->path[0] ? h->path : "/";
-  if (path[0] != '/') apx_buf_putc(&url, '/');
-  apx_compose_text(NULL, path, strlen(path), &url);
-  apx_compose_shell_quote(apx_buf_str(&url), &q);
-  apx_buf_printf(out, "wget -q%s -O /dev/null %s || curl -fsS%s -o /dev/null %s", tls ? " --no-check-certificate" : "",
-                 apx_buf_str(&q), tls ? "k" : "", apx_buf_str(&q));
-  apx_buf_free(&url);
-  apx_buf_free(&q);
+  apx_yaml_str(y, h->kind == APX_HEALTH_HTTP && !tls ? "http" : "tcp");
+  apx_yaml_str(y, num);
+  if (h->kind == APX_HEALTH_HTTP && !tls) {
+    /* The path is the only text from the program: `$` doubled for compose. */
+    apx_buf path = {0};
+    const char *p = h->path && h->path[0] ? h->path : "/";
+    if (p[0] != '/') apx_buf_putc(&path, '/');
+    apx_compose_text(NULL, p, strlen(p), &path);
+    apx_yaml_str(y, apx_buf_str(&path));
+    apx_buf_free(&path);
+  }
   return true;
 }
 
@@ -339,23 +343,21 @@ static void apx_compose_healthcheck(apx_compose *c, apx_yaml *y, const apx_resou
   apx_yaml_begin_map(y);
   apx_yaml_key(y, "test");
   apx_yaml_begin_flow_seq(y);
-  if (n == 1 && checks[0]->kind == APX_HEALTH_EXEC && checks[0]->exec && checks[0]->exec->kind == APX_V_LIST) {
-    apx_yaml_str(y, "CMD");
+  apx_yaml_str(y, "CMD");
+  if (!apx_compose_uses_probe(r)) {
     apx_compose_emit_list_items(c, y, r, checks[0]->exec, "the exec health check");
   } else {
-    apx_buf cmd = {0};
-    for (size_t i = 0; i < n; i++) {
-      apx_buf one = {0};
-      if (apx_compose_check_cmd(c, r, checks[i], &one)) {
-        /* Grouped, because `a || b && c || d` would let d excuse a failed a||b. */
-        if (n > 1) apx_buf_printf(&cmd, "%s( %s )", i ? " && " : "", apx_buf_str(&one));
-        else apx_buf_puts(&cmd, apx_buf_str(&one));
-      }
-      apx_buf_free(&one);
+    c->probe_used = true;
+    apx_yaml_str(y, APX_COMPOSE_PROBE_TARGET);
+    if (timeout) {
+      /* The probe gives up when Docker would, and stops what exec started. */
+      apx_buf t = {0};
+      apx_buf_puts(&t, "--timeout=");
+      apx_compose_duration(timeout, &t);
+      apx_yaml_str(y, apx_buf_str(&t));
+      apx_buf_free(&t);
     }
-    apx_yaml_str(y, "CMD-SHELL");
-    apx_yaml_str(y, apx_buf_str(&cmd));
-    apx_buf_free(&cmd);
+    for (size_t i = 0; i < n; i++) apx_compose_probe_args(c, y, r, checks[i]);
   }
   apx_yaml_end_seq(y);
   apx_buf d = {0};
@@ -499,7 +501,8 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
 }
 
 static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *r) {
-  if (!r->nvolumes && !r->nbinds) return;
+  bool probe = apx_compose_uses_probe(r);
+  if (!r->nvolumes && !r->nbinds && !probe) return;
   apx_yaml_key(y, "volumes");
   apx_yaml_begin_seq(y);
   apx_buf b = {0};
@@ -517,6 +520,11 @@ static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *
     if (bd->source_abs) apx_compose_relpath(c, bd->source_abs, &b);
     else if (bd->source) apx_compose_relpath(c, bd->source, &b);
     apx_buf_printf(&b, ":%s%s", bd->target ? bd->target : "", bd->readonly ? ":ro" : "");
+    apx_yaml_str(y, apx_buf_str(&b));
+  }
+  if (probe) {
+    apx_buf_clear(&b);
+    apx_buf_printf(&b, "%s:%s:ro", apx_compose_probe_source(c), APX_COMPOSE_PROBE_TARGET);
     apx_yaml_str(y, apx_buf_str(&b));
   }
   apx_buf_free(&b);
@@ -779,6 +787,29 @@ static void apx_compose_check_vars(apx_compose *c) {
   apx_compose_dups(c, v, n, NULL, apx_compose_var_clash);
 }
 
+/* Copies the probe binary into the project, so that it runs from its own
+ * directory with no editing; on stdout the YAML names the binary itself,
+ * which must then exist. */
+static void apx_compose_add_probe(apx_compose *c) {
+  const char *path = apx_compose_probe_binary();
+  FILE *f = fopen(path, "rb");
+  apx_buf b = {0};
+  char chunk[16384];
+  size_t k;
+  while (f && (k = fread(chunk, 1, sizeof chunk, f)) > 0) apx_buf_append(&b, chunk, k);
+  int err = !f ? errno : ferror(f) ? EIO : 0;
+  if (f) fclose(f);
+  if (err || !b.len) {
+    apx_error(c->m->diag, APX_NOLOC,
+              "cannot read the health-check probe %s: %s (it is installed with aspirec; APX_PROBE names another)",
+              path, err ? strerror(err) : "empty file");
+  } else if (!apx_output_to_stdout(c->out)) {
+    size_t len = b.len;
+    apx_output_add_executable(c->out, APX_COMPOSE_PROBE_FILE, apx_buf_take(&b, NULL), len);
+  }
+  apx_buf_free(&b);
+}
+
 int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t errors0 = m->diag->errors;
   apx_compose c = {0};
@@ -846,6 +877,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_yaml_free(&y);
   /* The YAML first: in stdout mode only the first file is written. */
   apx_compose_dotenv(&c);
+  if (c.probe_used) apx_compose_add_probe(&c);
   free(c.outdir);
   return (int)(m->diag->errors - errors0);
 }

@@ -17,6 +17,7 @@ typedef struct apx_out_file {
   char *relpath;
   char *data;
   size_t len;
+  bool executable;
 } apx_out_file;
 
 struct apx_output {
@@ -55,6 +56,7 @@ void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t
       free(o->files[i].data);
       o->files[i].data = data;
       o->files[i].len = len;
+      o->files[i].executable = false;
       return;
     }
   if (o->n == o->cap) {
@@ -71,6 +73,13 @@ void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t
   f->relpath = apx_out_strdup(relpath);
   f->data = data;
   f->len = len;
+  f->executable = false;
+}
+
+void apx_output_add_executable(apx_output *o, const char *relpath, char *data, size_t len) {
+  apx_output_add_owned(o, relpath, data, len);
+  for (size_t i = 0; i < o->n; i++)
+    if (strcmp(o->files[i].relpath, relpath) == 0) o->files[i].executable = true;
 }
 
 void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len) {
@@ -167,8 +176,11 @@ static int apx_out_stdout(apx_output *o) {
 
 /* New files get the usual mode (0666 less umask); a `.env` holds parameter
  * values, secrets among them, so it is private. An existing file keeps its
- * mode, so a user's chmod survives a re-emit. */
-static mode_t apx_out_mode(const char *final, const char *relpath) {
+ * mode, so a user's chmod survives a re-emit. An executable is always 0755:
+ * it runs in containers as any user, whatever the umask here. */
+static mode_t apx_out_mode(const char *final, const apx_out_file *f) {
+  const char *relpath = f->relpath;
+  if (f->executable) return 0755;
   struct stat st;
   if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
   const char *base = strrchr(relpath, '/');
@@ -217,7 +229,7 @@ int apx_output_commit(apx_output *o) {
       }
     }
     const char *step = NULL;
-    char *tmp = apx_atomic_stage(final.data, f->data, f->len, apx_out_mode(final.data, f->relpath), &step);
+    char *tmp = apx_atomic_stage(final.data, f->data, f->len, apx_out_mode(final.data, f), &step);
     if (!tmp) {
       if (strcmp(step, "create") == 0)
         apx_buf_printf(&msg, "cannot create a temporary file in '%.*s': %s", (int)dirlen, final.data,

@@ -16,6 +16,8 @@ apx_output *apx_output_new(const char *dir);
 void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len);
 /* The same, taking ownership of a heap block (no copy of a large file). */
 void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t len);
+/* The same for a program (mode 0755 always): the Compose health-check probe. */
+void apx_output_add_executable(apx_output *o, const char *relpath, char *data, size_t len);
 /* Reads an existing file of the output directory (to keep values a user put
  * into .env); NULL if absent. The caller frees it. */
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);
