@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define APX_API_VERSION 1
+#define APX_API_VERSION 2
 
 typedef struct apx_api_compilation apx_api_compilation;
 typedef struct apx_module apx_module;
@@ -28,12 +28,19 @@ int apx_api_version(void);
 
 /* Compiles a program (imports resolved through -I-like dirs, then the
  * standard library). Returns NULL only when out of memory; check
- * apx_api_errors() for program errors. */
+ * apx_api_errors() for program errors. At most 20 errors and 20 warnings
+ * are kept for apx_api_diagnostics(), as on the command line. */
 apx_api_compilation *apx_api_compile(const char *path, const char *const *include_dirs, size_t ninclude,
                                      const char *const *params, size_t nparams);
+/* The same with another limit (0: keep every diagnostic). Since version 2. */
+apx_api_compilation *apx_api_compile_limit(const char *path, const char *const *include_dirs, size_t ninclude,
+                                           const char *const *params, size_t nparams, size_t error_limit);
 void apx_api_free(apx_api_compilation *c);
+/* Every error and warning counts, kept or not (apx_api_warnings: since 2). */
 size_t apx_api_errors(const apx_api_compilation *c);
-/* The diagnostics as the command line prints them (no colour). Caller frees. */
+size_t apx_api_warnings(const apx_api_compilation *c);
+/* The diagnostics as the command line prints them (no colour), the last
+ * line counting those past the limit. Caller frees. */
 char *apx_api_diagnostics(apx_api_compilation *c);
 apx_module *apx_api_module(apx_api_compilation *c);
 /* "file:line:col" of a resource's declaration (owned by the compilation). */
