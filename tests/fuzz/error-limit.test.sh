@@ -3,7 +3,8 @@
 # print at most --error-limit of them (20 by default) and one line counting
 # the rest, finish fast, and still count every error (summary line, exit 1).
 #   - 20 KB of random bytes (fixed seed): thousands of lexical and syntax errors;
-#   - 200,000 references to an endpoint that does not exist (7 MB).
+#   - 200,000 references to an endpoint that does not exist (7 MB);
+# and a 5 MB image string makes one short error, fast.
 # Time is the user+system CPU time of apx_run (common.sh), bounded
 # generously: $APX_LIMIT_SECONDS (2 s; 30 s under ASan).
 . "$(dirname "$0")/../lib.sh"
@@ -59,6 +60,18 @@ hostile() {
 
 hostile "20 KB of random bytes" "$T/random.apx" 1000
 hostile "200,000 references to a missing endpoint" "$T/refs.apx" 200000
+
+# A 5 MB image string (issue 6): one error for its length, at once (the
+# lengths are checked before any matching).
+awk 'BEGIN { printf "container a { image = \""; for (i = 0; i < 65536; i++) printf "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; print "\" }" }' > "$T/image.apx"
+apx_run 60 "$T/stdout" "$T/stderr" "$T/image.apx"
+if [ "$RC" -eq 1 ] && grep -q '/image.apx:1:23: error: the image name is 5242880 characters long$' "$T/stderr" &&
+   [ "$(wc -c < "$T/stderr")" -lt 2000 ] && awk -v u="$UTIME" -v s="$SYS" -v m="$APX_LIMIT_SECONDS" 'BEGIN { exit !(u + s < m) }'; then
+  ok "a 5 MB image: one located error in ${UTIME}s user + ${SYS}s system"
+else
+  not_ok "a 5 MB image: one located error of under 2,000 bytes within ${APX_LIMIT_SECONDS}s (exit $RC, ${UTIME}s + ${SYS}s)"
+  cut -c1-200 "$T/stderr" | diag 5
+fi
 
 # --error-limit=0 shows all, --error-limit=N shows N; bad values are refused.
 head -n 1004 "$T/refs.apx" > "$T/small.apx" && printf '  }\n}\n' >> "$T/small.apx"
