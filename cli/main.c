@@ -186,7 +186,6 @@ int main(int argc, char **argv) {
   apx_diag_set_limit(&c.diag, error_limit, "--error-limit=0 shows them all");
   c.opts.params = params;
   c.opts.nparams = nparams;
-  c.opts.run_mode = run;
   apx_search_path(&c, incs, nincs);
   int rc = apx_compile_file(&c, input, &po);
   if (rc == 0 && be) {

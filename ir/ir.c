@@ -311,59 +311,6 @@ apx_value *apx_tb_finish(apx_tbuilder *tb) {
   return v;
 }
 
-bool apx_ir_value_is_deferred(const apx_value *v) {
-  if (!v) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE: case APX_V_REF: case APX_V_CALL: return true;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_ir_value_is_deferred(v->u.list.items[i])) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_ir_value_is_deferred(v->u.map.entries[i].value)) return true;
-    return false;
-  default: return false;
-  }
-}
-
-/* Depth-bounded: connection strings refer to each other, a cycle is possible
- * before validate has run. */
-static bool apx_ref_has_secret(const apx_ref *ref, int depth);
-
-static bool apx_value_has_secret_d(const apx_value *v, int depth) {
-  if (!v || depth > 32) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref && apx_ref_has_secret(v->u.tpl.parts[i].ref, depth)) return true;
-    return false;
-  case APX_V_REF: return apx_ref_has_secret(v->u.ref, depth);
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_value_has_secret_d(v->u.list.items[i], depth)) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_value_has_secret_d(v->u.map.entries[i].value, depth)) return true;
-    return false;
-  default: return false;
-  }
-}
-
-static bool apx_ref_has_secret(const apx_ref *ref, int depth) {
-  const apx_resource *t = ref->target;
-  if (!t) return false;
-  if (t->kind == APX_KIND_PARAM)
-    return (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
-    return apx_value_has_secret_d(t->connection_string, depth + 1);
-  if (ref->prop == APX_PROP_URL) return apx_value_has_secret_d(t->url, depth + 1);
-  return false;
-}
-
-bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }
-
 const char *apx_ir_value_type_name(const apx_value *v) {
   if (!v) return "nothing";
   switch (v->kind) {

@@ -21,4 +21,9 @@ void apx_items_map_values(apx_item *items, apx_value_fn fn, void *ud);
  * wrote the value: absolute paths stay, others are joined and normalised. */
 const char *apx_path_from(apx_module *m, const char *dir, const char *path);
 
+/* typecheck's reading of a block body against its schema (schema.h):
+ * found[i] is the item for table[i], for at most nfound entries. */
+struct apx_spec;
+void apx_tc_block(apx_module *m, apx_item *blk, const struct apx_spec *table, apx_item **found, size_t nfound);
+
 #endif

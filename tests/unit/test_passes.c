@@ -7,6 +7,8 @@
 
 #include "ir/compile.h"
 #include "ir/render.h"
+#include "passes/passes_internal.h"
+#include "passes/schema.h"
 
 #include "check.h"
 
@@ -389,6 +391,40 @@ static void test_images(void) {
   done(r);
 }
 
+/* apx_tc_block with a schema longer than the caller's array: it reads the
+ * first entries only and never writes past the array (a heap array, so that
+ * ASan reports a write past it; the old code wrote one slot per entry). */
+static void test_tc_block_bound(void) {
+  result *r = compile_src("container a { image = \"x\" }\n", NULL, 0);
+  apx_module *m = r->c.module;
+  static const apx_spec table[] = {
+      {"a", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL}, {"b", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {"c", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL}, {"d", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {"e", APX_F_SUB, APX_T_CONST, 0, false, false, true, NULL},  {"f", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {NULL, 0, 0, 0, false, false, false, NULL}};
+  static const char *names[] = {"a", "b", "c", "d", "e", "f"};
+  apx_item blk = {0}, items[6];
+  memset(items, 0, sizeof items);
+  blk.kind = APX_IT_BLOCK;
+  blk.name = "test";
+  for (int i = 5; i >= 0; i--) {
+    items[i].kind = APX_IT_ATTR;
+    items[i].name = names[i];
+    items[i].value = apx_ir_value_new(m, APX_V_STRING, APX_NOLOC);
+    items[i].next = blk.body;
+    blk.body = &items[i];
+  }
+  size_t errors = r->c.diag.errors;
+  apx_item **found = malloc(4 * sizeof *found);
+  apx_tc_block(m, &blk, table, found, 4);
+  CHECK(found[0] == &items[0] && found[1] == &items[1] && found[2] == &items[2] && found[3] == &items[3],
+        "tc_block: the first 4 entries are read into an array of 4");
+  CHECK(r->c.diag.errors == errors + 2, "tc_block: attributes past the array are not read (2 errors, got %zu)",
+        r->c.diag.errors - errors);
+  free(found);
+  done(r);
+}
+
 int main(void) {
   test_ir_basics();
   test_template_builder();
@@ -401,6 +437,7 @@ int main(void) {
   test_imports();
   test_topo();
   test_images();
+  test_tc_block_bound();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
