@@ -135,6 +135,22 @@ static int apx_diag_cmp(const void *a, const void *b) {
   return x->dg->seq < y->dg->seq ? -1 : x->dg->seq > y->dg->seq;
 }
 
+/* A message or hint quotes what the program wrote (a name, a value), which
+ * can be megabytes long: past APX_TEXT_MAX bytes it is cut, at a character
+ * boundary, and ends in "...". */
+enum { APX_TEXT_MAX = 480 };
+static void apx_diag_put_text(apx_buf *b, const char *s) {
+  size_t n = strnlen(s, APX_TEXT_MAX + 1);
+  if (n <= APX_TEXT_MAX) {
+    apx_buf_append(b, s, n);
+    return;
+  }
+  n = APX_TEXT_MAX;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  apx_buf_append(b, s, n);
+  apx_buf_puts(b, "...");
+}
+
 /* Renders one diagnostic into `b`: the cost is bounded by what it prints
  * (the line index is built once per file, then searched). */
 static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
@@ -143,13 +159,16 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
   const char *bold = d->color ? "\033[1m" : "", *reset = d->color ? "\033[0m" : "";
   const char *lc = d->color ? colors[dg->level] : "";
   if (dg->loc.file == 0) {
-    apx_buf_printf(b, "%saspirec:%s %s%s:%s %s\n", bold, reset, lc, names[dg->level], reset, dg->message);
+    apx_buf_printf(b, "%saspirec:%s %s%s:%s ", bold, reset, lc, names[dg->level], reset);
+    apx_diag_put_text(b, dg->message);
+    apx_buf_putc(b, '\n');
   } else {
     apx_source *s = &d->sources[dg->loc.file];
     unsigned line, col;
     apx_diag_line_col(d, dg->loc.file, dg->loc.begin, &line, &col);
-    apx_buf_printf(b, "%s%s:%u:%u:%s %s%s:%s %s\n", bold, s->name, line, col, reset, lc, names[dg->level], reset,
-                   dg->message);
+    apx_buf_printf(b, "%s%s:%u:%u:%s %s%s:%s ", bold, s->name, line, col, reset, lc, names[dg->level], reset);
+    apx_diag_put_text(b, dg->message);
+    apx_buf_putc(b, '\n');
     size_t li = line - 1;
     uint32_t start = s->lines[li];
     uint32_t stop = li + 1 < s->nlines ? s->lines[li + 1] : (uint32_t)s->len;
@@ -183,7 +202,11 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
     apx_buf_puts(b, reset);
     apx_buf_putc(b, '\n');
   }
-  if (dg->hint) apx_buf_printf(b, "      = %shint:%s %s\n", bold, reset, dg->hint);
+  if (dg->hint) {
+    apx_buf_printf(b, "      = %shint:%s ", bold, reset);
+    apx_diag_put_text(b, dg->hint);
+    apx_buf_putc(b, '\n');
+  }
 }
 
 static void apx_diag_render_dropped(const apx_diag *d, apx_buf *b) {

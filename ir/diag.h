@@ -91,7 +91,8 @@ void apx_diag_hint(apx_diag *d, apx_diagnostic *dg, const char *fmt, ...)
 /* Prints every diagnostic kept, sorted by file and offset (notes stay after
  * the diagnostic they follow), with the source line (a window of it around
  * the caret) and a caret, then one line that counts those past the limit.
- * The cost of one is bounded by what it prints. */
+ * A message or hint is cut after 480 bytes. The cost of one is bounded by
+ * what it prints. */
 void apx_diag_print(apx_diag *d, FILE *out);
 
 /* Whether a "did you mean" search is still worth its cost: it scans every

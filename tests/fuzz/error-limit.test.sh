@@ -73,6 +73,17 @@ else
   cut -c1-200 "$T/stderr" | diag 5
 fi
 
+# A name of 1 MB in a message (an unknown attribute): the message is cut,
+# the output stays small.
+awk 'BEGIN { printf "container a {\n  image = \"x\"\n  "; for (i = 0; i < 16384; i++) printf "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"; print " = 1\n}" }' > "$T/longname.apx"
+apx_run 60 "$T/stdout" "$T/stderr" "$T/longname.apx"
+if [ "$RC" -eq 1 ] && grep -q "/longname.apx:3:3: error: unknown attribute 'yyyy.*\.\.\.$" "$T/stderr" && [ "$(wc -c < "$T/stderr")" -lt 3000 ]; then
+  ok "a 1 MB name in a message: cut, $(wc -c < "$T/stderr") bytes of diagnostics"
+else
+  not_ok "a 1 MB name in a message: one error, cut, under 3,000 bytes (exit $RC, $(wc -c < "$T/stderr") bytes)"
+  cut -c1-200 "$T/stderr" | diag 5
+fi
+
 # --error-limit=0 shows all, --error-limit=N shows N; bad values are refused.
 head -n 1004 "$T/refs.apx" > "$T/small.apx" && printf '  }\n}\n' >> "$T/small.apx"
 for lim in 0 5 1000; do
