@@ -53,7 +53,6 @@ static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
 }
 
 void apx_yaml_begin_map(apx_yaml *y) { apx_yaml_begin_map_style(y, YAML_BLOCK_MAPPING_STYLE); }
-void apx_yaml_begin_flow_map(apx_yaml *y) { apx_yaml_begin_map_style(y, YAML_FLOW_MAPPING_STYLE); }
 
 void apx_yaml_end_map(apx_yaml *y) {
   yaml_event_t ev;

@@ -27,7 +27,6 @@ typedef struct apx_yaml {
 /* Starts a stream and one document. */
 void apx_yaml_init(apx_yaml *y);
 void apx_yaml_begin_map(apx_yaml *y);
-void apx_yaml_begin_flow_map(apx_yaml *y);
 void apx_yaml_end_map(apx_yaml *y);
 void apx_yaml_begin_seq(apx_yaml *y);
 /* `[a, b]` on one line: for short lists such as a healthcheck's test. */

@@ -548,6 +548,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   if (ps->synthetic) return 0;
   const APX_YYLTYPE *lp = yypcontext_location(ctx);
   apx_loc loc = L(ps, *lp);
+  /* Past the error limit only the count matters: skip the expected set. */
+  if (!apx_diag_shows(ps->diag, APX_DIAG_ERROR)) {
+    apx_error(ps->diag, loc, "syntax error");
+    return 0;
+  }
 
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);

@@ -311,41 +311,6 @@ apx_value *apx_tb_finish(apx_tbuilder *tb) {
   return v;
 }
 
-static apx_walk_step apx_deferred_value(void *ctx, const apx_value *v) {
-  (void)ctx;
-  return v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF || v->kind == APX_V_CALL ? APX_WALK_STOP : APX_WALK_ON;
-}
-
-bool apx_ir_value_is_deferred(const apx_value *v) {
-  static const apx_value_visitor vis = {apx_deferred_value, NULL};
-  return apx_ir_value_walk(v, &vis, NULL);
-}
-
-/* Depth-bounded: connection strings refer to each other, a cycle is possible
- * before validate has run. */
-static bool apx_value_has_secret_d(const apx_value *v, int depth);
-
-static apx_walk_step apx_secret_ref(void *ctx, apx_ref *ref) {
-  int depth = *(int *)ctx;
-  const apx_resource *t = ref->target;
-  bool secret = false;
-  if (!t) secret = false;
-  else if (t->kind == APX_KIND_PARAM)
-    secret = (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
-  else if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
-    secret = apx_value_has_secret_d(t->connection_string, depth + 1);
-  else if (ref->prop == APX_PROP_URL) secret = apx_value_has_secret_d(t->url, depth + 1);
-  return secret ? APX_WALK_STOP : APX_WALK_ON;
-}
-
-static bool apx_value_has_secret_d(const apx_value *v, int depth) {
-  static const apx_value_visitor vis = {NULL, apx_secret_ref};
-  if (depth > 32) return false;
-  return apx_ir_value_walk(v, &vis, &depth);
-}
-
-bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }
-
 const char *apx_ir_value_type_name(const apx_value *v) {
   if (!v) return "nothing";
   switch (v->kind) {

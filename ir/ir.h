@@ -300,7 +300,6 @@ struct apx_component {
 
 typedef struct apx_options {
   const char **params; size_t nparams;        /* "NAME=VALUE" from -p */
-  bool run_mode;                              /* compile for --run */
 } apx_options;
 
 struct apx_module {
@@ -378,10 +377,6 @@ void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref);
 bool apx_tb_value(apx_tbuilder *tb, const apx_value *v);
 apx_value *apx_tb_finish(apx_tbuilder *tb);
 
-/* True if the value (recursively) holds a reference. */
-bool apx_ir_value_is_deferred(const apx_value *v);
-/* True if the value, once rendered, would reveal a secret parameter. */
-bool apx_ir_value_has_secret(const apx_value *v);
 /* A short description of a value's type for messages: "a string", "a list". */
 const char *apx_ir_value_type_name(const apx_value *v);
 

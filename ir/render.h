@@ -1,6 +1,6 @@
 /* Rendering deferred values for a target. A template's references become
  * text through the target's callbacks: Compose renders a host as the service
- * name, run mode as 127.0.0.1, and so on (doc/targets.md). */
+ * name, run mode as localhost, and so on (doc/targets.md). */
 #ifndef APX_RENDER_H
 #define APX_RENDER_H
 

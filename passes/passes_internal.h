@@ -19,4 +19,9 @@ typedef apx_value *(*apx_value_fn)(void *ud, apx_item *owner, apx_value *v);
 void apx_items_map_values(apx_item *items, apx_value_fn fn, void *ud);
 
 
+/* typecheck's reading of a block body against its schema (schema.h):
+ * found[i] is the item for table[i], for at most nfound entries. */
+struct apx_spec;
+void apx_tc_block(apx_module *m, apx_item *blk, const struct apx_spec *table, apx_item **found, size_t nfound);
+
 #endif

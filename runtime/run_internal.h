@@ -48,7 +48,6 @@ typedef enum apx_run_event {
 } apx_run_event;
 
 const char *apx_run_state_name(apx_run_state s);
-const char *apx_run_event_name(apx_run_event e);
 /* The unit will not change state again in this session. */
 bool apx_run_state_terminal(apx_run_state s);
 

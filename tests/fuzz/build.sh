@@ -32,7 +32,7 @@ mkdir -p "$gen/frontend" "$(dirname "$out")"
 "$FLEX" --header-file="$gen/frontend/lexer.h" -o "$gen/frontend/lexer.c" "$srcdir/frontend/lexer.l"
 
 # The library's sources: every .c of ir/, passes/, backends/ and the front end
-# (the same set as libaspirec_la_SOURCES; new files are picked up by the glob).
+# (the same set as libaspirec_core_la_SOURCES; new files are picked up by the glob).
 srcs=()
 for f in "$srcdir"/ir/*.c "$srcdir"/passes/*.c "$srcdir"/backends/*.c "$srcdir"/frontend/*.c; do
   case ${f##*/} in

@@ -80,6 +80,24 @@ int main(void) {
   } else {
     CHECK(0, "mkdtemp");
   }
+  /* The error limit: 30 errors, 5 kept, all 30 counted; 0 keeps them all. */
+  char path[] = "/tmp/apx-test-api-XXXXXX";
+  int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  for (int i = 0; f && i < 30; i++) fprintf(f, "container c%d { image = \"x\"  references = [nothere%d] }\n", i, i);
+  if (f) fclose(f);
+  for (size_t limit = 0; limit <= 5; limit += 5) {
+    c = apx_api_compile_limit(path, NULL, 0, NULL, 0, limit);
+    diags = apx_api_diagnostics(c);
+    size_t shown = 0;
+    for (const char *p = diags; p && (p = strstr(p, ": error: ")); p++) shown++;
+    const char *more = diags ? strstr(diags, "25 more errors not shown") : NULL;
+    CHECK(apx_api_errors(c) == 30 && apx_api_warnings(c) == 0 && shown == (limit ? 5u : 30u) && (limit ? more != NULL : more == NULL),
+          "error limit %zu: %zu of 30 errors shown, all counted", limit, shown);
+    free(diags);
+    apx_api_free(c);
+  }
+  unlink(path);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
