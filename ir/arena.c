@@ -99,13 +99,16 @@ char *apx_arena_strdup(apx_arena *a, const char *s) {
 }
 
 char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap) {
+  /* Short results (nearly all) are formatted once, into a stack buffer. */
+  char small[256];
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  int n = vsnprintf(small, sizeof small, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0;
   char *p = apx_arena_alloc(a, (size_t)n + 1);
-  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  if ((size_t)n < sizeof small) memcpy(p, small, (size_t)n + 1);
+  else vsnprintf(p, (size_t)n + 1, fmt, ap);
   return p;
 }
 
