@@ -75,12 +75,19 @@ void apx_yaml_end_seq(apx_yaml *y) {
 
 bool apx_yaml_needs_quotes(const char *s, size_t n) {
   /* Words YAML 1.1 resolves to booleans or null (and 1.1's `=` and `<<`);
-   * compared case-insensitively, which quotes a few harmless extras. */
-  static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
-                                      ".inf", "+.inf", "-.inf", ".nan", "=", "<<"};
+   * compared case-insensitively, which quotes a few harmless extras. None is
+   * longer than 5 bytes: longer strings skip the list. */
+#define W(s) {s, sizeof s - 1}
+  static const struct {
+    const char *w;
+    size_t n;
+  } words[] = {W("y"),     W("n"),     W("yes"),   W("no"),   W("true"), W("false"), W("on"), W("off"),
+               W("null"),  W("~"),     W(".inf"),  W("+.inf"), W("-.inf"), W(".nan"), W("="),  W("<<")};
+#undef W
   if (n == 0) return true;
-  for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-    if (strlen(words[i]) == n && strncasecmp(words[i], s, n) == 0) return true;
+  if (n <= 5)
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+      if (words[i].n == n && strncasecmp(words[i].w, s, n) == 0) return true;
   /* Anything that starts like a number may be an int, float, sexagesimal
    * (`8080:80` is 483680 in YAML 1.1) or timestamp: quote it. */
   unsigned char c0 = (unsigned char)s[0];
