@@ -31,6 +31,11 @@ typedef struct apx_compose {
   char *outdir;            /* paths in the YAML are relative to this */
   const char *network;
   const char *cb_error;    /* set by a render callback that could not answer */
+  /* The key of the entry being written ("PORT"), added to `what` only when a
+   * message needs it: formatting it for every variable cost more than the
+   * rendering. */
+  const char *what_key;
+  apx_buf value;           /* one value's text, reused from value to value */
   /* Named volumes in first-use order, for the top-level `volumes:` key. */
   apx_compose_name *volumes;
   size_t nvolumes, capvolumes;
@@ -82,7 +87,9 @@ static void apx_compose_target_port(void *ud, const apx_resource *r, const apx_e
     c->cb_error = "the endpoint has no target port";
     return;
   }
-  apx_buf_printf(out, "%d", e->target_port);
+  char num[16];
+  int n = snprintf(num, sizeof num, "%d", e->target_port);
+  apx_buf_append(out, num, (size_t)n);
 }
 
 static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
@@ -97,9 +104,14 @@ static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
 
 static void apx_compose_text(void *ud, const char *s, size_t n, apx_buf *out) {
   (void)ud;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '$') apx_buf_putc(out, '$');
-    apx_buf_putc(out, s[i]);
+  /* Runs without `$` are copied whole. */
+  const char *end = s + n;
+  while (s < end) {
+    const char *d = memchr(s, '$', (size_t)(end - s));
+    size_t run = d ? (size_t)(d - s) + 1 : (size_t)(end - s);
+    apx_buf_append(out, s, run);
+    if (d) apx_buf_putc(out, '$');
+    s += run;
   }
 }
 
@@ -156,17 +168,17 @@ static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_
     why = c->cb_error;
   }
   if (!ok)
-    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s of '%s' to compose: %s", what, r->name,
-              why ? why : "unknown reason");
+    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
+              c->what_key ? " " : "", c->what_key ? c->what_key : "", r->name, why ? why : "unknown reason");
   return ok;
 }
 
 static void apx_compose_emit_value(apx_compose *c, apx_yaml *y, const apx_resource *r, const apx_value *v,
                                    const char *what) {
-  apx_buf b = {0};
-  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, &b)) apx_yaml_str(y, apx_buf_str(&b));
+  apx_buf *b = &c->value;
+  apx_buf_clear(b);
+  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b)) apx_yaml_strn(y, apx_buf_str(b), b->len);
   else apx_yaml_str(y, "");
-  apx_buf_free(&b);
 }
 
 /* A list value (args, entrypoint) as a YAML sequence of rendered strings. */
@@ -187,11 +199,10 @@ static void apx_compose_emit_entries(apx_compose *c, apx_yaml *y, const apx_reso
   apx_yaml_begin_map(y);
   for (size_t i = 0; i < n; i++) {
     apx_yaml_key(y, e[i].key);
-    /* Only read in an error message: kept off the arena (one per variable). */
-    char w[256];
-    snprintf(w, sizeof w, "%s %s", what, e[i].key);
-    if (e[i].value) apx_compose_emit_value(c, y, r, e[i].value, w);
+    c->what_key = e[i].key;
+    if (e[i].value) apx_compose_emit_value(c, y, r, e[i].value, what);
     else apx_yaml_str(y, "");
+    c->what_key = NULL;
   }
   apx_yaml_end_map(y);
 }
@@ -935,6 +946,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_yaml_free(&y);
   /* The YAML first: in stdout mode only the first file is written. */
   apx_compose_dotenv(&c);
+  apx_buf_free(&c.value);
   free(c.outdir);
   return (int)(m->diag->errors - errors0);
 }
