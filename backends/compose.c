@@ -903,8 +903,11 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   c.network = apx_compose_network_name(m);
   apx_compose_check_vars(&c);
 
+  /* The YAML (12 MB at 10,000 resources) goes straight to its file. */
+  FILE *yf = apx_output_stream(out, "docker-compose.yaml");
   apx_yaml y;
-  apx_yaml_init(&y);
+  if (yf) apx_yaml_init_file(&y, yf);
+  else apx_yaml_init(&y);
   apx_yaml_begin_map(&y);
   apx_yaml_key(&y, "services");
   apx_yaml_begin_map(&y);
@@ -942,7 +945,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t len = 0;
   const char *text = apx_yaml_finish(&y, &len);
   if (!text) apx_error(m->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", y.error);
-  else apx_output_add_owned(out, "docker-compose.yaml", apx_buf_take(&y.out, NULL), len);
+  else if (!yf) apx_output_add_owned(out, "docker-compose.yaml", apx_buf_take(&y.out, NULL), len);
   apx_yaml_free(&y);
   /* The YAML first: in stdout mode only the first file is written. */
   apx_compose_dotenv(&c);

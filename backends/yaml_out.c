@@ -1,4 +1,4 @@
-/* libyaml emitter into memory (yaml_out.h). */
+/* libyaml emitter into memory or a file (yaml_out.h). */
 #include "yaml_out.h"
 
 #include <inttypes.h>
@@ -8,6 +8,13 @@
 
 static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
   apx_buf_append((apx_buf *)data, (const char *)buffer, size);
+  return 1;
+}
+
+/* A failed write is left in the stream's error flag, for the staged
+ * output's commit to report as it reports any write error. */
+static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
+  (void)fwrite(buffer, 1, size, (FILE *)data);
   return 1;
 }
 
@@ -28,14 +35,16 @@ static void apx_yaml_emit(apx_yaml *y, yaml_event_t *ev, int init_ok) {
   }
 }
 
-void apx_yaml_init(apx_yaml *y) {
+static void apx_yaml_start(apx_yaml *y, FILE *file) {
   memset(y, 0, sizeof *y);
   if (!yaml_emitter_initialize(&y->emitter)) {
     y->failed = true;
     y->error = "libyaml could not initialise an emitter";
     return;
   }
-  yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
+  y->file = file;
+  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, file);
+  else yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
   yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
   yaml_emitter_set_unicode(&y->emitter, 1);
   /* No folding of long lines: a folded command line is valid YAML but hard
@@ -46,6 +55,9 @@ void apx_yaml_init(apx_yaml *y) {
   apx_yaml_emit(y, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
   apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
 }
+
+void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL); }
+void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file); }
 
 static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
   yaml_event_t ev;
@@ -152,8 +164,8 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
     y->error = "libyaml could not flush its output";
   }
   if (y->failed) return NULL;
-  if (len) *len = y->out.len;
-  return apx_buf_str(&y->out);
+  if (len) *len = y->file ? 0 : y->out.len;
+  return y->file ? "" : apx_buf_str(&y->out);
 }
 
 void apx_yaml_free(apx_yaml *y) {
