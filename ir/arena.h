@@ -13,8 +13,13 @@ void apx_arena_free(apx_arena *a);
 /* Zeroed, aligned for any type. Aborts on out-of-memory (a compiler cannot
  * recover from it and every caller would otherwise need a check). */
 void *apx_arena_alloc(apx_arena *a, size_t size);
-/* Grows an array allocated from the arena: the old block stays in the arena. */
+/* Grows an array allocated from the arena (in place when it is the last
+ * allocation). The old block is given back for reuse: no pointer into it
+ * may be kept across the call. */
 void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size);
+/* Gives back a block of `size` bytes that nothing points into any more; a
+ * later allocation of the same size reuses it. */
+void apx_arena_release(apx_arena *a, void *p, size_t size);
 char *apx_arena_strdup(apx_arena *a, const char *s);
 char *apx_arena_strndup(apx_arena *a, const char *s, size_t n);
 char *apx_arena_printf(apx_arena *a, const char *fmt, ...)
