@@ -409,6 +409,7 @@ static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resour
     }
     apx_yaml_end_map(y);
   }
+  apx_map_release(&seen);
   free(w);
 }
 

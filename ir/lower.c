@@ -129,6 +129,7 @@ static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e) {
       apx_entry en = {x->name, x->name_loc, apx_lower_expr(L, x->value)};
       v->u.map.entries[v->u.map.n++] = en;
     }
+    apx_map_release(&seen);
     return v;
   }
   case APX_EX_REF: {

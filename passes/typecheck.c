@@ -202,6 +202,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     if (strings) e.value = apx_tc_string(T, x->value, true, apx_arena_printf(m->arena, "%s.%s", what, x->name));
     if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
   }
+  apx_map_release(&seen);
   *n = cnt;
   return out;
 }
