@@ -26,7 +26,7 @@ typedef struct apx_free_block {
 
 struct apx_arena {
   apx_block *head;
-  size_t total;
+  size_t total, peak;
   apx_free_block *free[APX_FREE_CLASSES];
 };
 
@@ -149,3 +149,23 @@ char *apx_arena_printf(apx_arena *a, const char *fmt, ...) {
 }
 
 size_t apx_arena_bytes(const apx_arena *a) { return a->total; }
+
+size_t apx_arena_peak(const apx_arena *a) { return a->total > a->peak ? a->total : a->peak; }
+
+void apx_arena_reset(apx_arena *a) {
+  if (a->total > a->peak) a->peak = a->total;
+  apx_block *keep = NULL;
+  for (apx_block *b = a->head; b;) {
+    apx_block *next = b->next;
+    if (!keep && b->size == APX_BLOCK_SIZE) keep = b;
+    else free(b);
+    b = next;
+  }
+  if (keep) {
+    keep->used = 0;
+    keep->next = NULL;
+  }
+  a->head = keep;
+  a->total = keep ? sizeof *keep + keep->size : 0;
+  memset(a->free, 0, sizeof a->free);
+}

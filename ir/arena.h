@@ -26,6 +26,11 @@ char *apx_arena_printf(apx_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap);
 size_t apx_arena_bytes(const apx_arena *a);
+/* Frees everything allocated so far (keeping one block for what follows):
+ * for a scratch arena, such as one parsed item's tree. */
+void apx_arena_reset(apx_arena *a);
+/* The most apx_arena_bytes has been, resets included. */
+size_t apx_arena_peak(const apx_arena *a);
 
 #define APX_NEW(a, T) ((T *)apx_arena_alloc((a), sizeof(T)))
 #define APX_NEW_ARRAY(a, T, n) ((T *)apx_arena_alloc((a), sizeof(T) * (size_t)(n)))

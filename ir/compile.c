@@ -75,18 +75,11 @@ static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t fil
   m->app_name = apx_app_name(c->arena, path);
   APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
   double t0 = po && po->time_passes ? apx_pipeline_now_ms() : 0;
-  /* The tree lives only until it is lowered; its strings stay with the IR. */
-  apx_arena *nodes = apx_arena_new();
-  apx_ast_file *ast = apx_parse_file_split(c->arena, nodes, &c->diag, file);
+  /* Each item's tree lives only until it is lowered; its strings stay with the IR. */
+  size_t tree = apx_lower_source(m, file);
   if (po && po->time_passes)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB)\n", "parse", apx_pipeline_now_ms() - t0,
-            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(nodes) / 1024);
-  t0 = po && po->time_passes ? apx_pipeline_now_ms() : 0;
-  apx_lower_file(m, ast);
-  if (po && po->time_passes)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB freed)\n", "lower",
-            apx_pipeline_now_ms() - t0, apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(nodes) / 1024);
-  apx_arena_free(nodes);
+    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, largest item tree %zu KiB)\n", "parse, lower",
+            apx_pipeline_now_ms() - t0, apx_arena_bytes(c->arena) / 1024, tree / 1024);
   /* Syntax errors leave holes that later passes would only echo. The rest of
    * the file was still parsed, so every syntax error is already reported. */
   if (c->diag.errors) return 1;

@@ -29,6 +29,10 @@ const char *apx_default_stdlib_dir(void);
 /* Lowering of a parsed file into the module (ir/lower.c). */
 struct apx_ast_file;
 void apx_lower_file(apx_module *m, const struct apx_ast_file *f);
+/* Parses and lowers a registered source one top-level item at a time, so
+ * that only one item's syntax tree is in memory. Returns the most memory
+ * that tree took (bytes). */
+size_t apx_lower_source(apx_module *m, uint32_t file);
 /* Reads a file into the source table; returns its id or 0 (message reported). */
 uint32_t apx_load_source(apx_diag *d, const char *path, apx_loc from);
 

@@ -253,48 +253,63 @@ static apx_component *apx_lower_component(apx_lower *L, const apx_ast_item *it, 
   return c;
 }
 
+/* One top-level item. */
+static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
+  apx_module *m = L->m;
+  switch (it->kind) {
+  case APX_ITEM_IMPORT: {
+    apx_import im = {it->name, it->loc, L->file};
+    APX_VEC_PUSH(m->arena, m->imports, m->nimports, m->capimports, im);
+    break;
+  }
+  case APX_ITEM_PARAM: {
+    apx_resource *r = apx_ir_resource_new(m, it->name, it->loc);
+    r->name_loc = it->name_loc;
+    r->kind = APX_KIND_PARAM;
+    r->type = "param";
+    r->type_loc = it->loc;
+    r->dir = L->dir;
+    r->body = apx_lower_items(L, it->body, NULL, NULL);
+    apx_ir_resource_add(m, r);
+    break;
+  }
+  case APX_ITEM_COMPONENT: apx_ir_component_add(m, apx_lower_component(L, it, NULL)); break;
+  case APX_ITEM_BLOCK: {
+    if (!it->label) {
+      apx_diagnostic *d = apx_error(m->diag, it->loc, "resource of kind '%s' has no name", it->name);
+      apx_diag_hint(m->diag, d, "write it as: %s NAME { … }", it->name);
+      break;
+    }
+    apx_resource *r = apx_ir_resource_new(m, it->label, it->loc);
+    r->name_loc = it->label_loc;
+    r->type = it->name;
+    r->type_loc = it->name_loc;
+    r->dir = L->dir;
+    r->body = apx_lower_items(L, it->body, NULL, NULL);
+    apx_ir_resource_add(m, r);
+    break;
+  }
+  case APX_ITEM_ATTR:
+  case APX_ITEM_INPUT: {
+    apx_diagnostic *d = apx_error(m->diag, it->loc, "'%s' is not allowed at the top level", it->name);
+    apx_diag_hint(m->diag, d, "the top level holds resources, params, components and imports");
+    break;
+  }
+  }
+}
+
 void apx_lower_file(apx_module *m, const apx_ast_file *f) {
   apx_lower L = {m, f->file, apx_diag_source(m->diag, f->file)->dir};
-  for (const apx_ast_item *it = f->items; it; it = it->next) {
-    switch (it->kind) {
-    case APX_ITEM_IMPORT: {
-      apx_import im = {it->name, it->loc, f->file};
-      APX_VEC_PUSH(m->arena, m->imports, m->nimports, m->capimports, im);
-      break;
-    }
-    case APX_ITEM_PARAM: {
-      apx_resource *r = apx_ir_resource_new(m, it->name, it->loc);
-      r->name_loc = it->name_loc;
-      r->kind = APX_KIND_PARAM;
-      r->type = "param";
-      r->type_loc = it->loc;
-      r->dir = L.dir;
-      r->body = apx_lower_items(&L, it->body, NULL, NULL);
-      apx_ir_resource_add(m, r);
-      break;
-    }
-    case APX_ITEM_COMPONENT: apx_ir_component_add(m, apx_lower_component(&L, it, NULL)); break;
-    case APX_ITEM_BLOCK: {
-      if (!it->label) {
-        apx_diagnostic *d = apx_error(m->diag, it->loc, "resource of kind '%s' has no name", it->name);
-        apx_diag_hint(m->diag, d, "write it as: %s NAME { … }", it->name);
-        break;
-      }
-      apx_resource *r = apx_ir_resource_new(m, it->label, it->loc);
-      r->name_loc = it->label_loc;
-      r->type = it->name;
-      r->type_loc = it->name_loc;
-      r->dir = L.dir;
-      r->body = apx_lower_items(&L, it->body, NULL, NULL);
-      apx_ir_resource_add(m, r);
-      break;
-    }
-    case APX_ITEM_ATTR:
-    case APX_ITEM_INPUT: {
-      apx_diagnostic *d = apx_error(m->diag, it->loc, "'%s' is not allowed at the top level", it->name);
-      apx_diag_hint(m->diag, d, "the top level holds resources, params, components and imports");
-      break;
-    }
-    }
-  }
+  for (const apx_ast_item *it = f->items; it; it = it->next) apx_lower_top(&L, it);
+}
+
+static void apx_lower_each(void *ud, const apx_ast_item *it) { apx_lower_top(ud, it); }
+
+size_t apx_lower_source(apx_module *m, uint32_t file) {
+  apx_lower L = {m, file, apx_diag_source(m->diag, file)->dir};
+  apx_arena *nodes = apx_arena_new();
+  apx_parse_file_each(m->arena, nodes, m->diag, file, apx_lower_each, &L);
+  size_t peak = apx_arena_peak(nodes);
+  apx_arena_free(nodes);
+  return peak;
 }

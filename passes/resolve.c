@@ -141,11 +141,8 @@ static void apx_import_one(apx_loader *ld, const apx_import *im) {
   APX_VEC_PUSH(m->arena, ld->files, ld->n, ld->cap, lf);
   size_t me = ld->n - 1;
   APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
-  apx_arena *nodes = apx_arena_new();
-  apx_ast_file *ast = apx_parse_file_split(m->arena, nodes, m->diag, file);
   size_t before = m->nimports;
-  apx_lower_file(m, ast);
-  apx_arena_free(nodes);
+  apx_lower_source(m, file);
   apx_load_imports_of(ld, file, before, m->nimports);
   ld->files[me].on_stack = false;
 }
