@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct apx_arena {
   apx_block *head;
   size_t total, peak;
   apx_free_block *free[APX_FREE_CLASSES];
+  bool released; /* anything in free[]: a reset must clear it */
 };
 
 static void apx_arena_oom(void) {
@@ -92,6 +94,7 @@ void apx_arena_release(apx_arena *a, void *p, size_t size) {
   size = (size + 7) & ~(size_t)7;
   if (!p || size == 0 || size > APX_FREE_MAX) return;
   apx_free_block *f = p;
+  a->released = true;
   f->next = a->free[size / 8];
   a->free[size / 8] = f;
 }
@@ -167,5 +170,6 @@ void apx_arena_reset(apx_arena *a) {
   }
   a->head = keep;
   a->total = keep ? sizeof *keep + keep->size : 0;
-  memset(a->free, 0, sizeof a->free);
+  if (a->released) memset(a->free, 0, sizeof a->free);
+  a->released = false;
 }
