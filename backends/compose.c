@@ -87,9 +87,7 @@ static void apx_compose_target_port(void *ud, const apx_resource *r, const apx_e
     c->cb_error = "the endpoint has no target port";
     return;
   }
-  char num[16];
-  int n = snprintf(num, sizeof num, "%d", e->target_port);
-  apx_buf_append(out, num, (size_t)n);
+  apx_buf_int(out, e->target_port);
 }
 
 static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
@@ -97,8 +95,11 @@ static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
   const char *var = apx_compose_param_var(c, p);
   /* Without a value at compile time, `${X:?…}` makes compose stop with a
    * message instead of starting a service with an empty value. */
-  if (p->param && p->param->value) apx_buf_printf(out, "${%s}", var);
-  else apx_buf_printf(out, "${%s:?%s is required: set it in .env}", var, var);
+  if (p->param && p->param->value) {
+    apx_buf_puts(out, "${");
+    apx_buf_puts(out, var);
+    apx_buf_putc(out, '}');
+  } else apx_buf_printf(out, "${%s:?%s is required: set it in .env}", var, var);
   return true;
 }
 
@@ -471,8 +472,11 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
       const apx_endpoint *e = &r->endpoints[i];
       if (e->external != external || e->target_port <= 0) continue;
       apx_buf_clear(&b);
-      if (external && e->port > 0) apx_buf_printf(&b, "%d:", e->port);
-      apx_buf_printf(&b, "%d", e->target_port);
+      if (external && e->port > 0) {
+        apx_buf_int(&b, e->port);
+        apx_buf_putc(&b, ':');
+      }
+      apx_buf_int(&b, e->target_port);
       if (e->protocol && strcmp(e->protocol, "udp") == 0) apx_buf_puts(&b, "/udp");
       apx_yaml_str(y, apx_buf_str(&b));
       if (external && e->port > 0 && r->replicas > 1)

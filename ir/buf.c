@@ -51,6 +51,19 @@ void apx_buf_vprintf(apx_buf *b, const char *fmt, va_list ap) {
   b->len += (size_t)n;
 }
 
+void apx_buf_int(apx_buf *b, long long v) {
+  char d[24];
+  size_t i = sizeof d;
+  /* Digits of the magnitude as unsigned, so that LLONG_MIN works too. */
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    d[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) d[--i] = '-';
+  apx_buf_append(b, d + i, sizeof d - i);
+}
+
 void apx_buf_printf(apx_buf *b, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
