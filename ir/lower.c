@@ -188,7 +188,6 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
       x->body = apx_lower_items(L, it->body, from, NULL);
       x->loc = it->loc;
       x->name_loc = it->loc;
-      x->dir = L->dir;
       x->from = from;
       *tail = x;
       tail = &x->next;
@@ -231,7 +230,6 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
     x->name_quoted = it->name_quoted;
     x->label = it->label;
     x->label_loc = it->label_loc;
-    x->dir = L->dir;
     x->from = from;
     *tail = x;
     tail = &x->next;

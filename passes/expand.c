@@ -484,7 +484,7 @@ static void apx_expand_instance(apx_expand *X) {
       apx_resource *p = apx_ir_resource_new(m, pname, it->loc);
       p->kind = APX_KIND_PARAM;
       p->type = "param";
-      p->dir = it->dir;
+      p->dir = apx_diag_source(m->diag, it->loc.file)->dir;
       p->parent = r;
       p->body = apx_items_copy(m, it->body);
       apx_resource *clash = apx_ir_resource_find(m, pname);
