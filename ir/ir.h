@@ -96,7 +96,10 @@ struct apx_value {
     struct { apx_value **items; size_t n; } list;
     struct { apx_entry *entries; size_t n; } map;
     apx_ref *ref;
-    struct { const char *name; apx_loc name_loc; apx_value **args; size_t n; const char *dir; } call;
+    /* The name is where loc begins; relative paths (file()) are against
+     * the directory of loc's file. Neither is stored: the largest member
+     * sets the size of every value. */
+    struct { const char *name; apx_value **args; size_t n; } call;
   } u;
 };
 

@@ -48,8 +48,6 @@ static apx_value *apx_lower_string(apx_lower *L, const apx_ast_expr *e) {
   if (needs_concat) {
     apx_value *v = apx_ir_value_new(L->m, APX_V_CALL, e->loc);
     v->u.call.name = "__concat";
-    v->u.call.name_loc = e->loc;
-    v->u.call.dir = L->dir;
     v->u.call.args = APX_NEW_ARRAY(L->m->arena, apx_value *, nparts ? nparts : 1);
     for (const apx_ast_strpart *p = e->u.str.parts; p; p = p->next) {
       apx_value *a;
@@ -140,8 +138,6 @@ static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e) {
   case APX_EX_CALL: {
     apx_value *v = apx_ir_value_new(m, APX_V_CALL, e->loc);
     v->u.call.name = e->u.call.name;
-    v->u.call.name_loc = e->u.call.name_loc;
-    v->u.call.dir = L->dir;
     size_t n = 0;
     for (const apx_ast_expr *x = e->u.call.args; x; x = x->next) n++;
     v->u.call.args = APX_NEW_ARRAY(m->arena, apx_value *, n ? n : 1);
