@@ -171,21 +171,22 @@ done
   echo "Goals (issue 2 item 10, issue 6 part 5):"
   if [ -n "${WALLMS[10000]:-}" ]; then
     awk -v w="${WALLMS[10000]}" -v r="${RSSMB[10000]}" -v c="${CHKMS[10000]}" -v f="${FEMBS[10000]}" 'BEGIN {
-      printf "- 10,000 resources under 200 ms: %s (%.1f ms)\n", w < 200 ? "met" : "MISSED", w
-      printf "- 10,000 resources under 50 MB peak: %s (%.1f MB)\n", r < 50 ? "met" : "MISSED", r
-      printf "- check only at 10,000 under 100 ms: %s (%.1f ms)\n", c < 100 ? "met" : "MISSED", c
-      if (f != "-") printf "- front end at least 150 MB/s: %s (%s MB/s)\n", f >= 150 ? "met" : "MISSED", f }'
+      # Conditions in parentheses: a bare > among printf arguments is a redirection.
+      printf "- 10,000 resources under 200 ms: %s (%.1f ms)\n", (w < 200 ? "met" : "MISSED"), w
+      printf "- 10,000 resources under 50 MB peak: %s (%.1f MB)\n", (r < 50 ? "met" : "MISSED"), r
+      printf "- check only at 10,000 under 100 ms: %s (%.1f ms)\n", (c < 100 ? "met" : "MISSED"), c
+      if (f != "-") printf "- front end at least 150 MB/s: %s (%s MB/s)\n", (f + 0 >= 150 ? "met" : "MISSED"), f }'
   fi
   if [ -n "${DCMS[1000]:-}" ]; then
     awk -v a="${DCMS[1000]}" -v b="${WALLMS[1000]}" 'BEGIN {
-      printf "- at least 50x faster than docker-compose config at 1,000: %s (%.0fx)\n", a / b >= 50 ? "met" : "MISSED", a / b }'
+      printf "- at least 50x faster than docker-compose config at 1,000: %s (%.0fx)\n", (a / b >= 50 ? "met" : "MISSED"), a / b }'
   fi
   set -- $sizes
   first=$1; for last; do :; done
   if [ "$first" != "$last" ]; then
     awk -v n1="$first" -v n2="$last" -v w1="${WALLMS[$first]}" -v w2="${WALLMS[$last]}" 'BEGIN {
       r = (w2 / n2) / (w1 / n1)
-      printf "- linear: time per resource at N=%d is %.2fx that at N=%d: %s\n", n2, r, n1, r < 1.5 ? "linear" : "NOT linear" }'
+      printf "- linear: time per resource at N=%d is %.2fx that at N=%d: %s\n", n2, r, n1, (r < 1.5 ? "linear" : "NOT linear") }'
   fi
 } | tee -a "$results.tmp"
 mv "$results.tmp" "$results"
