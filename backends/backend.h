@@ -2,8 +2,8 @@
 #ifndef APX_BACKEND_H
 #define APX_BACKEND_H
 
-#include "../ir/ir.h"
-#include "output.h"
+#include "ir/ir.h"
+#include "base/output.h"
 
 typedef struct apx_backend {
   const char *name;        /* --emit=NAME */

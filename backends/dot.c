@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
 #include "backend.h"
 
 static void apx_dot_quoted(apx_buf *b, const char *s) {

@@ -7,10 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backends/backend.h"
 #include "config.h"
-#include "ir/compile.h"
-#include "runtime/run.h"
+#include "driver/driver.h"
 
 static void usage(FILE *out) {
   fputs("usage: aspirec FILE.apx [options]\n"
@@ -34,6 +32,8 @@ static void usage(FILE *out) {
         "  --list-targets       list the targets of --emit\n"
         "  --list-passes        list the passes in pipeline order\n"
         "  --no-color           plain diagnostics (also NO_COLOR=1)\n"
+        "  --error-limit=N      show at most N errors and N warnings (default 20;\n"
+        "                       0: all); the counts and the exit status stay exact\n"
         "  -h, --help           this help\n"
         "  -V, --version        print the version\n"
         "\n"
@@ -42,26 +42,9 @@ static void usage(FILE *out) {
         out);
 }
 
-/* -I first, then APX_PATH, then the standard library: the source tree's
- * when this binary runs uninstalled, else the installed data directory. */
-static void apx_search_path(apx_compilation *c, const char **cli, size_t ncli) {
-  apx_options *o = &c->opts;
-  size_t cap = ncli + 34;
-  o->include_dirs = apx_arena_alloc(c->arena, sizeof(char *) * cap);
-  for (size_t i = 0; i < ncli; i++) o->include_dirs[o->ninclude++] = cli[i];
-  const char *ap = getenv("APX_PATH");
-  if (ap && *ap) {
-    char *copy = apx_arena_strdup(c->arena, ap), *save = NULL;
-    for (char *tok = strtok_r(copy, ":", &save); tok && o->ninclude < cap - 2; tok = strtok_r(NULL, ":", &save))
-      if (*tok) o->include_dirs[o->ninclude++] = tok;
-  }
-  o->stdlib_dir = apx_default_stdlib_dir();
-  o->include_dirs[o->ninclude++] = o->stdlib_dir;
-}
-
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
-         OPT_GRACE };
+         OPT_GRACE, OPT_ERROR_LIMIT };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -74,14 +57,16 @@ int main(int argc, char **argv) {
       {"run", no_argument, NULL, OPT_RUN},
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"grace", required_argument, NULL, OPT_GRACE},
+      {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
   const char *emit = NULL, *outdir = NULL;
-  apx_pipeline_opts po = {0};
+  apx_driver_opts po = {0};
   bool run = false;
   apx_run_opts ro = {0};
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
+  size_t error_limit = APX_DIAG_DEFAULT_LIMIT;
   /* On the stack: every early return below is then leak-free. */
   const char *params[argc + 1], *incs[argc + 1];
   size_t nparams = 0, nincs = 0;
@@ -119,6 +104,17 @@ int main(int argc, char **argv) {
       }
       if (ro.grace_ms == 0) ro.grace_ms = 1; /* --grace=0: no grace at all (0 means the default) */
       break;
+    case OPT_ERROR_LIMIT: {
+      char *end = NULL;
+      errno = 0;
+      unsigned long long n = strtoull(optarg, &end, 10);
+      if (!*optarg || *end || errno || *optarg == '-' || n > 1000000000ULL) {
+        fprintf(stderr, "aspirec: --error-limit=%s: write a number of errors, 0 for no limit\n", optarg);
+        return 2;
+      }
+      error_limit = (size_t)n;
+      break;
+    }
     case OPT_NOCOLOR: color = false; ro.no_color = true; break;
     case OPT_LIST_TARGETS:
       for (size_t i = 0; i < apx_backends_len; i++) printf("%-10s %s\n", apx_backends[i].name, apx_backends[i].description);
@@ -168,26 +164,12 @@ int main(int argc, char **argv) {
   apx_compilation c;
   apx_compilation_init(&c);
   c.diag.color = color;
+  apx_diag_set_limit(&c.diag, error_limit, "--error-limit=0 shows them all");
   c.opts.params = params;
   c.opts.nparams = nparams;
-  c.opts.run_mode = run;
-  apx_search_path(&c, incs, nincs);
-  int rc = apx_compile_file(&c, input, &po);
-  if (rc == 0 && be) {
-    apx_output *out = apx_output_new(outdir);
-    int errs = be->emit(c.module, out);
-    if (errs || c.diag.errors) rc = 1;
-    else if (apx_output_commit(out) != 0) rc = 2;
-    apx_output_free(out);
-  }
-  apx_diag_print(&c.diag, stderr);
-  if (c.diag.errors || c.diag.warnings)
-    fprintf(stderr, "%zu error%s, %zu warning%s\n", c.diag.errors, c.diag.errors == 1 ? "" : "s", c.diag.warnings,
-            c.diag.warnings == 1 ? "" : "s");
-  if (rc == 0 && run) {
-    fflush(stderr);
-    rc = apx_run(c.module, &ro);
-  }
+  apx_search_path_set(&c, incs, nincs);
+  apx_driver_job job = {input, &po, be, outdir, run ? &ro : NULL, stderr};
+  int rc = apx_driver_main(&c, &job);
   apx_compilation_free(&c);
   return rc;
 }

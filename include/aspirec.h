@@ -16,7 +16,15 @@
 extern "C" {
 #endif
 
-#define APX_API_VERSION 1
+#define APX_API_VERSION 2
+
+/* Marks what the shared library exports: it is built with
+ * -fvisibility=hidden, so everything not declared here stays inside. */
+#if defined(__GNUC__) && !defined(APX_API)
+#define APX_API __attribute__((visibility("default")))
+#elif !defined(APX_API)
+#define APX_API
+#endif
 
 typedef struct apx_api_compilation apx_api_compilation;
 typedef struct apx_module apx_module;
@@ -24,67 +32,74 @@ typedef struct apx_resource apx_resource;
 typedef struct apx_value apx_value;
 
 /* The version of the library this program runs against. */
-int apx_api_version(void);
+APX_API int apx_api_version(void);
 
-/* Compiles a program (imports resolved through -I-like dirs, then the
- * standard library). Returns NULL only when out of memory; check
- * apx_api_errors() for program errors. */
-apx_api_compilation *apx_api_compile(const char *path, const char *const *include_dirs, size_t ninclude,
-                                     const char *const *params, size_t nparams);
-void apx_api_free(apx_api_compilation *c);
-size_t apx_api_errors(const apx_api_compilation *c);
-/* The diagnostics as the command line prints them (no colour). Caller frees. */
-char *apx_api_diagnostics(apx_api_compilation *c);
-apx_module *apx_api_module(apx_api_compilation *c);
+/* Compiles a program. Bare imports are searched as the command line does:
+ * include_dirs (like -I), then APX_PATH, then the standard library. Returns NULL only when out of memory; check
+ * apx_api_errors() for program errors. At most 20 errors and 20 warnings
+ * are kept for apx_api_diagnostics(), as on the command line. */
+APX_API apx_api_compilation *apx_api_compile(const char *path, const char *const *include_dirs, size_t ninclude,
+                                             const char *const *params, size_t nparams);
+/* The same with another limit (0: keep every diagnostic). Since version 2. */
+APX_API apx_api_compilation *apx_api_compile_limit(const char *path, const char *const *include_dirs, size_t ninclude,
+                                                   const char *const *params, size_t nparams, size_t error_limit);
+APX_API void apx_api_free(apx_api_compilation *c);
+/* Every error and warning counts, kept or not (apx_api_warnings: since 2). */
+APX_API size_t apx_api_errors(const apx_api_compilation *c);
+APX_API size_t apx_api_warnings(const apx_api_compilation *c);
+/* The diagnostics as the command line prints them (no colour), the last
+ * line counting those past the limit. Caller frees. */
+APX_API char *apx_api_diagnostics(apx_api_compilation *c);
+APX_API apx_module *apx_api_module(apx_api_compilation *c);
 /* "file:line:col" of a resource's declaration (owned by the compilation). */
-const char *apx_api_location(apx_api_compilation *c, const apx_resource *r);
+APX_API const char *apx_api_location(apx_api_compilation *c, const apx_resource *r);
 
 /* Resources, in declaration order (children after their parent). */
-size_t apx_module_resource_count(const apx_module *m);
-apx_resource *apx_module_resource_at(const apx_module *m, size_t i);
-apx_resource *apx_module_resource_find(const apx_module *m, const char *name);
-const char *apx_module_app_name(const apx_module *m);
+APX_API size_t apx_module_resource_count(const apx_module *m);
+APX_API apx_resource *apx_module_resource_at(const apx_module *m, size_t i);
+APX_API apx_resource *apx_module_resource_find(const apx_module *m, const char *name);
+APX_API const char *apx_module_app_name(const apx_module *m);
 
-const char *apx_resource_name(const apx_resource *r);
+APX_API const char *apx_resource_name(const apx_resource *r);
 /* "container", "executable", "project", "external" or "param". */
-const char *apx_resource_kind(const apx_resource *r);
+APX_API const char *apx_resource_kind(const apx_resource *r);
 /* The kind or component name as written ("postgres"). */
-const char *apx_resource_type(const apx_resource *r);
-apx_resource *apx_resource_parent(const apx_resource *r);
-int apx_resource_replicas(const apx_resource *r);
-const apx_value *apx_resource_image(const apx_resource *r);
-const apx_value *apx_resource_connection_string(const apx_resource *r);
+APX_API const char *apx_resource_type(const apx_resource *r);
+APX_API apx_resource *apx_resource_parent(const apx_resource *r);
+APX_API int apx_resource_replicas(const apx_resource *r);
+APX_API const apx_value *apx_resource_image(const apx_resource *r);
+APX_API const apx_value *apx_resource_connection_string(const apx_resource *r);
 
-size_t apx_resource_env_count(const apx_resource *r);
-const char *apx_resource_env_key(const apx_resource *r, size_t i);
-const apx_value *apx_resource_env_value(const apx_resource *r, size_t i);
+APX_API size_t apx_resource_env_count(const apx_resource *r);
+APX_API const char *apx_resource_env_key(const apx_resource *r, size_t i);
+APX_API const apx_value *apx_resource_env_value(const apx_resource *r, size_t i);
 
-size_t apx_resource_endpoint_count(const apx_resource *r);
-const char *apx_resource_endpoint_name(const apx_resource *r, size_t i);
-const char *apx_resource_endpoint_scheme(const apx_resource *r, size_t i);
-int apx_resource_endpoint_port(const apx_resource *r, size_t i);        /* 0: allocated at run time */
-int apx_resource_endpoint_target_port(const apx_resource *r, size_t i);
-bool apx_resource_endpoint_external(const apx_resource *r, size_t i);
+APX_API size_t apx_resource_endpoint_count(const apx_resource *r);
+APX_API const char *apx_resource_endpoint_name(const apx_resource *r, size_t i);
+APX_API const char *apx_resource_endpoint_scheme(const apx_resource *r, size_t i);
+APX_API int apx_resource_endpoint_port(const apx_resource *r, size_t i);        /* 0: allocated at run time */
+APX_API int apx_resource_endpoint_target_port(const apx_resource *r, size_t i);
+APX_API bool apx_resource_endpoint_external(const apx_resource *r, size_t i);
 
 /* Dependencies: kind is "reference", "wait_for", "wait_for_start" or
  * "wait_for_completion". */
-size_t apx_resource_dep_count(const apx_resource *r);
-const char *apx_resource_dep_kind(const apx_resource *r, size_t i);
-apx_resource *apx_resource_dep_target(const apx_resource *r, size_t i);
+APX_API size_t apx_resource_dep_count(const apx_resource *r);
+APX_API const char *apx_resource_dep_kind(const apx_resource *r, size_t i);
+APX_API apx_resource *apx_resource_dep_target(const apx_resource *r, size_t i);
 
 /* Values: "null", "bool", "int", "duration", "string", "template", "list",
  * "map" or "ref". A template is text parts and references; a reference names
  * a resource and a property ("connection_string", "endpoint.url", …). */
-const char *apx_value_type(const apx_value *v);
-const char *apx_value_string(const apx_value *v);   /* "string" only, else NULL */
-long long apx_value_int(const apx_value *v);        /* "int"; "duration" in ms */
-size_t apx_value_part_count(const apx_value *v);    /* "template": its parts */
-const char *apx_value_part_text(const apx_value *v, size_t i);   /* NULL for a reference */
-apx_resource *apx_value_part_ref(const apx_value *v, size_t i);  /* NULL for text */
-const char *apx_value_part_prop(const apx_value *v, size_t i);
-const char *apx_value_part_endpoint(const apx_value *v, size_t i);
-size_t apx_value_list_count(const apx_value *v);
-const apx_value *apx_value_list_at(const apx_value *v, size_t i);
+APX_API const char *apx_value_type(const apx_value *v);
+APX_API const char *apx_value_string(const apx_value *v);   /* "string" only, else NULL */
+APX_API long long apx_value_int(const apx_value *v);        /* "int"; "duration" in ms */
+APX_API size_t apx_value_part_count(const apx_value *v);    /* "template": its parts */
+APX_API const char *apx_value_part_text(const apx_value *v, size_t i);   /* NULL for a reference */
+APX_API apx_resource *apx_value_part_ref(const apx_value *v, size_t i);  /* NULL for text */
+APX_API const char *apx_value_part_prop(const apx_value *v, size_t i);
+APX_API const char *apx_value_part_endpoint(const apx_value *v, size_t i);
+APX_API size_t apx_value_list_count(const apx_value *v);
+APX_API const apx_value *apx_value_list_at(const apx_value *v, size_t i);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /* Building and finding things in the IR. */
 #include "ir.h"
+#include "walk.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -299,70 +299,26 @@ apx_value *apx_tb_finish(apx_tbuilder *tb) {
   bool has_ref = false;
   for (size_t i = 0; i < tb->n; i++)
     if (tb->parts[i].ref) has_ref = true;
+  apx_arena *a = tb->m->arena;
   if (!has_ref) {
     apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
     v->u.str.s = tb->n ? tb->parts[0].text : "";
     v->u.str.len = tb->n ? tb->parts[0].len : 0;
+    apx_arena_release(a, tb->parts, tb->cap * sizeof *tb->parts);
     return v;
   }
   apx_value *v = apx_ir_value_new(tb->m, APX_V_TEMPLATE, tb->loc);
+  /* Exactly as many parts as there are: most templates hold one or two,
+   * and the builder's array has room for four. */
   v->u.tpl.parts = tb->parts;
+  if (tb->n < tb->cap) {
+    v->u.tpl.parts = APX_NEW_ARRAY(a, apx_tpart, tb->n);
+    memcpy(v->u.tpl.parts, tb->parts, tb->n * sizeof *tb->parts);
+    apx_arena_release(a, tb->parts, tb->cap * sizeof *tb->parts);
+  }
   v->u.tpl.n = tb->n;
   return v;
 }
-
-bool apx_ir_value_is_deferred(const apx_value *v) {
-  if (!v) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE: case APX_V_REF: case APX_V_CALL: return true;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_ir_value_is_deferred(v->u.list.items[i])) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_ir_value_is_deferred(v->u.map.entries[i].value)) return true;
-    return false;
-  default: return false;
-  }
-}
-
-/* Depth-bounded: connection strings refer to each other, a cycle is possible
- * before validate has run. */
-static bool apx_ref_has_secret(const apx_ref *ref, int depth);
-
-static bool apx_value_has_secret_d(const apx_value *v, int depth) {
-  if (!v || depth > 32) return false;
-  switch (v->kind) {
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref && apx_ref_has_secret(v->u.tpl.parts[i].ref, depth)) return true;
-    return false;
-  case APX_V_REF: return apx_ref_has_secret(v->u.ref, depth);
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_value_has_secret_d(v->u.list.items[i], depth)) return true;
-    return false;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_value_has_secret_d(v->u.map.entries[i].value, depth)) return true;
-    return false;
-  default: return false;
-  }
-}
-
-static bool apx_ref_has_secret(const apx_ref *ref, int depth) {
-  const apx_resource *t = ref->target;
-  if (!t) return false;
-  if (t->kind == APX_KIND_PARAM)
-    return (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
-    return apx_value_has_secret_d(t->connection_string, depth + 1);
-  if (ref->prop == APX_PROP_URL) return apx_value_has_secret_d(t->url, depth + 1);
-  return false;
-}
-
-bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }
 
 const char *apx_ir_value_type_name(const apx_value *v) {
   if (!v) return "nothing";
@@ -378,16 +334,6 @@ const char *apx_ir_value_type_name(const apx_value *v) {
   case APX_V_CALL: return "a function call";
   }
   return "a value";
-}
-
-const char *apx_ir_env_name(apx_arena *a, const char *name) {
-  size_t n = strlen(name);
-  char *s = apx_arena_alloc(a, n + 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)name[i];
-    s[i] = isalnum(c) ? (char)toupper(c) : '_';
-  }
-  return s;
 }
 
 /* Kahn's algorithm over wait and reference edges; a ready queue kept in

@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "diag.h"
-#include "map.h"
+#include "base/arena.h"
+#include "base/diag.h"
+#include "base/map.h"
 
 typedef struct apx_module apx_module;
 typedef struct apx_resource apx_resource;
@@ -96,7 +96,10 @@ struct apx_value {
     struct { apx_value **items; size_t n; } list;
     struct { apx_entry *entries; size_t n; } map;
     apx_ref *ref;
-    struct { const char *name; apx_loc name_loc; apx_value **args; size_t n; const char *dir; } call;
+    /* The name is where loc begins; relative paths (file()) are against
+     * the directory of loc's file. Neither is stored: the largest member
+     * sets the size of every value. */
+    struct { const char *name; apx_value **args; size_t n; } call;
   } u;
 };
 
@@ -112,7 +115,9 @@ struct apx_item {
   const char *label; /* block label or NULL */
   apx_value *value;  /* APX_IT_ATTR */
   apx_item *body;    /* APX_IT_BLOCK: its items */
-  const char *dir;   /* directory of the file that wrote it: relative paths */
+  /* Relative paths in it are against the directory of the file that wrote
+   * it: apx_diag_source(diag, loc.file)->dir (not stored: 8 bytes on each of
+   * hundreds of thousands of items). */
   apx_component *from; /* the component whose body wrote it, or NULL (instance) */
   apx_item *next;
 };
@@ -298,17 +303,8 @@ struct apx_component {
 
 /* ---- module ----------------------------------------------------------- */
 
-typedef struct apx_import {
-  const char *path;  /* as written */
-  apx_loc loc;
-  uint32_t from_file;
-} apx_import;
-
 typedef struct apx_options {
-  const char **include_dirs; size_t ninclude; /* -I, then APX_PATH, then the data dir */
-  const char *stdlib_dir;                     /* installed stdlib (or source tree's) */
   const char **params; size_t nparams;        /* "NAME=VALUE" from -p */
-  bool run_mode;                              /* compile for --run */
 } apx_options;
 
 struct apx_module {
@@ -320,9 +316,8 @@ struct apx_module {
   uint32_t main_file;
   apx_resource **resources; size_t nresources, capresources; /* declaration order; params too */
   apx_component **components; size_t ncomponents, capcomponents; /* top-level, all files */
-  apx_import *imports; size_t nimports, capimports; /* pending; resolve loads them */
-  uint32_t *loaded_files; size_t nloaded, caploaded;
-  const char *app_name;     /* from the main file's name: "shop" */
+  uint32_t *loaded_files; size_t nloaded, caploaded; /* every source, in load order */
+  const char *app_name;     /* the main file's name as written, less ".apx": "shop" */
   apx_map resource_index;   /* name -> apx_resource * */
   apx_map component_index;  /* name -> apx_component * */
 };
@@ -387,15 +382,9 @@ void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref);
 bool apx_tb_value(apx_tbuilder *tb, const apx_value *v);
 apx_value *apx_tb_finish(apx_tbuilder *tb);
 
-/* True if the value (recursively) holds a reference. */
-bool apx_ir_value_is_deferred(const apx_value *v);
-/* True if the value, once rendered, would reveal a secret parameter. */
-bool apx_ir_value_has_secret(const apx_value *v);
 /* A short description of a value's type for messages: "a string", "a list". */
 const char *apx_ir_value_type_name(const apx_value *v);
 
-/* Environment variable name for a parameter or resource: pg_password -> PG_PASSWORD. */
-const char *apx_ir_env_name(apx_arena *a, const char *name);
 
 /* Returns resources in a dependency order (dependencies first, ties in
  * declaration order); NULL if there is a cycle. Count = nresources. */

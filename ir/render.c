@@ -6,7 +6,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Connection strings may refer to each other (a database's string embeds
  * its server's); a chain this deep can only be a cycle that validate has
@@ -192,7 +191,7 @@ static bool apx_render_value_d(apx_render_ctx *c, const apx_value *v, apx_buf *o
   switch (v->kind) {
   case APX_V_NULL: return true;
   case APX_V_BOOL: apx_buf_puts(out, v->u.b ? "true" : "false"); return true;
-  case APX_V_INT: apx_buf_printf(out, "%" PRId64, v->u.i); return true;
+  case APX_V_INT: apx_buf_int(out, (long long)v->u.i); return true;
   case APX_V_DURATION: apx_render_duration(v->u.i, out); return true;
   case APX_V_STRING: apx_render_text(c, v->u.str.s, v->u.str.len, out); return true;
   case APX_V_TEMPLATE:
@@ -226,56 +225,7 @@ bool apx_render_ref(const apx_render_target *t, const apx_ref *ref, apx_buf *out
   return apx_render_ref_d(&c, ref, out, why ? why : &dummy, 0);
 }
 
-/* ---- paths ------------------------------------------------------------ */
-
-/* Splits an absolute, lexically normalised form of p into components. The
- * components point into *storage (heap), which the caller frees. */
-static size_t apx_path_split(const char *p, char **storage, const char ***comps) {
-  apx_buf abs = {0};
-  if (p[0] != '/') {
-    char *cwd = getcwd(NULL, 0);
-    apx_buf_puts(&abs, cwd ? cwd : "/");
-    apx_buf_putc(&abs, '/');
-    free(cwd);
-  }
-  apx_buf_puts(&abs, p);
-  size_t cap = 1;
-  for (size_t i = 0; i < abs.len; i++)
-    if (abs.data[i] == '/') cap++;
-  const char **v = malloc(cap * sizeof *v);
-  if (!v) abort();
-  size_t n = 0;
-  for (char *s = abs.data, *tok; (tok = strsep(&s, "/")) != NULL;) {
-    if (!tok[0] || strcmp(tok, ".") == 0) continue;
-    if (strcmp(tok, "..") == 0) {
-      if (n) n--;
-      continue;
-    }
-    v[n++] = tok;
-  }
-  *storage = abs.data;
-  *comps = v;
-  return n;
-}
-
-void apx_render_relpath(const char *base, const char *path, apx_buf *out) {
-  char *sb, *sp;
-  const char **cb, **cp;
-  size_t nb = apx_path_split(base, &sb, &cb), np = apx_path_split(path, &sp, &cp);
-  size_t common = 0;
-  while (common < nb && common < np && strcmp(cb[common], cp[common]) == 0) common++;
-  size_t start = out->len;
-  /* "./" in front of a descending path: Compose reads a bind source without
-   * it as a volume name, and a build context as a possible git remote. */
-  if (common == nb) apx_buf_putc(out, '.');
-  for (size_t i = common; i < nb; i++) apx_buf_puts(out, i == common ? ".." : "/..");
-  for (size_t i = common; i < np; i++) {
-    apx_buf_putc(out, '/');
-    apx_buf_puts(out, cp[i]);
-  }
-  if (out->len == start) apx_buf_putc(out, '.');
-  free(sb);
-  free(sp);
-  free(cb);
-  free(cp);
+void apx_render_path(const apx_render_target *t, const char *abs, apx_buf *out) {
+  if (t->path) t->path(t->ud, abs, out);
+  else apx_buf_puts(out, abs);
 }

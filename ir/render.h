@@ -1,12 +1,12 @@
 /* Rendering deferred values for a target. A template's references become
  * text through the target's callbacks: Compose renders a host as the service
- * name, run mode as 127.0.0.1, and so on (doc/targets.md). */
+ * name, run mode as localhost, and so on (doc/targets.md). */
 #ifndef APX_RENDER_H
 #define APX_RENDER_H
 
 #include <stdbool.h>
 
-#include "buf.h"
+#include "base/buf.h"
 #include "ir.h"
 
 typedef struct apx_render_target {
@@ -26,7 +26,14 @@ typedef struct apx_render_target {
   void (*state_dir)(void *ud, const apx_resource *r, apx_buf *out);
   /* Escapes literal text for the target (Compose: `$` -> `$$`); NULL: as is. */
   void (*text)(void *ud, const char *s, size_t n, apx_buf *out);
+  /* A path of the compiling machine (a build context, a bind source) as the
+   * target writes it (Compose: relative to the output directory, "./" in
+   * front). NULL: the path as is (run mode runs on this machine). */
+  void (*path)(void *ud, const char *abs, apx_buf *out);
 } apx_render_target;
+
+/* Appends a path through t->path, or as is. */
+void apx_render_path(const apx_render_target *t, const char *abs, apx_buf *out);
 
 /* Renders a string, template, int, bool, duration or ref value to text.
  * Returns false and sets *why (static text) when it cannot: a list or map,
@@ -37,10 +44,5 @@ bool apx_render_ref(const apx_render_target *t, const apx_ref *ref, apx_buf *out
 
 /* Applies a filter to text in place (urlencode per RFC 3986 unreserved set). */
 void apx_render_filter(apx_filter f, const char *s, size_t n, apx_buf *out);
-
-/* Writes `path` relative to the directory `base`, both made absolute against
- * the current directory and normalised lexically: "./shop/api", "../data",
- * ".". Outputs then hold no absolute path of the machine that compiled them. */
-void apx_render_relpath(const char *base, const char *path, apx_buf *out);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/names.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -24,7 +25,7 @@ static void apx_enrich_params(apx_module *m) {
     apx_resource *r = m->resources[i];
     if (r->kind != APX_KIND_PARAM || !r->param) continue;
     apx_param *p = r->param;
-    p->env_name = apx_ir_env_name(m->arena, r->name);
+    p->env_name = apx_name_env_var(m->arena, r->name);
     size_t nlen = strlen(r->name);
     for (size_t k = 0; k < o->nparams; k++) {
       const char *a = o->params[k];
@@ -143,7 +144,7 @@ static void apx_inject(apx_module *m, apx_injection *in, const char *key, apx_va
 
 static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *in) {
   apx_loc loc = t->name_loc;
-  const char *up = apx_ir_env_name(m->arena, t->name);
+  const char *up = apx_name_env_var(m->arena, t->name);
   if (t->connection_string)
     apx_inject(m, in, apx_arena_printf(m->arena, "ConnectionStrings__%s", t->name),
                apx_ir_ref_template(m, t, APX_PROP_CONNECTION_STRING, NULL, loc));
@@ -169,7 +170,7 @@ static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *i
     apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, loc);
     if (!first_url) first_url = url;
     apx_inject(m, in, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, e->name), url);
-    apx_inject(m, in, apx_arena_printf(m->arena, "%s_%s", up, apx_ir_env_name(m->arena, e->name)), url);
+    apx_inject(m, in, apx_arena_printf(m->arena, "%s_%s", up, apx_name_env_var(m->arena, e->name)), url);
   }
   const apx_endpoint *e = &owner->endpoints[0];
   apx_inject(m, in, apx_arena_printf(m->arena, "%s_HOST", up), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));

@@ -2,7 +2,8 @@
 #ifndef APX_PASSES_INTERNAL_H
 #define APX_PASSES_INTERNAL_H
 
-#include "../ir/ir.h"
+#include "base/path.h"
+#include "ir/ir.h"
 
 /* Binds a reference to `target` and reads the property path from segment
  * `first` on (`connection_string`, `endpoints.http.url`, …). Reports an error
@@ -17,8 +18,10 @@ void apx_report_unknown_name(apx_module *m, const char *name, apx_loc loc, const
 typedef apx_value *(*apx_value_fn)(void *ud, apx_item *owner, apx_value *v);
 void apx_items_map_values(apx_item *items, apx_value_fn fn, void *ud);
 
-/* Resolves a path as written relative to the directory of the file that
- * wrote the value: absolute paths stay, others are joined and normalised. */
-const char *apx_path_from(apx_module *m, const char *dir, const char *path);
+
+/* typecheck's reading of a block body against its schema (schema.h):
+ * found[i] is the item for table[i], for at most nfound entries. */
+struct apx_spec;
+void apx_tc_block(apx_module *m, apx_item *blk, const struct apx_spec *table, apx_item **found, size_t nfound);
 
 #endif

@@ -1,178 +1,15 @@
-/* Pass 1, resolve: loads imports (search path, cycles), checks that names
- * are unique, gives every resource its kind (built-in or component), creates
- * child resources (a postgres `database`) and binds the references written
- * in instance bodies. References written inside components are bound by
+/* Pass 1, resolve, over a module whose sources the driver has all loaded
+ * and lowered: checks that names are unique, gives every resource its kind
+ * (built-in or component), creates child resources (a postgres `database`)
+ * and binds the references written in instance bodies. References written inside components are bound by
  * expand, which knows the instance they belong to. */
-#include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "../frontend/ast.h"
-#include "../ir/buf.h"
-#include "../ir/compile.h"
+#include "base/buf.h"
+#include "ir/walk.h"
 #include "passes_internal.h"
 #include "pipeline.h"
-
-/* ---- paths ---------------------------------------------------------- */
-
-const char *apx_path_from(apx_module *m, const char *dir, const char *path) {
-  if (!path) return NULL;
-  if (path[0] == '/' || !dir) return apx_arena_strdup(m->arena, path);
-  const char *joined = strcmp(dir, ".") == 0 ? path : apx_arena_printf(m->arena, "%s/%s", dir, path);
-  /* Normalise "./" and "a/../" lexically: the path may not exist yet. */
-  size_t n = strlen(joined);
-  char *out = apx_arena_alloc(m->arena, n + 1);
-  size_t o = 0;
-  const char *p = joined;
-  bool abs = joined[0] == '/';
-  while (*p) {
-    while (*p == '/') p++;
-    const char *seg = p;
-    while (*p && *p != '/') p++;
-    size_t len = (size_t)(p - seg);
-    if (len == 0 || (len == 1 && seg[0] == '.')) continue;
-    if (len == 2 && seg[0] == '.' && seg[1] == '.') {
-      /* Drop the last segment unless there is none or it is "..". */
-      size_t back = o;
-      while (back > 0 && out[back - 1] != '/') back--;
-      bool last_dotdot = o - back == 2 && out[back] == '.' && out[back + 1] == '.';
-      if (o > (abs ? 1u : 0u) && !last_dotdot) {
-        o = back > 0 ? back - 1 : 0;
-        if (abs && o == 0) o = 1;
-        continue;
-      }
-      if (abs) continue;
-    }
-    if (o > 0 && out[o - 1] != '/') out[o++] = '/';
-    if (o == 0 && abs) out[o++] = '/';
-    memcpy(out + o, seg, len);
-    o += len;
-  }
-  if (o == 0) out[o++] = abs ? '/' : '.';
-  out[o] = '\0';
-  return out;
-}
-
-static bool apx_file_exists(const char *path) {
-  struct stat st;
-  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* Finds an import: paths starting with ./ ../ or / are relative to the
- * importing file; bare names search -I, APX_PATH and the stdlib, as NAME.apx
- * or NAME. */
-static const char *apx_import_find(apx_module *m, const apx_import *im) {
-  const char *from_dir = apx_diag_source(m->diag, im->from_file)->dir;
-  const char *p = im->path;
-  bool relative = p[0] == '/' || strncmp(p, "./", 2) == 0 || strncmp(p, "../", 3) == 0;
-  if (relative) {
-    const char *full = apx_path_from(m, from_dir, p);
-    return apx_file_exists(full) ? full : NULL;
-  }
-  size_t plen = strlen(p);
-  bool has_ext = plen > 4 && strcmp(p + plen - 4, ".apx") == 0;
-  for (size_t i = 0; i < m->opts->ninclude; i++) {
-    const char *dir = m->opts->include_dirs[i];
-    const char *cand = has_ext ? apx_arena_printf(m->arena, "%s/%s", dir, p)
-                               : apx_arena_printf(m->arena, "%s/%s.apx", dir, p);
-    if (apx_file_exists(cand)) return apx_path_from(m, ".", cand);
-  }
-  return NULL;
-}
-
-typedef struct apx_loaded {
-  const char *real;
-  uint32_t file;
-  bool on_stack;
-} apx_loaded;
-
-typedef struct apx_loader {
-  apx_module *m;
-  apx_loaded *files;
-  size_t n, cap;
-  int depth;
-} apx_loader;
-
-static void apx_load_imports_of(apx_loader *ld, uint32_t file, size_t first, size_t last);
-
-static void apx_import_one(apx_loader *ld, const apx_import *im) {
-  apx_module *m = ld->m;
-  const char *path = apx_import_find(m, im);
-  if (!path) {
-    apx_diagnostic *d = apx_error(m->diag, im->loc, "cannot find import \"%s\"", im->path);
-    bool relative = im->path[0] == '/' || im->path[0] == '.';
-    if (relative)
-      apx_diag_hint(m->diag, d, "relative imports are resolved from the directory of the importing file");
-    else
-      apx_diag_hint(m->diag, d, "searched the -I directories, APX_PATH and the standard library");
-    return;
-  }
-  char *real = realpath(path, NULL);
-  const char *key = real ? apx_arena_strdup(m->arena, real) : path;
-  free(real);
-  for (size_t i = 0; i < ld->n; i++) {
-    if (strcmp(ld->files[i].real, key) != 0) continue;
-    if (ld->files[i].on_stack) {
-      apx_diagnostic *d = apx_error(m->diag, im->loc, "import cycle: \"%s\" imports itself through", im->path);
-      /* Name the whole cycle: the files on the stack from the repeated one. */
-      char *chain = apx_arena_strdup(m->arena, "");
-      bool in = false;
-      for (size_t j = 0; j < ld->n; j++) {
-        if (j == i) in = true;
-        if (in && ld->files[j].on_stack)
-          chain = apx_arena_printf(m->arena, "%s%s -> ", chain, apx_diag_source(m->diag, ld->files[j].file)->path);
-      }
-      d->message = apx_arena_printf(m->arena, "import cycle: %s%s", chain, apx_diag_source(m->diag, ld->files[i].file)->path);
-      apx_diag_hint(m->diag, d, "move what both files need into a third file that imports neither");
-    }
-    return;
-  }
-  uint32_t file = apx_load_source(m->diag, path, im->loc);
-  if (!file) return;
-  /* Both normalised alike ("a/../stdlib" and "stdlib" must match). */
-  const char *lib = m->opts->stdlib_dir ? apx_path_from(m, ".", m->opts->stdlib_dir) : NULL;
-  size_t ll = lib ? strlen(lib) : 0;
-  if (lib && strncmp(path, lib, ll) == 0 && path[ll] == '/')
-    apx_diag_set_name(m->diag, file, apx_arena_printf(m->arena, "stdlib%s", path + ll));
-  apx_loaded lf = {key, file, true};
-  APX_VEC_PUSH(m->arena, ld->files, ld->n, ld->cap, lf);
-  size_t me = ld->n - 1;
-  APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
-  apx_arena *nodes = apx_arena_new();
-  apx_ast_file *ast = apx_parse_file_split(m->arena, nodes, m->diag, file);
-  size_t before = m->nimports;
-  apx_lower_file(m, ast);
-  apx_arena_free(nodes);
-  apx_load_imports_of(ld, file, before, m->nimports);
-  ld->files[me].on_stack = false;
-}
-
-static void apx_load_imports_of(apx_loader *ld, uint32_t file, size_t first, size_t last) {
-  (void)file;
-  if (++ld->depth > 64) {
-    apx_error(ld->m->diag, ld->m->imports[first].loc, "imports nested more than 64 deep");
-    ld->depth--;
-    return;
-  }
-  for (size_t i = first; i < last; i++) {
-    apx_import im = ld->m->imports[i]; /* copy: the array may grow */
-    apx_import_one(ld, &im);
-  }
-  ld->depth--;
-}
-
-static void apx_resolve_imports(apx_module *m) {
-  apx_loader ld = {m, NULL, 0, 0, 0};
-  const char *main_real = realpath(m->main_path, NULL);
-  apx_loaded mainf = {main_real ? apx_arena_strdup(m->arena, main_real) : m->main_path, m->main_file, true};
-  free((void *)main_real);
-  APX_VEC_PUSH(m->arena, ld.files, ld.n, ld.cap, mainf);
-  /* The main file was lowered by the driver: its imports are all there are now. */
-  apx_load_imports_of(&ld, m->main_file, 0, m->nimports);
-}
 
 /* ---- names ---------------------------------------------------------- */
 
@@ -329,7 +166,7 @@ static void apx_create_children(apx_module *m, apx_resource *r, apx_resource ***
     c->component = ck;
     c->kind = ck->kind;
     c->parent = r;
-    c->dir = it->dir;
+    c->dir = apx_diag_source(m->diag, it->loc.file)->dir;
     c->body = it->body;
     apx_ir_resource_index(m, c); /* placed by the caller, right after its parent */
     APX_VEC_PUSH(m->arena, *out, *nout, *capout, c);
@@ -481,25 +318,14 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
   apx_ref_bind(b->m, ref, t, 1);
 }
 
+static apx_walk_step apx_bind_visit_ref(void *ud, apx_ref *ref) {
+  apx_bind_ref_in(ud, ref);
+  return APX_WALK_ON;
+}
+
 static void apx_bind_value(apx_bind_ctx *b, apx_value *v) {
-  if (!v) return;
-  switch (v->kind) {
-  case APX_V_REF: apx_bind_ref_in(b, v->u.ref); break;
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref) apx_bind_ref_in(b, v->u.tpl.parts[i].ref);
-    break;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++) apx_bind_value(b, v->u.list.items[i]);
-    break;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++) apx_bind_value(b, v->u.map.entries[i].value);
-    break;
-  case APX_V_CALL:
-    for (size_t i = 0; i < v->u.call.n; i++) apx_bind_value(b, v->u.call.args[i]);
-    break;
-  default: break;
-  }
+  static const apx_value_visitor vis = {NULL, apx_bind_visit_ref};
+  apx_ir_value_walk(v, &vis, b);
 }
 
 static apx_value *apx_bind_cb(void *ud, apx_item *owner, apx_value *v) {
@@ -517,7 +343,6 @@ void apx_items_map_values(apx_item *items, apx_value_fn fn, void *ud) {
 
 int apx_pass_resolve(apx_module *m) {
   size_t errors = m->diag->errors;
-  apx_resolve_imports(m);
   apx_resolve_kinds(m);
   apx_check_duplicates(m);
   for (size_t i = 0; i < m->nresources; i++) {

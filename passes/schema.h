@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../ir/ir.h"
+#include "ir/ir.h"
 
 enum {
   APX_K_CONTAINER = 1u << APX_KIND_CONTAINER,

@@ -70,6 +70,17 @@ static apx_value *apx_tc_string(apx_tc *T, apx_value *v, bool loose, const char 
   return NULL;
 }
 
+/* apx_tc_string (loose) for the value of entry `key` of `what`: the
+ * message's subject is made only for a value that fails, not one string per
+ * entry. */
+static apx_value *apx_tc_entry_string(apx_tc *T, apx_value *v, const char *what, const char *key) {
+  switch (v->kind) {
+  case APX_V_STRING: case APX_V_TEMPLATE: case APX_V_REF: case APX_V_INT: case APX_V_BOOL:
+    return apx_tc_string(T, v, true, what);
+  default: return apx_tc_string(T, v, true, apx_arena_printf(T->m->arena, "%s.%s", what, key));
+  }
+}
+
 static const char *apx_tc_const(apx_tc *T, apx_value *v, const char *what) {
   if (v->kind == APX_V_STRING) return v->u.str.s;
   if (v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF) {
@@ -177,7 +188,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     }
     for (size_t i = 0; i < it->value->u.map.n; i++) {
       apx_entry e = it->value->u.map.entries[i];
-      if (strings) e.value = apx_tc_string(T, e.value, true, apx_arena_printf(m->arena, "%s.%s", what, e.key));
+      if (strings) e.value = apx_tc_entry_string(T, e.value, what, e.key);
       if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
     }
     *n = cnt;
@@ -199,23 +210,27 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
     apx_entry e = {x->name, x->name_loc, x->value};
-    if (strings) e.value = apx_tc_string(T, x->value, true, apx_arena_printf(m->arena, "%s.%s", what, x->name));
+    if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
     if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
   }
+  apx_map_release(&seen);
   *n = cnt;
   return out;
 }
 
 /* ---- blocks ------------------------------------------------------------ */
 
-/* Reads a block body against its schema: found[i] is the item for table[i]. */
-static void apx_tc_block(apx_tc *T, apx_item *blk, const apx_spec *table, apx_item **found) {
-  apx_module *m = T->m;
+/* Reads a block body against its schema: found[i] is the item for table[i].
+ * Only the first nfound entries of the table are read, so a schema that
+ * grew past a caller's array can never write beyond it (its further
+ * attributes are then unknown, which the unit test of this catches). */
+void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item **found, size_t nfound) {
   size_t nt = 0;
-  while (table[nt].name) nt++;
-  for (size_t i = 0; i < nt; i++) found[i] = NULL;
+  while (table[nt].name && nt < nfound) nt++;
+  for (size_t i = 0; i < nfound; i++) found[i] = NULL;
   for (apx_item *x = blk->body; x; x = x->next) {
     const apx_spec *s = apx_schema_find(table, x->name);
+    if (s && (size_t)(s - table) >= nt) s = NULL;
     if (!s || x->name_quoted) {
       const char *cands[16];
       for (size_t i = 0; i < nt && i < 16; i++) cands[i] = table[i].name;
@@ -249,15 +264,16 @@ static void apx_tc_block(apx_tc *T, apx_item *blk, const apx_spec *table, apx_it
     }
 }
 
-#define FOUND(name) apx_tc_found(table, found, name)
-static apx_item *apx_tc_found(const apx_spec *table, apx_item **found, const char *name) {
+#define APX_TC_BLOCK(T, blk, table, found) apx_tc_block((T)->m, blk, table, found, sizeof found / sizeof found[0])
+#define FOUND(name) apx_tc_found(table, found, sizeof found / sizeof found[0], name)
+static apx_item *apx_tc_found(const apx_spec *table, apx_item **found, size_t nfound, const char *name) {
   const apx_spec *s = apx_schema_find(table, name);
-  return s ? found[s - table] : NULL;
+  return s && (size_t)(s - table) < nfound ? found[s - table] : NULL;
 }
 
 static const char *apx_tc_path(apx_tc *T, apx_item *x, const char *what, const char **abs) {
   const char *p = apx_tc_const(T, x->value, what);
-  if (p && abs) *abs = apx_path_from(T->m, apx_value_dir(T->m, x->value), p);
+  if (p && abs) *abs = apx_path_join(T->m->arena, apx_value_dir(T->m, x->value), p);
   return p;
 }
 
@@ -271,7 +287,7 @@ static const char *apx_tc_container_path(apx_tc *T, apx_item *x, const char *wha
 static void apx_tc_build(apx_tc *T, apx_item *blk, const apx_spec *table) {
   apx_module *m = T->m;
   apx_item *found[8];
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   apx_build *b = APX_NEW(m->arena, apx_build);
   b->loc = blk->loc;
   apx_item *x;
@@ -292,7 +308,7 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
     apx_diag_hint(m->diag, d, "write: endpoint http { … }");
     return;
   }
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   apx_endpoint *dup = apx_ir_endpoint_find(r, blk->label);
   if (dup) {
     apx_error(m->diag, blk->label_loc, "endpoint '%s' is declared twice", blk->label);
@@ -334,7 +350,7 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
     apx_diag_hint(m->diag, d, "write: volume data { target = \"/data\" }");
     return;
   }
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   size_t *seen = apx_map_str(&T->volumes, blk->label, true);
   if (*seen != (size_t)-1) {
     apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
@@ -352,7 +368,7 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
 static void apx_tc_bind(apx_tc *T, apx_item *blk, const apx_spec *table) {
   apx_module *m = T->m;
   apx_item *found[4];
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   apx_bind b = {0};
   b.loc = blk->loc;
   apx_item *x;
@@ -365,7 +381,7 @@ static void apx_tc_bind(apx_tc *T, apx_item *blk, const apx_spec *table) {
 static void apx_tc_health(apx_tc *T, apx_item *blk, const apx_spec *table) {
   apx_module *m = T->m;
   apx_item *found[10];
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   apx_health h = {0};
   h.loc = blk->loc;
   h.interval_ms = h.timeout_ms = h.start_period_ms = -1; /* enrich sets defaults */
@@ -415,7 +431,7 @@ static void apx_tc_health(apx_tc *T, apx_item *blk, const apx_spec *table) {
 static void apx_tc_local(apx_tc *T, apx_item *blk, const apx_spec *table) {
   apx_module *m = T->m;
   apx_item *found[8];
-  apx_tc_block(T, blk, table, found);
+  APX_TC_BLOCK(T, blk, table, found);
   apx_local *l = APX_NEW(m->arena, apx_local);
   l->loc = blk->loc;
   apx_item *x;
@@ -551,7 +567,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     r->workdir_written = apx_tc_const(T, v, "workdir");
     if (r->workdir_written)
       r->workdir = r->kind == APX_KIND_CONTAINER ? r->workdir_written
-                                                 : apx_path_from(m, apx_value_dir(m, v), r->workdir_written);
+                                                 : apx_path_join(m->arena, apx_value_dir(m, v), r->workdir_written);
     break;
   case APX_F_ENV: {
     size_t n;

@@ -1,5 +1,5 @@
 /* Pass 4, validate: checks the typed model as a whole. Resource names are
- * DNS labels (PCRE2), waits form no cycle (the whole cycle is printed),
+ * DNS labels (PCRE2), images are OCI references (PCRE2), waits form no cycle (the whole cycle is printed),
  * fixed host ports do not clash, nothing waits on what can never be healthy
  * or complete, and every endpoint a reference or a health check names
  * exists. */
@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../ir/buf.h"
+#include "base/buf.h"
+#include "base/names.h"
+#include "ir/walk.h"
 #include "passes_internal.h"
 #include "pipeline.h"
 
@@ -50,6 +52,174 @@ static void apx_validate_names(apx_module *m) {
   }
   pcre2_match_data_free(md);
   pcre2_code_free(re);
+}
+
+/* ---- image references ------------------------------------------------ */
+
+/* The grammar of an image reference, as the OCI distribution reference
+ * (distribution/reference, reference.go) defines it:
+ *   reference := name [":" tag] ["@" digest]
+ *   name      := [host[":" port] "/"] path-component ("/" path-component)*
+ * Every repetition is separated by a character that cannot start the
+ * repeated part, so matching is linear; the lengths are checked before it. */
+#define APX_IMG_ALNUM "[a-z0-9]+"
+#define APX_IMG_PATHC APX_IMG_ALNUM "(?:(?:[._]|__|-+)" APX_IMG_ALNUM ")*"
+#define APX_IMG_DNC "[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+#define APX_IMG_HOST "(?:" APX_IMG_DNC "(?:\\." APX_IMG_DNC ")*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?"
+#define APX_IMG_NAME "(?:" APX_IMG_HOST "/)?" APX_IMG_PATHC "(?:/" APX_IMG_PATHC ")*"
+#define APX_IMG_TAG "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+#define APX_IMG_DIGEST "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+
+enum { APX_IMG_NAME_MAX = 255, APX_IMG_TAG_MAX = 128, APX_IMG_DIGEST_MAX = 1024 };
+
+typedef struct apx_img_re {
+  pcre2_code *name, *tag, *digest;
+  pcre2_match_data *md;
+} apx_img_re;
+
+static pcre2_code *apx_img_compile(const char *pattern) {
+  int err;
+  PCRE2_SIZE off;
+  pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED | PCRE2_ENDANCHORED,
+                                 &err, &off, NULL);
+  if (!re) abort();
+  return re;
+}
+
+static bool apx_img_match(apx_img_re *x, pcre2_code *re, const char *s, size_t n) {
+  return pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, x->md, NULL) >= 0;
+}
+
+/* The parts of a reference: the digest after the first '@', the tag after
+ * the last ':' that follows the last '/' of what is before it. */
+typedef struct { size_t name, tag, digest; bool has_tag, has_digest; } apx_img_split;
+
+static apx_img_split apx_img_parts(const char *s, size_t n) {
+  apx_img_split p = {n, 0, 0, false, false};
+  const char *at = memchr(s, '@', n);
+  if (at) {
+    p.has_digest = true;
+    p.digest = n - (size_t)(at - s) - 1;
+    p.name = (size_t)(at - s);
+  }
+  for (size_t i = p.name; i-- > 0;) {
+    if (s[i] == '/') break;
+    if (s[i] == ':') {
+      p.has_tag = true;
+      p.tag = p.name - i - 1;
+      p.name = i;
+      break;
+    }
+  }
+  return p;
+}
+
+/* A name that the grammar accepts, made from a wrong one: lower-case, other
+ * characters as '-', no separator at either end of a component. */
+static char *apx_img_fix_name(apx_module *m, const char *s, size_t n) {
+  char *o = apx_arena_alloc(m->arena, n + 1);
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (isalnum(c)) o[k++] = (char)tolower(c);
+    else if (c == '/') {
+      while (k && o[k - 1] == '-') k--;
+      if (k && o[k - 1] != '/') o[k++] = '/';
+    } else if (k && o[k - 1] != '-' && o[k - 1] != '/') o[k++] = (c == '.' || c == '_') ? (char)c : '-';
+  }
+  while (k && (o[k - 1] == '-' || o[k - 1] == '/' || o[k - 1] == '.' || o[k - 1] == '_')) k--;
+  o[k] = '\0';
+  return o;
+}
+
+static void apx_validate_image_string(apx_module *m, apx_img_re *x, const apx_value *v) {
+  const char *s = v->u.str.s;
+  size_t n = v->u.str.len;
+  const char *form = "an image reference is [HOST[:PORT]/]PATH[:TAG][@DIGEST], e.g. docker.io/library/postgres:16";
+  if (n == 0) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image is empty"), "%s", form);
+    return;
+  }
+  apx_img_split p = apx_img_parts(s, n);
+  /* Lengths first: a 5 MB string costs one scan and no matching. */
+  if (p.name > APX_IMG_NAME_MAX) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image name is %zu characters long", p.name),
+                  "an image name (before ':TAG' and '@DIGEST') is at most %d characters", APX_IMG_NAME_MAX);
+    return;
+  }
+  if (p.tag > APX_IMG_TAG_MAX) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image tag is %zu characters long", p.tag),
+                  "a tag is at most %d characters", APX_IMG_TAG_MAX);
+    return;
+  }
+  if (p.digest > APX_IMG_DIGEST_MAX) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image digest is %zu characters long", p.digest),
+                  "a digest is ALGORITHM:HEX, e.g. sha256: and 64 hex digits");
+    return;
+  }
+  const char *tag = s + p.name + 1, *digest = s + n - p.digest;
+  bool name_ok = p.name > 0 && apx_img_match(x, x->name, s, p.name);
+  bool tag_ok = !p.has_tag || apx_img_match(x, x->tag, tag, p.tag);
+  bool digest_ok = !p.has_digest || apx_img_match(x, x->digest, digest, p.digest);
+  if (name_ok && tag_ok && digest_ok) return;
+  if (!apx_diag_shows(m->diag, APX_DIAG_ERROR)) {
+    apx_error(m->diag, v->loc, "invalid image");
+    return;
+  }
+  if (p.name == 0) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image has no name before its '%c'", s[0]), "%s", form);
+  } else if (!name_ok) {
+    apx_diagnostic *d = apx_error(m->diag, v->loc, "'%.*s' is not a valid image name", (int)p.name, s);
+    const char *fix = apx_img_fix_name(m, s, p.name);
+    size_t nf = strlen(fix);
+    bool lower_only = nf == p.name;
+    for (size_t i = 0; lower_only && i < nf; i++) lower_only = fix[i] == tolower((unsigned char)s[i]);
+    if (nf && tag_ok && digest_ok && apx_img_match(x, x->name, fix, nf))
+      apx_diag_hint(m->diag, d, lower_only ? "image names are lower-case; write '%s%.*s'"
+                                           : "image names are lower-case letters and digits, with '.', '_' or '-' "
+                                             "between them and '/' between components; write '%s%.*s'",
+                    fix, (int)(n - p.name), s + p.name);
+    else
+      apx_diag_hint(m->diag, d, "%s", form);
+  } else if (!tag_ok) {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "'%.*s' is not a valid image tag", (int)p.tag, tag),
+                  "a tag is letters, digits, '_', '.' and '-', not starting with '.' or '-', at most %d characters",
+                  APX_IMG_TAG_MAX);
+  } else {
+    apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "'%.*s' is not a valid image digest", (int)p.digest, digest),
+                  "a digest is ALGORITHM:HEX with at least 32 hex digits, e.g. sha256: and 64 hex digits");
+  }
+}
+
+/* A template (an image with a parameter or an input known only later):
+ * only its literal text is checked, for characters no reference holds. */
+static void apx_validate_image_template(apx_module *m, const apx_value *v) {
+  for (size_t i = 0; i < v->u.tpl.n; i++) {
+    const apx_tpart *t = &v->u.tpl.parts[i];
+    for (size_t k = 0; t->text && k < t->len; k++) {
+      unsigned char c = (unsigned char)t->text[k];
+      if (isalnum(c) || strchr("._-/:@[]+", c)) continue;
+      apx_diagnostic *d = isgraph(c) ? apx_error(m->diag, v->loc, "an image reference cannot hold '%c'", c)
+                                     : apx_error(m->diag, v->loc, "an image reference cannot hold a space or a control character");
+      apx_diag_hint(m->diag, d, "an image reference is [HOST[:PORT]/]PATH[:TAG][@DIGEST]");
+      return;
+    }
+  }
+}
+
+static void apx_validate_images(apx_module *m) {
+  apx_img_re x = {apx_img_compile(APX_IMG_NAME), apx_img_compile(APX_IMG_TAG), apx_img_compile(APX_IMG_DIGEST), NULL};
+  x.md = pcre2_match_data_create(1, NULL);
+  for (size_t i = 0; i < m->nresources; i++) {
+    const apx_value *v = m->resources[i]->image;
+    if (!v) continue;
+    if (v->kind == APX_V_STRING) apx_validate_image_string(m, &x, v);
+    else if (v->kind == APX_V_TEMPLATE) apx_validate_image_template(m, v);
+  }
+  pcre2_match_data_free(x.md);
+  pcre2_code_free(x.name);
+  pcre2_code_free(x.tag);
+  pcre2_code_free(x.digest);
 }
 
 /* ---- wait cycles ------------------------------------------------------ */
@@ -124,7 +294,7 @@ static void apx_validate_waits(apx_module *m) {
       if (d->kind == APX_DEP_REFERENCE) {
         if (t->kind == APX_KIND_PARAM) {
           apx_diagnostic *dg = apx_error(m->diag, d->loc, "'%s' is a param: references name resources", t->name);
-          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_ir_env_name(m->arena, t->name), t->name);
+          apx_diag_hint(m->diag, dg, "pass a param through env { %s = %s }", apx_name_env_var(m->arena, t->name), t->name);
         } else if (!t->connection_string && !t->url && apx_ir_runner(t)->nendpoints == 0) {
           apx_warning(m->diag, d->loc, "'%s' has no endpoint, url or connection string: referencing it injects nothing",
                       t->name);
@@ -250,22 +420,14 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
   }
 }
 
+static apx_walk_step apx_validate_visit_ref(void *ud, apx_ref *ref) {
+  apx_validate_ref(ud, ref);
+  return APX_WALK_ON;
+}
+
 static void apx_validate_value(apx_vctx *V, const apx_value *v) {
-  if (!v) return;
-  switch (v->kind) {
-  case APX_V_REF: apx_validate_ref(V, v->u.ref); break;
-  case APX_V_TEMPLATE:
-    for (size_t i = 0; i < v->u.tpl.n; i++)
-      if (v->u.tpl.parts[i].ref) apx_validate_ref(V, v->u.tpl.parts[i].ref);
-    break;
-  case APX_V_LIST:
-    for (size_t i = 0; i < v->u.list.n; i++) apx_validate_value(V, v->u.list.items[i]);
-    break;
-  case APX_V_MAP:
-    for (size_t i = 0; i < v->u.map.n; i++) apx_validate_value(V, v->u.map.entries[i].value);
-    break;
-  default: break;
-  }
+  static const apx_value_visitor vis = {NULL, apx_validate_visit_ref};
+  apx_ir_value_walk(v, &vis, V);
 }
 
 static void apx_validate_entries(apx_vctx *V, const apx_entry *e, size_t n) {
@@ -313,6 +475,7 @@ static bool apx_cs_loops(const apx_value *v, const apx_resource *start, int dept
 int apx_pass_validate(apx_module *m) {
   size_t errors = m->diag->errors;
   apx_validate_names(m);
+  apx_validate_images(m);
   apx_validate_cycles(m);
   apx_validate_waits(m);
   apx_validate_ports(m);

@@ -1,75 +1,22 @@
 /* Parameter values in run mode. The compiler already took -p NAME=VALUE,
  * APX_PARAM_<NAME> and `default` (passes/enrich.c); run mode adds the
  * values saved in the state directory by an earlier run and generates the
- * ones declared with `generate` that still have none, from getrandom(),
+ * ones declared with `generate` that still have none (ir/generate.h),
  * saving them (mode 0600) so that the next run reuses them: a database
  * initialised with a generated password must get the same password again.
  * A parameter left without a value is an error that names it. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/atomic.h"
+#include "base/envfile.h"
+#include "base/names.h"
+#include "ir/generate.h"
 #include "run_internal.h"
-
-static const char apx_lower[] = "abcdefghijklmnopqrstuvwxyz";
-static const char apx_upper[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-static const char apx_digits[] = "0123456789";
-static const char apx_special[] = "-_.~"; /* safe unquoted in URIs, shells and .env */
-
-static void apx_random(void *buf, size_t n) {
-  unsigned char *p = buf;
-  while (n) {
-    ssize_t k = getrandom(p, n, 0);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      perror("aspirec: getrandom");
-      abort(); /* a secret must never be made from anything weaker */
-    }
-    p += k;
-    n -= (size_t)k;
-  }
-}
-
-/* A uniform index below n (rejection sampling: no modulo bias). */
-static size_t apx_random_below(size_t n) {
-  uint32_t lim = (uint32_t)(UINT32_MAX - UINT32_MAX % n), x;
-  do apx_random(&x, sizeof x);
-  while (x >= lim);
-  return x % n;
-}
-
-void apx_run_generate(const apx_generate *g, char *out, size_t len) {
-  char pool[128];
-  size_t np = 0;
-  const char *cls[4] = {g->lower ? apx_lower : "", g->upper ? apx_upper : "", g->numeric ? apx_digits : "",
-                        g->special ? apx_special : ""};
-  int mins[4] = {g->min_lower, g->min_upper, g->min_numeric, g->min_special};
-  for (int i = 0; i < 4; i++)
-    for (const char *c = cls[i]; *c; c++) pool[np++] = *c;
-  if (!np) {
-    memcpy(pool, apx_lower, 26);
-    np = 26;
-  }
-  size_t k = 0;
-  /* The minimums first, from their own classes, then the rest from the
-   * whole pool, then a Fisher-Yates shuffle so their places are random. */
-  static const char *const all[4] = {apx_lower, apx_upper, apx_digits, apx_special};
-  for (int i = 0; i < 4; i++)
-    for (int j = 0; j < mins[i] && k < len; j++) out[k++] = all[i][apx_random_below(strlen(all[i]))];
-  while (k < len) out[k++] = pool[apx_random_below(np)];
-  for (size_t i = len; i > 1; i--) {
-    size_t j = apx_random_below(i);
-    char t = out[i - 1];
-    out[i - 1] = out[j];
-    out[j] = t;
-  }
-  out[len] = '\0';
-}
 
 const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p) {
   for (size_t i = 0; i < run->nparams; i++)
@@ -77,67 +24,38 @@ const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p) {
   return p->param ? p->param->value : NULL;
 }
 
-typedef struct apx_saved {
-  char **names, **values;
-  size_t n, cap;
-} apx_saved;
-
-static void apx_saved_load(apx_runtime *run, const char *path, apx_saved *s) {
-  FILE *f = fopen(path, "r");
+/* The saved values, through the one .env reader; absent file: none. */
+static void apx_saved_load(const char *path, apx_envfile *saved) {
+  FILE *f = fopen(path, "rb");
   if (!f) return;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline(&line, &cap, f)) > 0) {
-    if (line[len - 1] == '\n') line[--len] = '\0';
-    char *eq = strchr(line, '=');
-    if (!eq || line[0] == '#') continue;
-    if (s->n == s->cap) {
-      size_t nc = s->cap ? s->cap * 2 : 8;
-      s->names = apx_arena_grow(run->arena, s->names, sizeof(char *) * s->cap, sizeof(char *) * nc);
-      s->values = apx_arena_grow(run->arena, s->values, sizeof(char *) * s->cap, sizeof(char *) * nc);
-      s->cap = nc;
-    }
-    s->names[s->n] = apx_arena_strndup(run->arena, line, (size_t)(eq - line));
-    s->values[s->n++] = apx_arena_strdup(run->arena, eq + 1);
-  }
-  free(line);
+  apx_buf text = {0};
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) apx_buf_append(&text, chunk, n);
   fclose(f);
+  apx_envfile_parse(saved, text.data ? text.data : "", text.len);
+  apx_buf_free(&text);
 }
 
-static const char *apx_saved_get(const apx_saved *s, const char *name) {
-  for (size_t i = 0; i < s->n; i++)
-    if (strcmp(s->names[i], name) == 0) return s->values[i];
-  return NULL;
-}
-
-/* Written to a temporary file created 0600, then renamed: a crash leaves
- * either the old file or the new one, and no moment where the secret is
- * readable by others. */
-static int apx_saved_write(apx_runtime *run, const char *path, const apx_saved *s) {
-  char *tmp = apx_arena_printf(run->arena, "%s.tmp", path);
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return -1;
-  FILE *f = fdopen(fd, "w");
-  if (!f) {
-    close(fd);
-    return -1;
-  }
-  fputs("# Parameter values generated by aspirec --run, reused by later runs. Keep private.\n", f);
-  for (size_t i = 0; i < s->n; i++) fprintf(f, "%s=%s\n", s->names[i], s->values[i]);
-  if (fflush(f) != 0 || fsync(fd) != 0) {
-    fclose(f);
-    return -1;
-  }
-  fclose(f);
-  return rename(tmp, path);
+/* Quoted by the one .env writer (any value reads back the same), replaced
+ * whole and private (0600) through the one atomic write. */
+static int apx_saved_write(const char *path, const apx_envfile *saved) {
+  apx_buf b = {0};
+  apx_buf_puts(&b, "# Parameter values generated by aspirec --run, reused by later runs. Keep private.\n");
+  for (size_t i = 0; i < saved->n; i++) (void)apx_envfile_line(&b, saved->vars[i].key, saved->vars[i].value);
+  int rc = apx_atomic_write(path, apx_buf_str(&b), b.len, 0600);
+  int e = errno;
+  apx_buf_free(&b);
+  errno = e;
+  return rc;
 }
 
 int apx_run_params(apx_runtime *run) {
   apx_module *m = run->m;
   const char *path = apx_run_state_path(run, "params.env");
-  apx_saved saved = {0};
-  apx_saved_load(run, path, &saved);
+  apx_envfile saved;
+  apx_envfile_init(&saved, run->arena);
+  apx_saved_load(path, &saved);
   bool dirty = false;
   int rc = 0;
   run->params = APX_NEW_ARRAY(run->arena, apx_run_param, m->nresources ? m->nresources : 1);
@@ -148,25 +66,22 @@ int apx_run_params(apx_runtime *run) {
     apx_run_param *rp = &run->params[run->nparams++];
     rp->res = r;
     rp->value = p->value;
-    if (!rp->value && (rp->value = apx_saved_get(&saved, r->name))) rp->saved = true;
+    apx_envfile_var *kept = rp->value ? NULL : apx_envfile_find(&saved, r->name);
+    if (kept) {
+      rp->value = apx_arena_strdup(run->arena, kept->value);
+      rp->saved = true;
+    }
     if (!rp->value && p->has_generate) {
-      size_t len = p->generate.length > 0 ? (size_t)p->generate.length : 22;
+      size_t len = apx_ir_generate_length(&p->generate);
       char *v = apx_arena_alloc(run->arena, len + 1);
-      apx_run_generate(&p->generate, v, len);
+      apx_ir_generate(&p->generate, v, len);
       rp->value = v;
       rp->generated = true;
-      if (saved.n == saved.cap) {
-        size_t nc = saved.cap ? saved.cap * 2 : 8;
-        saved.names = apx_arena_grow(run->arena, saved.names, sizeof(char *) * saved.cap, sizeof(char *) * nc);
-        saved.values = apx_arena_grow(run->arena, saved.values, sizeof(char *) * saved.cap, sizeof(char *) * nc);
-        saved.cap = nc;
-      }
-      saved.names[saved.n] = (char *)r->name;
-      saved.values[saved.n++] = v;
+      apx_envfile_set(&saved, r->name, v);
       dirty = true;
     }
     if (!rp->value) {
-      const char *env = p->env_name ? p->env_name : apx_ir_env_name(run->arena, r->name);
+      const char *env = p->env_name ? p->env_name : apx_name_env_var(run->arena, r->name);
       apx_run_error(run, apx_arena_printf(run->arena, "give -p %s=VALUE, or set APX_PARAM_%s in the environment",
                                           r->name, env),
                     "parameter '%s' has no value%s%s", r->name, p->description ? " (" : "",
@@ -174,10 +89,11 @@ int apx_run_params(apx_runtime *run) {
       rc = 2;
     }
   }
-  if (dirty && apx_saved_write(run, path, &saved) != 0) {
+  if (dirty && apx_saved_write(path, &saved) != 0) {
     apx_run_error(run, "check the state directory's permissions, or choose another with --state-dir",
                   "cannot save generated parameter values to %s: %s", path, strerror(errno));
     rc = 2;
   }
+  apx_envfile_free(&saved);
   return rc;
 }

@@ -15,10 +15,10 @@ typedef struct apx_run_opts {
   bool no_color;         /* --no-color (NO_COLOR and a non-terminal also turn colour off) */
 } apx_run_opts;
 
-/* Runs a compiled module (compiled with opts.run_mode set) until Ctrl-C,
- * SIGTERM or SIGHUP, or until nothing is left running. Returns the exit
- * status: 0 after a clean stop (or when every resource finished well),
- * 1 when a resource failed or the program cannot run as written, 2 for
+/* Runs a compiled module until Ctrl-C, SIGTERM or SIGHUP, or until nothing
+ * is left running. Returns the exit status: 0 after a clean stop (or when
+ * every resource finished well), 1 when a resource failed or the program
+ * cannot run as written, 2 for
  * problems of the environment found before anything starts (a required
  * parameter without a value, a fixed port already taken, a container with
  * no engine and no fallback, an unusable state directory). */

@@ -11,8 +11,8 @@
 #include <sys/types.h>
 #include <uv.h>
 
-#include "ir/arena.h"
-#include "ir/buf.h"
+#include "base/arena.h"
+#include "base/buf.h"
 #include "ir/ir.h"
 #include "ir/render.h"
 #include "run.h"
@@ -48,7 +48,6 @@ typedef enum apx_run_event {
 } apx_run_event;
 
 const char *apx_run_state_name(apx_run_state s);
-const char *apx_run_event_name(apx_run_event e);
 /* The unit will not change state again in this session. */
 bool apx_run_state_terminal(apx_run_state s);
 
@@ -258,8 +257,6 @@ int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_
  * (and saved, mode 0600). Returns 0 or 2 after naming each one missing. */
 int apx_run_params(apx_runtime *run);
 const char *apx_run_param_value(const apx_runtime *run, const apx_resource *p);
-/* Fills `out` with `len` characters drawn per `g` from getrandom(). */
-void apx_run_generate(const apx_generate *g, char *out, size_t len);
 
 /* ---- ports.c --------------------------------------------------------------- */
 

@@ -20,13 +20,8 @@ static const char *const apx_state_names[APX_ST__COUNT] = {
     "not started", "waiting", "starting", "running", "healthy",
     "unhealthy",   "stopping", "exited",  "finished", "failed to start",
 };
-static const char *const apx_event_names[APX_EV__COUNT] = {
-    "start",   "deps-ready", "dep-failed", "prepared",    "prep-failed",
-    "healthy", "unhealthy",  "exited",     "restart-due", "stop",
-};
 
 const char *apx_run_state_name(apx_run_state s) { return s < APX_ST__COUNT ? apx_state_names[s] : "?"; }
-const char *apx_run_event_name(apx_run_event e) { return e < APX_EV__COUNT ? apx_event_names[e] : "?"; }
 
 bool apx_run_state_terminal(apx_run_state s) { return s == APX_ST_FINISHED || s == APX_ST_FAILED_TO_START; }
 

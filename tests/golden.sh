@@ -2,6 +2,8 @@
 # Golden tests: compile each tests/golden/NAME.apx and compare with the expected
 # files beside it (only those that exist):
 #   NAME.compose.yaml, NAME.env  --emit=compose -o DIR: DIR/docker-compose.yaml, DIR/.env
+#                                (a generated value is recorded as `<generated: 22 of a-z A-Z 0-9>`
+#                                 and checked against the generator: see generated())
 #   NAME.ir.json                 --emit=ir (stdout)
 #   NAME.dot                     --emit=dot (stdout)
 #   NAME.err                     stderr of --emit=ir with NO_COLOR=1, then a line `exit: N`
@@ -45,6 +47,45 @@ compare() {
     not_ok "golden $exp differs"
     diag 60 < "$tmp/diff"
   fi
+}
+
+# generated IR_JSON ENV: in the emitted .env, replaces the value of each
+# parameter the compiler generated (a `generate` and no value in the IR) by
+# the placeholder `<generated: N of CLASSES>` that the expected file holds,
+# but only when the value has the generator's length, only its characters
+# and each of its minimums; any other value stays, and the diff fails.
+generated() {
+  python3 - "$1" "$2" <<'PY'
+import json, sys
+try:
+    ir = json.load(open(sys.argv[1]))
+except ValueError:
+    sys.exit(0)
+specs = {}
+def visit(o):
+    if isinstance(o, dict):
+        p = o.get("param")
+        if isinstance(p, dict) and "generate" in p and "value" not in p:
+            specs[p["env_name"]] = p["generate"]
+        for v in o.values(): visit(v)
+    elif isinstance(o, list):
+        for v in o: visit(v)
+visit(ir)
+classes = [("lower", "a-z", "abcdefghijklmnopqrstuvwxyz"), ("upper", "A-Z", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+           ("numeric", "0-9", "0123456789"), ("special", "-_.~", "-_.~")]
+lines = open(sys.argv[2]).read().split("\n")
+for i, line in enumerate(lines):
+    key, eq, value = line.partition("=")
+    if not eq or key not in specs: continue
+    g = specs[key]
+    on = [c for c in classes if g[c[0]]] or classes[:1]
+    if len(value) >= 2 and value[0] == value[-1] == "'": value = value[1:-1]
+    pool = "".join(c[2] for c in on)
+    fits = len(value) == g["length"] and all(ch in pool for ch in value) and \
+        all(sum(ch in c[2] for ch in value) >= g["min_" + c[0]] for c in classes)
+    if fits: lines[i] = "%s=<generated: %d of %s>" % (key, g["length"], " ".join(c[1] for c in on))
+open(sys.argv[2], "w").write("\n".join(lines))
+PY
 }
 
 # put ACTUAL EXPECTED: update mode writer.
@@ -109,6 +150,8 @@ for src in "${inputs[@]}"; do
     elif [ $rc != 0 ]; then
       if [ $update = 1 ]; then echo "FAILED    $name.compose.yaml: compile failed (exit $rc), left as it was"; update_errors=$((update_errors + 1))
       else not_ok "golden $name.compose.yaml: compile failed (exit $rc)"; diag < "$tmp/c.out"; fi
+    elif ! { [ ! -e "$out/.env" ] || generated "$tmp/ir" "$out/.env"; }; then
+      not_ok "golden $name.env: cannot check its generated values"
     elif [ $update = 1 ]; then
       put "$out/docker-compose.yaml" "$name.compose.yaml"
       if [ -s "$out/.env" ]; then put "$out/.env" "$name.env"

@@ -8,33 +8,37 @@
 #     (engine events, the server's health log, and the server's 3 s delay);
 #   - the client fetched the server's page (a token made for this run);
 #   - the client got exactly the address the compiler injected, and the server
-#     answers at that address.
+#     answers at that address;
+#   - a secret aspirec generated into .env at emit time (no edit before `up`)
+#     reached both server and client, the same value, found in neither the
+#     YAML nor aspirec's output.
 # Every wait is bounded. Talks only to the private engine's socket.
 . "$(dirname "$0")/../lib.sh"
 need_aspirec
-here=$APX_SRCDIR/tests/compose-up
-unset COMPOSE_FILE COMPOSE_PROJECT_NAME DOCKER_CONTEXT DOCKER_TLS_VERIFY DOCKER_CERT_PATH
-DOCKER=${DOCKER:-$(command -v /usr/bin/docker || command -v docker)}
-export DOCKER
-WAIT=${APX_UP_WAIT:-60}       # seconds, for each wait
+. "$(dirname "$0")/lib/engine.sh"
+here=$CU_HERE
 IMAGE=aspirec-test/busybox:1
 project=apxup
 
-for prog in dockerd docker-compose "$DOCKER" /bin/busybox node; do
-  command -v "$prog" > /dev/null || { not_ok "compose-up: $prog is missing (run scripts/setup.sh)"; exit 1; }
-done
+cu_need dockerd docker-compose "$DOCKER" /bin/busybox node
 
 apx_tmpdir tmp
 out=$tmp/app
 compose=$out/docker-compose.yaml
 
 # ---- compile -------------------------------------------------------------------
-if ! msg=$(cd "$here" && "$ASPIREC" app.apx --emit=compose -o "$out" 2>&1) || [ ! -f "$compose" ]; then
-  not_ok "compose-up: aspirec app.apx --emit=compose"
-  printf '%s\n' "$msg" | diag
-  exit 1
+cu_compile "$here" app.apx "$out"
+
+# The generated secret: in .env (0600) at emit time, nowhere else. The .env
+# is used exactly as emitted: nothing below edits it.
+secret=$(sed -n "s/^SHARED_SECRET=//p" "$out/.env" | sed "s/^'\(.*\)'\$/\1/")
+if [[ $secret =~ ^[A-Za-z0-9._~-]{24}$ ]] && [ "$(stat -c %a "$out/.env")" = 600 ] &&
+   ! grep -qF -- "$secret" "$compose" && ! printf '%s' "$msg" | grep -qF -- "$secret"; then
+  ok "compose-up: aspirec generated SHARED_SECRET into .env (24 characters, mode 0600, not in the YAML, not printed)"
+else
+  not_ok "compose-up: aspirec generated SHARED_SECRET into .env (24 characters, mode 0600, not in the YAML, not printed)"
+  grep -v '^SHARED_SECRET=' "$out/.env" | diag
 fi
-ok "compose-up: aspirec compiled app.apx to a Compose project"
 
 # The address the compiler injected into the client (Aspire's names).
 env_client=$(node "$APX_SRCDIR/tests/tools/compose-query.mjs" "$compose" env client)
@@ -56,15 +60,7 @@ note "server healthcheck: $(node "$APX_SRCDIR/tests/tools/compose-query.mjs" "$c
 note "client depends_on: $(node "$APX_SRCDIR/tests/tools/compose-query.mjs" "$compose" get services.client.depends_on 2>&1)"
 
 # ---- private engine and image -------------------------------------------------------
-dk=$tmp/dk
-at_exit "'$here/bin/dockerd-local' stop '$dk' >&2"
-if ! start=$("$here/bin/dockerd-local" start "$dk" 2>&1); then
-  not_ok "compose-up: private dockerd started"
-  printf '%s\n' "$start" | diag
-  exit 1
-fi
-eval "$(printf '%s\n' "$start" | grep '^export DOCKER_HOST=')"
-ok "compose-up: private dockerd started ($DOCKER_HOST)"
+cu_engine "$tmp/dk"
 
 token="aspirec-compose-up-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 if ! msg=$("$here/bin/make-busybox-image" "$IMAGE" "<p>$token</p>" 2>&1); then
@@ -73,64 +69,32 @@ fi
 ok "compose-up: busybox image $IMAGE imported"
 
 # ---- up ------------------------------------------------------------------------------
-dc() { timeout "$((WAIT + 30))" docker-compose -p "$project" -f "$compose" "$@"; }
-at_exit "timeout 60 docker-compose -p '$project' -f '$compose' down -t 1 -v > /dev/null 2>&1"
+cu_project "$project" "$compose"
 t0=$(date +%s.%N)
-if msg=$(dc up -d 2>&1); then ok "compose-up: docker-compose up -d"
-else
-  not_ok "compose-up: docker-compose up -d"; printf '%s\n' "$msg" | diag
-  dc logs --no-color 2>&1 | diag 40
-  exit 1
-fi
-# Read the server's health log at once: the engine keeps only its last 5 probes.
+# The engine keeps only the server's last 5 probes: watch them while up -d waits.
+cu_watch_health server "$tmp/health" &
+watcher=$!
+at_exit "kill $watcher 2> /dev/null"
+cu_up
 server=$(dc ps -q server) client=$(dc ps -q client)
 if [ -z "$server" ] || [ -z "$client" ]; then not_ok "compose-up: containers server and client exist"; exit 1; fi
-health_log=$("$DOCKER" inspect -f '{{range .State.Health.Log}}{{.ExitCode}} {{json .End}}{{println}}{{end}}' "$server" | tr -d '"')
+kill "$watcher" 2> /dev/null; wait "$watcher" 2> /dev/null
+cu_health_dump "$server" >> "$tmp/health"
+health_log=$(cu_health_seen "$tmp/health" | awk '{ print $2, $1 }')   # EXIT END
 server_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$server")
 client_started=$("$DOCKER" inspect -f '{{.State.StartedAt}}' "$client")
 
 # Wait (bounded) until the client has done its fetch.
-for _ in $(seq $((WAIT * 5))); do
-  "$DOCKER" logs "$client" 2>&1 | grep -q '^client: done' && break
-  sleep 0.2
-done
+cu_wait_log "$client" '^client: done'
 logs=$("$DOCKER" logs "$client" 2>&1)
 t1=$(date +%s.%N)
 
 # ---- assertions ----------------------------------------------------------------------
-secs() { date -d "$1" +%s.%N; }                  # RFC 3339 -> seconds
-before() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }   # a <= b
-
 # 1. Engine events: the server's `health_status: healthy` precedes the client's start.
-events=$("$DOCKER" events --since "$t0" --until "$t1" --filter type=container \
-  --format '{{.TimeNano}} {{.ID}} {{.Action}}' 2>&1)
-healthy_ns=$(printf '%s\n' "$events" | awk -v id="$server" '$2 == id && /health_status: healthy/ { print $1; exit }')
-cstart_ns=$(printf '%s\n' "$events" | awk -v id="$client" '$2 == id && $3 == "start" { print $1; exit }')
-if [ -z "$healthy_ns" ] || [ -z "$cstart_ns" ]; then
-  not_ok "compose-up: engine events show the server healthy and the client started"
-  printf '%s\n' "$events" | diag 30
-elif [ "$healthy_ns" -le "$cstart_ns" ]; then
-  ok "compose-up: client started $(( (cstart_ns - healthy_ns) / 1000000 )) ms after the server became healthy (events)"
-else
-  not_ok "compose-up: client started $(( (healthy_ns - cstart_ns) / 1000000 )) ms BEFORE the server became healthy (events)"
-fi
-
+cu_check_order "$server" "$client" "$t0" "$t1"
 # 2. Inspect: the client's StartedAt is after the end of the server's first
 #    successful probe, and after the server's 3 s delay.
-first_ok=$(printf '%s\n' "$health_log" | awk '$1 == 0 { print $2; exit }')
-failed_before=$(printf '%s\n' "$health_log" | awk '$1 == 0 { exit } NF { n++ } END { print n + 0 }')
-if [ -z "$first_ok" ]; then
-  not_ok "compose-up: the server's health log has a successful probe"; printf '%s\n' "$health_log" | diag
-elif before "$(secs "$first_ok")" "$(secs "$client_started")"; then
-  ok "compose-up: client StartedAt $client_started is after the server's first healthy probe $first_ok ($failed_before failing before it)"
-else
-  not_ok "compose-up: client StartedAt $client_started is before the server's first healthy probe $first_ok"
-fi
-if before "$(awk -v s="$(secs "$server_started")" 'BEGIN { printf "%.9f", s + 3 }')" "$(secs "$client_started")"; then
-  ok "compose-up: client started at least 3 s (the server's delay) after the server"
-else
-  not_ok "compose-up: client started less than 3 s after the server ($server_started, $client_started)"
-fi
+cu_check_after_probe "$health_log" "$client_started" "$server_started" 3
 
 # 3. The client fetched this run's page through the injected address.
 if printf '%s\n' "$logs" | grep -qF "$token"; then ok "compose-up: client output contains the server's index.html ($token)"
@@ -150,9 +114,21 @@ else
   not_ok "compose-up: the server does not answer at $injected"; printf '%s\n' "$page" | diag
 fi
 
+# 5. Both containers got the one generated secret from .env: the client
+#    compared its own with the server's and says they match.
+if printf '%s\n' "$logs" | grep -qxF "client: secret matches the server"; then
+  ok "compose-up: client and server were given the same generated secret (the client compared them)"
+else
+  not_ok "compose-up: client and server were given the same generated secret"; printf '%s\n' "$logs" | diag
+fi
+senv=$("$DOCKER" inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$server")
+if [ -n "$secret" ] && printf '%s\n' "$senv" | grep -qxF "SHARED_SECRET=$secret" &&
+   printf '%s\n' "$cenv" | grep -qxF "SHARED_SECRET=$secret"; then
+  ok "compose-up: the engine gave server and client exactly the value aspirec wrote to .env"
+else
+  not_ok "compose-up: the engine gave server and client exactly the value aspirec wrote to .env"
+fi
+
 # ---- down ----------------------------------------------------------------------------
-if msg=$(dc down -t 1 -v 2>&1); then ok "compose-up: docker-compose down -t 1 -v"
-else not_ok "compose-up: docker-compose down -t 1 -v"; printf '%s\n' "$msg" | diag; fi
-left=$("$DOCKER" ps -aq)
-if [ -z "$left" ]; then ok "compose-up: no container left"; else not_ok "compose-up: containers left: $left"; fi
+cu_down
 apx_done

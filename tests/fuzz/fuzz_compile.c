@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "backends/backend.h"
-#include "ir/compile.h"
+#include "driver/driver.h"
 
 #ifndef APX_FUZZ_SRCDIR
 #error "build with -DAPX_FUZZ_SRCDIR='\"/path/to/aspirec\"' (tests/fuzz/build.sh does)"
@@ -63,12 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   /* Vary the presentation options with the input so both paths are covered,
    * deterministically for a given input. */
   c.diag.color = size & 1;
-  c.opts.include_dirs = apx_fuzz_includes;
-  c.opts.ninclude = 2;
-  c.opts.stdlib_dir = apx_fuzz_includes[1];
+  c.search = (apx_search_path){apx_fuzz_includes, 2, apx_fuzz_includes[1]};
   c.opts.params = apx_fuzz_params;
   c.opts.nparams = memmem(data, size, "param region", 12) ? 1 : 0;
-  apx_pipeline_opts po = {0};
+  apx_driver_opts po = {0};
   int rc = apx_compile_text(&c, APX_FUZZ_PATH, (const char *)data, size, &po);
   if (rc == 0 && c.module) {
     apx_fuzz_emit(&c, apx_emit_compose, APX_FUZZ_OUTDIR);

@@ -109,7 +109,8 @@ gen_badmap() { awk -v n="$1" 'BEGIN { print "param p {\n  secret = true\n  gener
 
 # ---- measuring ------------------------------------------------------------
 # best FILE RUNS [TIMEOUT [ENOUGH]]: compiles FILE (--emit=compose into a
-# fresh directory) RUNS times; sets UTIME to the smallest user CPU time, RSS_KB
+# fresh directory; --error-limit=0, so that every diagnostic is printed and
+# the printing is measured too) RUNS times; sets UTIME to the smallest user CPU time, RSS_KB
 # to the smallest peak RSS, ERRB to the bytes of diagnostics. Stops at an exit
 # other than 0 or 1, or once a run took ENOUGH seconds or more (no need to
 # confirm a failure).
@@ -117,7 +118,7 @@ best() {
   local i bu='' br='' tmo=${3:-$APX_LIN_TIMEOUT} enough=${4:-}
   for ((i = 0; i < $2; i++)); do
     rm -rf "$T/out"
-    apx_run "$tmo" "$T/stdout" "$T/stderr" "$1" --emit=compose -o "$T/out"
+    apx_run "$tmo" "$T/stdout" "$T/stderr" "$1" --emit=compose -o "$T/out" --error-limit=0
     [ "$RC" -gt 1 ] && return
     [ -n "$enough" ] && awk -v a="$UTIME" -v b="$enough" 'BEGIN { exit !(a >= b) }' && i=$2
     if [ -z "$bu" ] || awk -v a="$UTIME" -v b="$bu" 'BEGIN { exit !(a < b) }'; then bu=$UTIME; fi

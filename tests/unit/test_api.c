@@ -1,7 +1,10 @@
 /* The public interface, used the way a plugin or tool would: only
  * include/aspirec.h, no IR internals. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "include/aspirec.h"
@@ -42,6 +45,59 @@ int main(void) {
   CHECK(apx_api_errors(c) == 3 && diags && strstr(diags, "did you mean 'db'?"), "errors and diagnostics");
   free(diags);
   apx_api_free(c);
+
+  /* The library's search path is the CLI's: -I directories, APX_PATH, the
+   * standard library (once the CLI had its own and the API ignored APX_PATH). */
+  char dir[] = "/tmp/apx-api-XXXXXX";
+  if (mkdtemp(dir)) {
+    char lib[64], main_path[64];
+    snprintf(main_path, sizeof main_path, "%s/app.apx", dir);
+    char libdir[64];
+    snprintf(libdir, sizeof libdir, "%s/lib", dir);
+    mkdir(libdir, 0700);
+    snprintf(lib, sizeof lib, "%s/lib/teamlib.apx", dir);
+    FILE *f = fopen(lib, "w");
+    if (f) fputs("container cache { image = \"redis:7.2\" }\n", f), fclose(f);
+    f = fopen(main_path, "w");
+    if (f) fputs("import \"teamlib\"\nexecutable tool { command = \"true\" }\n", f), fclose(f);
+    c = apx_api_compile(main_path, NULL, 0, NULL, 0);
+    CHECK(apx_api_errors(c) == 1, "without APX_PATH a bare import outside the stdlib is not found");
+    apx_api_free(c);
+    setenv("APX_PATH", libdir, 1);
+    c = apx_api_compile(main_path, NULL, 0, NULL, 0);
+    CHECK(apx_api_errors(c) == 0 && apx_module_resource_find(apx_api_module(c), "cache") != NULL,
+          "the API finds a bare import through APX_PATH");
+    apx_api_free(c);
+    unsetenv("APX_PATH");
+    const char *inc[] = {libdir};
+    c = apx_api_compile(main_path, inc, 1, NULL, 0);
+    CHECK(apx_api_errors(c) == 0, "and through its include directories");
+    apx_api_free(c);
+    unlink(lib);
+    unlink(main_path);
+    rmdir(libdir);
+    rmdir(dir);
+  } else {
+    CHECK(0, "mkdtemp");
+  }
+  /* The error limit: 30 errors, 5 kept, all 30 counted; 0 keeps them all. */
+  char path[] = "/tmp/apx-test-api-XXXXXX";
+  int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  for (int i = 0; f && i < 30; i++) fprintf(f, "container c%d { image = \"x\"  references = [nothere%d] }\n", i, i);
+  if (f) fclose(f);
+  for (size_t limit = 0; limit <= 5; limit += 5) {
+    c = apx_api_compile_limit(path, NULL, 0, NULL, 0, limit);
+    diags = apx_api_diagnostics(c);
+    size_t shown = 0;
+    for (const char *p = diags; p && (p = strstr(p, ": error: ")); p++) shown++;
+    const char *more = diags ? strstr(diags, "25 more errors not shown") : NULL;
+    CHECK(apx_api_errors(c) == 30 && apx_api_warnings(c) == 0 && shown == (limit ? 5u : 30u) && (limit ? more != NULL : more == NULL),
+          "error limit %zu: %zu of 30 errors shown, all counted", limit, shown);
+    free(diags);
+    apx_api_free(c);
+  }
+  unlink(path);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

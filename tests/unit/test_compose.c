@@ -11,10 +11,11 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "base/names.h"
 #include "backends/backend.h"
-#include "backends/output.h"
+#include "base/output.h"
 #include "backends/yaml_out.h"
-#include "ir/buf.h"
+#include "base/buf.h"
 #include "ir/ir.h"
 
 #include "check.h"
@@ -66,6 +67,29 @@ static long y_len(yaml_node_t *n) {
   if (n->type == YAML_SEQUENCE_NODE) return n->data.sequence.items.top - n->data.sequence.items.start;
   if (n->type == YAML_MAPPING_NODE) return n->data.mapping.pairs.top - n->data.mapping.pairs.start;
   return -1;
+}
+
+/* n is a sequence of exactly these scalars (NULL-terminated); `got` shows
+ * it, joined with spaces, for the message. */
+static bool y_seq_is(yaml_document_t *d, yaml_node_t *n, char *got, size_t cap, ...) {
+  got[0] = '\0';
+  if (!n || n->type != YAML_SEQUENCE_NODE) return false;
+  long len = y_len(n), i = 0;
+  bool same = true;
+  for (; i < len; i++) {
+    const char *v = y_str(yaml_document_get_node(d, n->data.sequence.items.start[i]));
+    size_t used = strlen(got);
+    snprintf(got + used, cap - used, "%s%s", i ? " " : "", v ? v : "(not a scalar)");
+  }
+  va_list ap;
+  va_start(ap, cap);
+  const char *want;
+  for (i = 0; (want = va_arg(ap, const char *)) != NULL; i++) {
+    const char *v = i < len ? y_str(yaml_document_get_node(d, n->data.sequence.items.start[i])) : NULL;
+    if (!v || strcmp(v, want) != 0) same = false;
+  }
+  va_end(ap);
+  return same && i == len;
 }
 
 static const char *y_key_at(yaml_document_t *d, yaml_node_t *n, long i) {
@@ -121,7 +145,7 @@ static apx_resource *param(fixture *f, const char *name, bool secret, const char
   p->param->secret = secret;
   p->param->value = value;
   p->param->source = src;
-  p->param->env_name = apx_ir_env_name(f->arena, name);
+  p->param->env_name = apx_name_env_var(f->arena, name);
   if (src == APX_PARAM_FROM_DEFAULT) p->param->def = str(f->m, value);
   return p;
 }
@@ -437,11 +461,13 @@ static void test_compose_shop(void) {
         "compose: wait_for on a child maps to its parent, healthy (one entry)");
   CHECK(y_is(y_path(&d, "services", "api", "restart", NULL), "on-failure"), "compose: restart on-failure");
   CHECK(y_path(&d, "services", "db", "restart", NULL) == NULL, "compose: default restart is omitted");
-  yaml_node_t *atest = y_path(&d, "services", "api", "healthcheck", "test", NULL);
-  CHECK(y_is(y_get(&d, atest, "0"), "CMD-SHELL") && y_str(y_get(&d, atest, "1")) &&
-            strstr(y_str(y_get(&d, atest, "1")), "wget -q -O /dev/null http://127.0.0.1:8080/healthz") &&
-            strstr(y_str(y_get(&d, atest, "1")), "|| curl -fsS -o /dev/null http://127.0.0.1:8080/healthz"),
-        "compose: http health check via wget or curl");
+  char got[512];
+  CHECK(y_seq_is(&d, y_path(&d, "services", "api", "healthcheck", "test", NULL), got, sizeof got, "CMD",
+                 "/.aspirec/probe", "http", "8080", "/healthz", NULL),
+        "compose: http health check through the probe (%s)", got);
+  CHECK(y_seq_is(&d, y_path(&d, "services", "api", "volumes", NULL), got, sizeof got,
+                 "./.aspirec/probe:/.aspirec/probe:ro", NULL),
+        "compose: the probe is bound read-only into a service with a health check (%s)", got);
   CHECK(y_is(y_path(&d, "services", "web", "environment", "services__api__http__0", NULL), "http://api:8080"),
         "compose: endpoint url renders as http://api:8080");
   CHECK(y_is(y_path(&d, "services", "web", "ports", "0", NULL), "8000"), "compose: external endpoint without port -> \"TARGET\"");
@@ -454,21 +480,22 @@ static void test_compose_shop(void) {
         "compose: wait_for_start -> service_started");
   CHECK(y_is(y_path(&d, "services", "gateway", "environment", "PAYMENTS", NULL), "https://payments.example.com"),
         "compose: an external url renders as it is");
-  yaml_node_t *gtest = y_path(&d, "services", "gateway", "healthcheck", "test", NULL);
-  const char *gcmd = y_str(y_get(&d, gtest, "1"));
-  CHECK(gcmd && strstr(gcmd, "( wget") && strstr(gcmd, " && ( nginx -t 'it'\\''s' )") &&
-            strstr(gcmd, "'http://127.0.0.1:80/status?full=1&x=$$y'"),
-        "compose: several checks are grouped and joined with &&, quoted for the shell and compose");
+  CHECK(y_seq_is(&d, y_path(&d, "services", "gateway", "healthcheck", "test", NULL), got, sizeof got, "CMD",
+                 "/.aspirec/probe", "http", "80", "/status?full=1&x=$$y", "exec", "3", "nginx", "-t", "it's", NULL),
+        "compose: several checks are one probe run, exec as a counted argv, $ doubled for compose (%s)", got);
   CHECK(y_is(y_path(&d, "services", "gateway", "healthcheck", "interval", NULL), "3s") &&
             y_is(y_path(&d, "services", "gateway", "healthcheck", "start_period", NULL), "250ms") &&
             y_is(y_path(&d, "services", "gateway", "healthcheck", "retries", NULL), "5"),
         "compose: healthcheck timings as duration strings");
-  yaml_node_t *dtest = y_path(&d, "services", "db", "healthcheck", "test", NULL);
-  CHECK(y_str(y_get(&d, dtest, "1")) && strstr(y_str(y_get(&d, dtest, "1")), "nc -z 127.0.0.1 5432 || bash -c") &&
+  CHECK(y_seq_is(&d, y_path(&d, "services", "db", "healthcheck", "test", NULL), got, sizeof got, "CMD",
+                 "/.aspirec/probe", "--timeout=1s", "tcp", "5432", NULL) &&
             y_is(y_path(&d, "services", "db", "healthcheck", "interval", NULL), "2s") &&
             y_is(y_path(&d, "services", "db", "healthcheck", "timeout", NULL), "1s") &&
             y_is(y_path(&d, "services", "db", "healthcheck", "retries", NULL), "30"),
-        "compose: tcp health check via nc, bash fallback");
+        "compose: tcp health check through the probe, with the check's timeout (%s)", got);
+  CHECK(y_is(y_path(&d, "services", "db", "volumes", "1", NULL), "./.aspirec/probe:/.aspirec/probe:ro"),
+        "compose: the probe's bind comes after the service's own volumes");
+  CHECK(y_path(&d, "services", "web", "volumes", NULL) == NULL, "compose: no probe bind without a health check");
   CHECK(y_is(y_path(&d, "services", "db", "volumes", "0", NULL), "db-data:/var/lib/postgresql/data") &&
             y_len(y_path(&d, "volumes", "db-data", NULL)) == 0,
         "compose: named volume RES-VOL, declared at the top level");
@@ -500,8 +527,8 @@ static void test_compose_shop(void) {
   yaml_document_delete(&d);
 
   char *dotenv = read_file(envpath, NULL);
-  CHECK(dotenv && strstr(dotenv, "# parameter pg_password: secret, required, generated only by --run"),
-        ".env: a comment names the parameter and says secret/required");
+  CHECK(dotenv && strstr(dotenv, "# parameter pg_password: secret, generated by aspirec, kept when it writes this file again"),
+        ".env: a comment names the parameter and says secret/generated");
   CHECK(dotenv && strstr(dotenv, "\nPG_PASSWORD='kept\\pw'\n"), ".env: a user's value is kept (%s)", dotenv ? "" : "missing");
   CHECK(dotenv && strstr(dotenv, "\nREGION=eu-west-1\n"), ".env: a quoted user value is read and kept");
   CHECK(dotenv && strstr(dotenv, "\nLOG_LEVEL=info\n"), ".env: default value");
@@ -515,6 +542,16 @@ static void test_compose_shop(void) {
             strstr(dotenv, "log_level") < strstr(dotenv, "API_IMAGE"),
         ".env: parameters in declaration order, then images");
   struct stat st;
+  char probe[512];
+  snprintf(probe, sizeof probe, "%s/.aspirec/probe", f.dir);
+  size_t plen = 0, blen = 0;
+  char *pdata = read_file(probe, &plen), *bdata = read_file(APX_PROBE_BUILT, &blen);
+  CHECK(pdata && bdata && plen == blen && plen > 0 && memcmp(pdata, bdata, plen) == 0 && stat(probe, &st) == 0 &&
+            (st.st_mode & 0777) == 0755,
+        "output: the probe binary is copied to DIR/.aspirec/probe, mode 0755 (%zu bytes, %o)", plen,
+        (unsigned)(st.st_mode & 0777));
+  free(pdata);
+  free(bdata);
   CHECK(stat(envpath, &st) == 0 && (st.st_mode & 0777) == env_mode,
         "output: an existing file keeps its mode (%o)", (unsigned)(st.st_mode & 0777));
   free(dotenv);
@@ -618,6 +655,100 @@ static void test_compose_stdout(void) {
   fixture_free(&f);
 }
 
+/* Emits f's module to f.dir (or stdout when to_stdout, captured) and loads
+ * the YAML; returns the error count. */
+static int emit_load(fixture *f, bool to_stdout, yaml_document_t *d, bool *loaded) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", f->dir, to_stdout ? "captured" : "docker-compose.yaml");
+  apx_output *out = apx_output_new(to_stdout ? "-" : f->dir);
+  int errors = apx_emit_compose(f->m, out);
+  if (!errors) {
+    fflush(stdout);
+    int saved = dup(1);
+    FILE *fp = to_stdout ? fopen(path, "wb") : NULL;
+    if (fp) dup2(fileno(fp), 1);
+    apx_output_commit(out);
+    fflush(stdout);
+    if (fp) {
+      dup2(saved, 1);
+      fclose(fp);
+    }
+    close(saved);
+  }
+  apx_output_free(out);
+  size_t len = 0;
+  char *yaml = errors ? NULL : read_file(path, &len);
+  *loaded = yaml && y_load(d, yaml, len);
+  free(yaml);
+  return errors;
+}
+
+static void test_compose_probe(void) {
+  fixture f;
+  fixture_init(&f);
+  apx_module *m = f.m;
+  apx_resource *pg = res(&f, "pg", APX_KIND_CONTAINER, NULL);
+  pg->image = str(m, "postgres:16");
+  apx_health *ph = health(&f, pg, APX_HEALTH_EXEC, NULL);
+  ph->exec = list(m, 2, str(m, "pg_isready"), str(m, "-q"));
+  apx_resource *tls = res(&f, "tls", APX_KIND_CONTAINER, NULL);
+  tls->image = str(m, "x:1");
+  apx_endpoint *te = endpoint(&f, tls, "https", 0, 8443, false);
+  te->scheme = "https";
+  apx_health *th = health(&f, tls, APX_HEALTH_HTTP, "https");
+  th->path = "/health";
+  th->timeout_ms = 1500;
+
+  /* A umask that would leave the copy unreadable to a container's user. */
+  mode_t mask = umask(077);
+  yaml_document_t d;
+  bool loaded = false;
+  char got[512];
+  int errors = emit_load(&f, false, &d, &loaded);
+  umask(mask);
+  CHECK(errors == 0 && loaded, "compose: emits exec and https checks (%d errors)", errors);
+  if (loaded) {
+    CHECK(y_seq_is(&d, y_path(&d, "services", "pg", "healthcheck", "test", NULL), got, sizeof got, "CMD", "pg_isready",
+                   "-q", NULL) &&
+              y_path(&d, "services", "pg", "volumes", NULL) == NULL,
+          "compose: a lone exec check is the user's command, with no probe (%s)", got);
+    CHECK(y_seq_is(&d, y_path(&d, "services", "tls", "healthcheck", "test", NULL), got, sizeof got, "CMD",
+                   "/.aspirec/probe", "--timeout=1500ms", "tcp", "8443", NULL),
+          "compose: an https check connects only (the probe has no TLS), as in run mode (%s)", got);
+    yaml_document_delete(&d);
+  }
+  char probe[512];
+  struct stat st;
+  snprintf(probe, sizeof probe, "%s/.aspirec/probe", f.dir);
+  CHECK(stat(probe, &st) == 0 && (st.st_mode & 0777) == 0755, "output: the probe is 0755 under umask 077 (%o)",
+        (unsigned)(st.st_mode & 0777));
+
+  /* On stdout there is no directory to copy it to: the YAML names the binary. */
+  errors = emit_load(&f, true, &d, &loaded);
+  char *abs = realpath(APX_PROBE_BUILT, NULL);
+  char want[1024];
+  snprintf(want, sizeof want, "%s:/.aspirec/probe:ro", abs ? abs : "?");
+  free(abs);
+  CHECK(errors == 0 && loaded &&
+            y_seq_is(&d, y_path(&d, "services", "tls", "volumes", NULL), got, sizeof got, want, NULL),
+        "compose: on stdout the bind's source is the probe binary itself (%s)", got);
+  if (loaded) yaml_document_delete(&d);
+
+  /* No probe binary: an error that names it, and nothing written. */
+  rm_rf(probe);
+  setenv("APX_PROBE", "/nonexistent/aspirec-probe", 1);
+  size_t before = f.diag.errors;
+  apx_output *out = apx_output_new(f.dir);
+  errors = apx_emit_compose(m, out);
+  apx_output_free(out);
+  unsetenv("APX_PROBE");
+  bool named = false;
+  for (size_t i = 0; i < f.diag.n; i++)
+    if (strstr(f.diag.items[i].message, "cannot read the health-check probe /nonexistent/aspirec-probe")) named = true;
+  CHECK(errors == 1 && f.diag.errors == before + 1 && named, "compose: a missing probe binary is an error naming it");
+  fixture_free(&f);
+}
+
 static void test_output_errors(void) {
   char dir[] = "/tmp/apx-test-output-XXXXXX";
   if (!mkdtemp(dir)) return;
@@ -660,6 +791,53 @@ static void test_output_errors(void) {
   char *e = apx_output_read_existing(o, ".env", &n);
   CHECK(e && n == 4, "output: read_existing reads a file of the output directory");
   free(e);
+  apx_output_free(o);
+  rm_rf(dir);
+}
+
+/* A streamed file: on disk only under its temporary name until commit;
+ * never committed, it and the directories made for it are gone. */
+static void test_output_stream(void) {
+  char dir[] = "/tmp/apx-test-stream-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  char out[600], p[700];
+  snprintf(out, sizeof out, "%s/new/out", dir);
+  apx_output *o = apx_output_new(out);
+  FILE *f = apx_output_stream(o, "big.yaml");
+  CHECK(f != NULL, "output: a stream opens in a directory that does not exist yet");
+  if (f) fputs("a: 1\n", f);
+  snprintf(p, sizeof p, "%s/big.yaml", out);
+  CHECK(access(p, F_OK) != 0 && count_temp_files(out) == 1, "output: a streamed file is only a temp file before commit");
+  apx_output_free(o);
+  snprintf(p, sizeof p, "%s/new", dir);
+  CHECK(access(p, F_OK) != 0, "output: never committed, the stream's file and the directories made for it are gone");
+
+  o = apx_output_new(out);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("a: 1\n", f);
+  apx_output_add(o, ".env", "A=1\n", 4);
+  CHECK(apx_output_commit(o) == 0, "output: commit with a streamed file succeeds");
+  apx_output_free(o);
+  snprintf(p, sizeof p, "%s/big.yaml", out);
+  char *t = read_file(p, NULL);
+  CHECK(t && strcmp(t, "a: 1\n") == 0 && count_temp_files(out) == 0, "output: the streamed file is renamed into place");
+  free(t);
+
+  /* Streamed twice: the second replaces the first, whose temp file goes. */
+  o = apx_output_new(out);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("old\n", f);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("b: 2\n", f);
+  CHECK(count_temp_files(out) == 1, "output: a file streamed again drops the first temp file");
+  CHECK(apx_output_commit(o) == 0, "output: second commit succeeds");
+  apx_output_free(o);
+  t = read_file(p, NULL);
+  CHECK(t && strcmp(t, "b: 2\n") == 0, "output: the last stream wins");
+  free(t);
+
+  o = apx_output_new("-");
+  CHECK(apx_output_stream(o, "big.yaml") == NULL, "output: no stream in stdout mode (kept in memory)");
   apx_output_free(o);
   rm_rf(dir);
 }
@@ -769,7 +947,9 @@ int main(void) {
   test_compose_shop();
   test_compose_errors();
   test_compose_stdout();
+  test_compose_probe();
   test_output_errors();
+  test_output_stream();
   test_dot();
   test_registry();
   printf("%d passed, %d failed\n", passed, failed);

@@ -5,8 +5,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ir/compile.h"
+#include "base/names.h"
+#include "driver/driver.h"
 #include "ir/render.h"
+#include "passes/passes_internal.h"
+#include "passes/schema.h"
 
 #include "check.h"
 
@@ -17,9 +20,7 @@ static result *compile_src(const char *src, const char **params, size_t nparams)
   result *r = calloc(1, sizeof *r);
   apx_compilation_init(&r->c);
   static const char *inc[] = {APX_SRCDIR "/stdlib"};
-  r->c.opts.include_dirs = inc;
-  r->c.opts.ninclude = 1;
-  r->c.opts.stdlib_dir = inc[0];
+  r->c.search = (apx_search_path){inc, 1, inc[0]};
   r->c.opts.params = params;
   r->c.opts.nparams = nparams;
   r->rc = apx_compile_text(&r->c, "t.apx", src, strlen(src), NULL);
@@ -48,7 +49,7 @@ static void t_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_b
 static bool t_param(void *ud, const apx_resource *p, apx_buf *o) { (void)ud; apx_buf_puts(o, p->param->value ? p->param->value : "?"); return false; }
 
 static char *render(const apx_value *v) {
-  apx_render_target t = {NULL, t_host, t_port, t_port, t_param, NULL, NULL};
+  apx_render_target t = {NULL, t_host, t_port, t_port, t_param, NULL, NULL, NULL};
   apx_buf b = {0};
   const char *why = NULL;
   if (!apx_render_value(&t, v, &b, &why)) {
@@ -65,7 +66,7 @@ static void test_ir_basics(void) {
   char *big = apx_arena_alloc(a, 1 << 20);
   big[(1 << 20) - 1] = 1;
   CHECK(apx_arena_bytes(a) >= (1u << 20), "arena: large allocation is accounted");
-  CHECK(strcmp(apx_ir_env_name(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
+  CHECK(strcmp(apx_name_env_var(a, "pg-password.x"), "PG_PASSWORD_X") == 0, "env name upper-cases and maps non-alnum to _");
   const char *c[] = {"db", "cache", "catalog"};
   CHECK(apx_suggest("dbb", c, 3) && strcmp(apx_suggest("dbb", c, 3), "db") == 0, "suggest: dbb -> db");
   CHECK(apx_suggest("zzzzzz", c, 3) == NULL, "suggest: nothing close gives NULL");
@@ -301,6 +302,128 @@ static void test_topo(void) {
   done(r);
 }
 
+/* Image references: the OCI distribution grammar, located errors, hints. */
+static void test_images(void) {
+  static const char *good[] = {
+      "x", "nginx", "postgres:16", "docker.io/library/postgres:16.2-alpine", "localhost:5000/team/app:1.0",
+      "registry.example.com:443/a/b/c", "[::1]:5000/foo", "Registry.Example.COM/foo", "a__b", "a--b.c_d",
+      "foo@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+      "foo:v1@sha256:0123456789abcdef0123456789abcdef", "ghcr.io/o/r:_tag"};
+  char src[512];
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    snprintf(src, sizeof src, "container a { image = \"%s\" }\n", good[i]);
+    result *r = compile_src(src, NULL, 0);
+    CHECK(r->rc == 0, "image '%s' is valid", good[i]);
+    if (r->rc) printf("# %s", r->diags);
+    done(r);
+  }
+  static const struct { const char *image, *message, *hint; } bad[] = {
+      {"Not An Image!", "t.apx:1:23: error: 'Not An Image!' is not a valid image name", "write 'not-an-image'"},
+      {"Postgres:16", "'Postgres' is not a valid image name", "image names are lower-case; write 'postgres:16'"},
+      {"", "the image is empty", "[HOST[:PORT]/]PATH[:TAG][@DIGEST]"},
+      {"foo:.bad", "'.bad' is not a valid image tag", "not starting with '.' or '-'"},
+      {"foo@sha256:12", "'sha256:12' is not a valid image digest", "at least 32 hex digits"},
+      {"a//b", "'a//b' is not a valid image name", "write 'a/b'"},
+      {"foo-", "'foo-' is not a valid image name", "write 'foo'"},
+      {"host:port/x", "'host:port/x' is not a valid image name", "write 'host-port/x'"},
+      {":1", "the image has no name before its ':'", "[HOST[:PORT]/]PATH"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(src, sizeof src, "container a { image = \"%s\" }\n", bad[i].image);
+    result *r = compile_src(src, NULL, 0);
+    CHECK(r->rc == 1 && r->c.diag.errors == 1 && has(r, bad[i].message) && has(r, bad[i].hint),
+          "image '%s': %s; %s", bad[i].image, bad[i].message, bad[i].hint);
+    if (!(r->rc == 1 && has(r, bad[i].message) && has(r, bad[i].hint))) printf("# %s", r->diags);
+    done(r);
+  }
+  /* Length limits: the name at most 255, the tag at most 128. */
+  char name[300], *big;
+  memset(name, 'a', 256);
+  name[256] = '\0';
+  snprintf(src, sizeof src, "container a { image = \"%s\" }\n", name);
+  result *r = compile_src(src, NULL, 0);
+  CHECK(r->rc == 1 && has(r, "the image name is 256 characters long") && has(r, "at most 255"), "a 256-character name");
+  done(r);
+  name[255] = '\0';
+  snprintf(src, sizeof src, "container a { image = \"%s\" }\n", name);
+  r = compile_src(src, NULL, 0);
+  CHECK(r->rc == 0, "a 255-character name is valid");
+  done(r);
+  memset(name, 't', 129);
+  name[129] = '\0';
+  snprintf(src, sizeof src, "container a { image = \"x:%s\" }\n", name);
+  r = compile_src(src, NULL, 0);
+  CHECK(r->rc == 1 && has(r, "the image tag is 129 characters long"), "a 129-character tag");
+  done(r);
+  name[128] = '\0';
+  snprintf(src, sizeof src, "container a { image = \"x:%s\" }\n", name);
+  r = compile_src(src, NULL, 0);
+  CHECK(r->rc == 0, "a 128-character tag is valid");
+  done(r);
+  /* 5 MB of 'x': one error for its length, the value not echoed whole. */
+  size_t n = 5u << 20;
+  big = malloc(n + 64);
+  int k = snprintf(big, 64, "container a { image = \"");
+  memset(big + k, 'x', n);
+  strcpy(big + k + n, "\" }\n");
+  r = compile_src(big, NULL, 0);
+  CHECK(r->rc == 1 && r->c.diag.errors == 1 && has(r, "t.apx:1:23: error: the image name is 5242880 characters long") &&
+            strlen(r->diags) < 2000,
+        "a 5 MB image: one located error, a short message (%zu bytes)", strlen(r->diags));
+  done(r);
+  free(big);
+  /* Templates: only their literal text is checked. */
+  r = compile_src("param v { default = \"16\" }\n"
+                  "container a { image = \"postgres:${v}\" }\n"
+                  "container b { image = \"post gres:${v}\" }\n"
+                  "container c { image = v }\n", NULL, 0);
+  CHECK(r->c.diag.errors == 1 && has(r, "t.apx:3:23: error: an image reference cannot hold a space"),
+        "a template image: its literal text is checked, a parameter is not");
+  done(r);
+  /* Every image of the standard library, through its components. */
+  r = compile_src("import \"postgres\"\nimport \"redis\"\nimport \"mysql\"\nimport \"mariadb\"\nimport \"rabbitmq\"\n"
+                  "import \"nginx\"\nparam pw { secret = true }\n"
+                  "postgres pg { password = pw }\nredis rd {}\nmysql my { password = pw }\n"
+                  "mariadb ma { password = pw }\nrabbitmq mq { password = pw }\nnginx web {}\n", NULL, 0);
+  CHECK(r->rc == 0 && !has(r, "image"), "the standard library's images are valid");
+  if (has(r, "image")) printf("# %s", r->diags);
+  done(r);
+}
+
+/* apx_tc_block with a schema longer than the caller's array: it reads the
+ * first entries only and never writes past the array (a heap array, so that
+ * ASan reports a write past it; the old code wrote one slot per entry). */
+static void test_tc_block_bound(void) {
+  result *r = compile_src("container a { image = \"x\" }\n", NULL, 0);
+  apx_module *m = r->c.module;
+  static const apx_spec table[] = {
+      {"a", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL}, {"b", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {"c", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL}, {"d", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {"e", APX_F_SUB, APX_T_CONST, 0, false, false, true, NULL},  {"f", APX_F_SUB, APX_T_CONST, 0, false, false, false, NULL},
+      {NULL, 0, 0, 0, false, false, false, NULL}};
+  static const char *names[] = {"a", "b", "c", "d", "e", "f"};
+  apx_item blk = {0}, items[6];
+  memset(items, 0, sizeof items);
+  blk.kind = APX_IT_BLOCK;
+  blk.name = "test";
+  for (int i = 5; i >= 0; i--) {
+    items[i].kind = APX_IT_ATTR;
+    items[i].name = names[i];
+    items[i].value = apx_ir_value_new(m, APX_V_STRING, APX_NOLOC);
+    items[i].next = blk.body;
+    blk.body = &items[i];
+  }
+  size_t errors = r->c.diag.errors;
+  apx_item **found = malloc(4 * sizeof *found);
+  apx_tc_block(m, &blk, table, found, 4);
+  CHECK(found[0] == &items[0] && found[1] == &items[1] && found[2] == &items[2] && found[3] == &items[3],
+        "tc_block: the first 4 entries are read into an array of 4");
+  CHECK(r->c.diag.errors == errors + 2, "tc_block: attributes past the array are not read (2 errors, got %zu)",
+        r->c.diag.errors - errors);
+  free(found);
+  done(r);
+}
+
 int main(void) {
   test_ir_basics();
   test_template_builder();
@@ -312,6 +435,8 @@ int main(void) {
   test_functions();
   test_imports();
   test_topo();
+  test_images();
+  test_tc_block_bound();
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

@@ -1,5 +1,5 @@
 /* Unit tests for ir/render.c (templates, properties, filters, cycles,
- * escaping, relative paths) and ir/print_json.c (the --emit=ir format).
+ * escaping) and ir/print_json.c (the --emit=ir format).
  * A mock target renders hosts and ports as H(...) and P(...) so that every
  * callback's use is visible in the result. */
 #include <cjson/cJSON.h>
@@ -9,12 +9,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ir/buf.h"
-#include "ir/compile.h"
+#include "base/buf.h"
+#include "backends/backend.h"
+#include "driver/driver.h"
 #include "ir/ir.h"
 #include "ir/render.h"
+#include "ir/walk.h"
 
 #include "check.h"
+#include "base/names.h"
 
 /* ---- mock target ---------------------------------------------------------- */
 
@@ -87,7 +90,7 @@ static apx_resource *param(const char *name, bool secret, const char *value) {
   p->param->secret = secret;
   p->param->value = value;
   p->param->source = value ? APX_PARAM_FROM_CLI : APX_PARAM_UNSET;
-  p->param->env_name = apx_ir_env_name(arena, name);
+  p->param->env_name = apx_name_env_var(arena, name);
   return p;
 }
 
@@ -243,27 +246,77 @@ static void test_render(void) {
   apx_buf_free(&rb);
 }
 
-static bool relpath_is(const char *base, const char *path, const char *want) {
-  apx_buf b = {0};
-  apx_render_relpath(base, path, &b);
-  bool ok = strcmp(apx_buf_str(&b), want) == 0;
-  if (!ok) printf("# relpath(%s, %s) = %s, want %s\n", base, path, apx_buf_str(&b), want);
-  apx_buf_free(&b);
-  return ok;
+/* ---- the value walk ------------------------------------------------------------- */
+
+typedef struct walk_log {
+  apx_buf seen;        /* one letter per value kind and "R(name)" per reference */
+  const char *stop_at; /* reference target whose visit stops the walk */
+  bool skip_lists;
+} walk_log;
+
+static apx_walk_step w_value(void *ud, const apx_value *v) {
+  walk_log *w = ud;
+  static const char kinds[] = "nbidstlmrc";
+  apx_buf_putc(&w->seen, kinds[v->kind]);
+  return w->skip_lists && v->kind == APX_V_LIST ? APX_WALK_SKIP : APX_WALK_ON;
 }
 
-static void test_relpath(void) {
-  CHECK(relpath_is("/a/out", "/a/out/shop/api", "./shop/api") && relpath_is("/a/out", "/a/src/api", "../src/api") &&
-            relpath_is("/a/out", "/a/out", ".") && relpath_is("/a/out/", "/a/./out/x/../y", "./y") &&
-            relpath_is("/", "/etc", "./etc") && relpath_is("/a/b/c", "/", "../../.."),
-        "relpath: relative paths from a base directory");
-  char *cwd = getcwd(NULL, 0);
-  apx_buf want = {0};
-  apx_buf_printf(&want, "%s/sub", cwd);
-  CHECK(relpath_is(".", want.data, "./sub") && relpath_is("out", "data", "../data"),
-        "relpath: relative inputs are taken from the current directory");
-  apx_buf_free(&want);
-  free(cwd);
+static apx_walk_step w_ref(void *ud, apx_ref *r) {
+  walk_log *w = ud;
+  apx_buf_printf(&w->seen, "R(%s)", r->target->name);
+  return w->stop_at && strcmp(r->target->name, w->stop_at) == 0 ? APX_WALK_STOP : APX_WALK_ON;
+}
+
+static apx_value *vref(apx_ref *r) {
+  apx_value *v = apx_ir_value_new(m, APX_V_REF, L);
+  v->u.ref = r;
+  return v;
+}
+
+static void test_walk(void) {
+  apx_resource *wa = res("wa", APX_KIND_CONTAINER), *wb = res("wb", APX_KIND_CONTAINER),
+               *wc = res("wc", APX_KIND_CONTAINER);
+  /* [ "x${wa.name}y${wb.name}", {k: wc.name}, call(wa.name), "plain", [wb.name] ] */
+  apx_value *map = apx_ir_value_new(m, APX_V_MAP, L);
+  map->u.map.n = 1;
+  map->u.map.entries = APX_NEW_ARRAY(arena, apx_entry, 1);
+  map->u.map.entries[0].key = "k";
+  map->u.map.entries[0].value = vref(ref(wc, APX_PROP_NAME, NULL));
+  apx_value *call = apx_ir_value_new(m, APX_V_CALL, L);
+  call->u.call.name = "lower";
+  call->u.call.n = 1;
+  call->u.call.args = APX_NEW_ARRAY(arena, apx_value *, 1);
+  call->u.call.args[0] = vref(ref(wa, APX_PROP_NAME, NULL));
+  apx_value *inner = apx_ir_value_new(m, APX_V_LIST, L);
+  inner->u.list.n = 1;
+  inner->u.list.items = APX_NEW_ARRAY(arena, apx_value *, 1);
+  inner->u.list.items[0] = vref(ref(wb, APX_PROP_NAME, NULL));
+  apx_value *top = apx_ir_value_new(m, APX_V_LIST, L);
+  top->u.list.n = 5;
+  top->u.list.items = APX_NEW_ARRAY(arena, apx_value *, 5);
+  top->u.list.items[0] = tpl("trtr", "x", ref(wa, APX_PROP_NAME, NULL), "y", ref(wb, APX_PROP_NAME, NULL));
+  top->u.list.items[1] = map;
+  top->u.list.items[2] = call;
+  top->u.list.items[3] = apx_ir_value_new(m, APX_V_STRING, L);
+  top->u.list.items[4] = inner;
+  const apx_value_visitor vis = {w_value, w_ref};
+  walk_log w = {{0}, NULL, false};
+  bool stopped = apx_ir_value_walk(top, &vis, &w);
+  CHECK(!stopped && strcmp(apx_buf_str(&w.seen), "ltR(wa)R(wb)mrR(wc)crR(wa)slrR(wb)") == 0,
+        "walk: every value before its children, every reference, in order (%s)", apx_buf_str(&w.seen));
+  apx_buf_clear(&w.seen);
+  w.stop_at = "wc";
+  stopped = apx_ir_value_walk(top, &vis, &w);
+  CHECK(stopped && strcmp(apx_buf_str(&w.seen), "ltR(wa)R(wb)mrR(wc)") == 0, "walk: STOP ends the whole walk (%s)",
+        apx_buf_str(&w.seen));
+  apx_buf_clear(&w.seen);
+  w.stop_at = NULL;
+  w.skip_lists = true;
+  stopped = apx_ir_value_walk(top, &vis, &w);
+  CHECK(!stopped && strcmp(apx_buf_str(&w.seen), "l") == 0, "walk: SKIP leaves out the children");
+  const apx_value_visitor none = {NULL, NULL};
+  CHECK(!apx_ir_value_walk(top, &none, NULL) && !apx_ir_value_walk(NULL, &vis, &w), "walk: no callbacks, no value");
+  apx_buf_free(&w.seen);
 }
 
 /* ---- IR JSON ---------------------------------------------------------------------- */
@@ -285,6 +338,18 @@ static const char *jstr(cJSON *o, const char *key) {
 static bool jis(cJSON *o, const char *key, const char *want) {
   const char *s = jstr(o, key);
   return s && strcmp(s, want) == 0;
+}
+
+
+/* The --emit=ir text of a module, malloc'd. */
+static char *apx_ir_to_json(apx_module *m) {
+  apx_output *o = apx_output_new(NULL);
+  apx_emit_ir(m, o);
+  size_t len = 0;
+  const char *t = apx_output_data(o, 0, &len);
+  char *s = t ? strndup(t, len) : NULL;
+  apx_output_free(o);
+  return s;
 }
 
 static void test_json(void) {
@@ -414,6 +479,36 @@ static void test_json(void) {
   apx_arena_free(a2);
 }
 
+/* apx_buf_int writes what printf's %lld writes; printf into a buffer with
+ * room (one pass) and without (two) give the same text. */
+static void test_buf(void) {
+  static const long long nums[] = {0, 7, -7, 10, 8080, -65536, 2147483647LL, 9223372036854775807LL,
+                                   -9223372036854775807LL - 1};
+  bool same = true;
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+    apx_buf a = {0};
+    char want[32];
+    snprintf(want, sizeof want, "%lld", nums[i]);
+    apx_buf_puts(&a, "x");
+    apx_buf_int(&a, nums[i]);
+    if (strcmp(apx_buf_str(&a), "x") == 0 || strcmp(apx_buf_str(&a) + 1, want) != 0 || a.len != 1 + strlen(want))
+      same = false;
+    apx_buf_free(&a);
+  }
+  CHECK(same, "buf: apx_buf_int writes what %%lld writes, INT64_MIN and INT64_MAX included");
+  apx_buf b = {0};
+  apx_buf_puts(&b, "ab");
+  apx_buf_printf(&b, "%s-%d", "cd", 12); /* fits the first block */
+  char big[300];
+  memset(big, 'z', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  apx_buf_printf(&b, "[%s]", big); /* does not: grows, formats again */
+  CHECK(b.len == 7 + 301 && strncmp(apx_buf_str(&b), "abcd-12[zz", 10) == 0 && b.data[b.len - 1] == ']' &&
+            b.data[b.len] == '\0',
+        "buf: printf appends, in one pass or after growing");
+  apx_buf_free(&b);
+}
+
 int main(void) {
   arena = apx_arena_new();
   apx_diag_init(&diag, arena);
@@ -422,8 +517,9 @@ int main(void) {
   L = (apx_loc){file, 0, 12};
   m = apx_ir_module_new(arena, &diag, &opts);
   test_render();
-  test_relpath();
+  test_walk();
   test_json();
+  test_buf();
   apx_arena_free(arena);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/generate.h"
 #include "runtime/run_internal.h"
 
 #include "check.h"
@@ -274,7 +275,7 @@ static void test_helpers(void) {
   char a[64], b[64];
   bool classes = true;
   for (int i = 0; i < 200 && classes; i++) {
-    apx_run_generate(&g, a, 22);
+    apx_ir_generate(&g, a, 22);
     bool lo = false, up = false, dg = false, other = false;
     for (const char *p = a; *p; p++) {
       if (*p >= 'a' && *p <= 'z') lo = true;
@@ -285,10 +286,10 @@ static void test_helpers(void) {
     classes = strlen(a) == 22 && lo && up && dg && !other;
   }
   CHECK(classes, "generated secrets have the length, only allowed characters, and each minimum (200 draws)");
-  apx_run_generate(&g, b, 22);
+  apx_ir_generate(&g, b, 22);
   CHECK(strcmp(a, b) != 0, "two generated secrets differ");
   apx_generate s = {.length = 8, .special = true};
-  apx_run_generate(&s, a, 8);
+  apx_ir_generate(&s, a, 8);
   CHECK(strspn(a, "-_.~") == 8, "special only: drawn from -_.~ (%s)", a);
 }
 

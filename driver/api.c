@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
-#include "ir.h"
+#include "driver.h"
+#include "ir/ir.h"
 
 struct apx_api_compilation {
   apx_compilation c;
@@ -16,14 +16,17 @@ int apx_api_version(void) { return APX_API_VERSION; }
 
 apx_api_compilation *apx_api_compile(const char *path, const char *const *include_dirs, size_t ninclude,
                                      const char *const *params, size_t nparams) {
+  return apx_api_compile_limit(path, include_dirs, ninclude, params, nparams, APX_DIAG_DEFAULT_LIMIT);
+}
+
+apx_api_compilation *apx_api_compile_limit(const char *path, const char *const *include_dirs, size_t ninclude,
+                                           const char *const *params, size_t nparams, size_t error_limit) {
   apx_api_compilation *a = calloc(1, sizeof *a);
   if (!a) return NULL;
   apx_compilation_init(&a->c);
+  apx_search_path_set(&a->c, include_dirs, ninclude);
+  apx_diag_set_limit(&a->c.diag, error_limit, NULL);
   apx_options *o = &a->c.opts;
-  o->include_dirs = apx_arena_alloc(a->c.arena, sizeof(char *) * (ninclude + 2));
-  for (size_t i = 0; i < ninclude; i++) o->include_dirs[o->ninclude++] = include_dirs[i];
-  o->stdlib_dir = apx_default_stdlib_dir();
-  o->include_dirs[o->ninclude++] = o->stdlib_dir;
   o->params = (const char **)params;
   o->nparams = nparams;
   apx_compile_file(&a->c, path, NULL);
@@ -37,6 +40,7 @@ void apx_api_free(apx_api_compilation *a) {
 }
 
 size_t apx_api_errors(const apx_api_compilation *a) { return a->c.diag.errors; }
+size_t apx_api_warnings(const apx_api_compilation *a) { return a->c.diag.warnings; }
 
 char *apx_api_diagnostics(apx_api_compilation *a) {
   char *buf = NULL;

@@ -9,6 +9,7 @@
 void apx_diag_init(apx_diag *d, apx_arena *arena) {
   memset(d, 0, sizeof *d);
   d->arena = arena;
+  d->limit = APX_DIAG_DEFAULT_LIMIT;
   apx_source none = {0};
   none.path = none.name = "<unknown>";
   none.dir = ".";
@@ -70,16 +71,30 @@ void apx_diag_line_col(apx_diag *d, uint32_t file, uint32_t offset, unsigned *li
   *col = offset - s->lines[li] + 1;
 }
 
+void apx_diag_set_limit(apx_diag *d, size_t limit, const char *hint) {
+  d->limit = limit;
+  d->limit_hint = hint;
+}
+
+bool apx_diag_shows(const apx_diag *d, apx_diag_level level) {
+  if (level == APX_DIAG_NOTE) return !d->dropping;
+  return !d->limit || (level == APX_DIAG_ERROR ? d->errors : d->warnings) < d->limit;
+}
+
 static apx_diagnostic *apx_diag_vadd(apx_diag *d, apx_diag_level level, apx_loc loc,
                                      const char *fmt, va_list ap) {
+  /* Past the limit only the count changes: nothing is formatted or kept. */
+  bool shown = apx_diag_shows(d, level);
+  if (level == APX_DIAG_ERROR) d->errors++;
+  if (level == APX_DIAG_WARNING) d->warnings++;
+  if (level != APX_DIAG_NOTE) d->dropping = !shown;
+  if (!shown) return NULL;
   apx_diagnostic dg = {0};
   dg.level = level;
   dg.loc = loc;
   dg.message = apx_arena_vprintf(d->arena, fmt, ap);
   dg.seq = d->n;
   APX_VEC_PUSH(d->arena, d->items, d->n, d->cap, dg);
-  if (level == APX_DIAG_ERROR) d->errors++;
-  if (level == APX_DIAG_WARNING) d->warnings++;
   return &d->items[d->n - 1];
 }
 
@@ -120,19 +135,40 @@ static int apx_diag_cmp(const void *a, const void *b) {
   return x->dg->seq < y->dg->seq ? -1 : x->dg->seq > y->dg->seq;
 }
 
-static void apx_diag_print_one(apx_diag *d, FILE *out, const apx_diagnostic *dg) {
+/* A message or hint quotes what the program wrote (a name, a value), which
+ * can be megabytes long: past APX_TEXT_MAX bytes it is cut, at a character
+ * boundary, and ends in "...". */
+enum { APX_TEXT_MAX = 480 };
+static void apx_diag_put_text(apx_buf *b, const char *s) {
+  size_t n = strnlen(s, APX_TEXT_MAX + 1);
+  if (n <= APX_TEXT_MAX) {
+    apx_buf_append(b, s, n);
+    return;
+  }
+  n = APX_TEXT_MAX;
+  while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  apx_buf_append(b, s, n);
+  apx_buf_puts(b, "...");
+}
+
+/* Renders one diagnostic into `b`: the cost is bounded by what it prints
+ * (the line index is built once per file, then searched). */
+static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
   static const char *names[] = {"error", "warning", "note"};
   static const char *colors[] = {"\033[1;31m", "\033[1;35m", "\033[1;36m"};
   const char *bold = d->color ? "\033[1m" : "", *reset = d->color ? "\033[0m" : "";
   const char *lc = d->color ? colors[dg->level] : "";
   if (dg->loc.file == 0) {
-    fprintf(out, "%saspirec:%s %s%s:%s %s\n", bold, reset, lc, names[dg->level], reset, dg->message);
+    apx_buf_printf(b, "%saspirec:%s %s%s:%s ", bold, reset, lc, names[dg->level], reset);
+    apx_diag_put_text(b, dg->message);
+    apx_buf_putc(b, '\n');
   } else {
     apx_source *s = &d->sources[dg->loc.file];
     unsigned line, col;
     apx_diag_line_col(d, dg->loc.file, dg->loc.begin, &line, &col);
-    fprintf(out, "%s%s:%u:%u:%s %s%s:%s %s\n", bold, s->name, line, col, reset, lc,
-            names[dg->level], reset, dg->message);
+    apx_buf_printf(b, "%s%s:%u:%u:%s %s%s:%s ", bold, s->name, line, col, reset, lc, names[dg->level], reset);
+    apx_diag_put_text(b, dg->message);
+    apx_buf_putc(b, '\n');
     size_t li = line - 1;
     uint32_t start = s->lines[li];
     uint32_t stop = li + 1 < s->nlines ? s->lines[li + 1] : (uint32_t)s->len;
@@ -154,35 +190,63 @@ static void apx_diag_print_one(apx_diag *d, FILE *out, const apx_diagnostic *dg)
         cut_right = true;
       }
     }
-    fprintf(out, "%5u | %s", line, cut_left ? "..." : "");
+    apx_buf_printf(b, "%5u | %s", line, cut_left ? "..." : "");
     /* Tabs become one space so the caret lines up. */
-    for (uint32_t i = ws; i < we; i++) fputc(s->text[i] == '\t' ? ' ' : s->text[i], out);
-    fprintf(out, "%s\n      | %s", cut_right ? "..." : "", cut_left ? "   " : "");
-    for (uint32_t i = ws; i < cb && i < we; i++) fputc(' ', out);
+    for (uint32_t i = ws; i < we; i++) apx_buf_putc(b, s->text[i] == '\t' ? ' ' : s->text[i]);
+    apx_buf_printf(b, "%s\n      | %s", cut_right ? "..." : "", cut_left ? "   " : "");
+    for (uint32_t i = ws; i < cb && i < we; i++) apx_buf_putc(b, ' ');
     uint32_t ce = dg->loc.end > we ? we : dg->loc.end;
-    fputs(lc, out);
-    fputc('^', out);
-    for (uint32_t i = cb + 1; i < ce; i++) fputc('~', out);
-    fputs(reset, out);
-    fputc('\n', out);
+    apx_buf_puts(b, lc);
+    apx_buf_putc(b, '^');
+    for (uint32_t i = cb + 1; i < ce; i++) apx_buf_putc(b, '~');
+    apx_buf_puts(b, reset);
+    apx_buf_putc(b, '\n');
   }
-  if (dg->hint) fprintf(out, "      = %shint:%s %s\n", bold, reset, dg->hint);
+  if (dg->hint) {
+    apx_buf_printf(b, "      = %shint:%s ", bold, reset);
+    apx_diag_put_text(b, dg->hint);
+    apx_buf_putc(b, '\n');
+  }
+}
+
+static void apx_diag_render_dropped(const apx_diag *d, apx_buf *b) {
+  size_t de = d->limit && d->errors > d->limit ? d->errors - d->limit : 0;
+  size_t dw = d->limit && d->warnings > d->limit ? d->warnings - d->limit : 0;
+  if (!de && !dw) return;
+  const char *bold = d->color ? "\033[1m" : "", *reset = d->color ? "\033[0m" : "";
+  apx_buf_printf(b, "%saspirec:%s ", bold, reset);
+  if (de) apx_buf_printf(b, "%zu more error%s", de, de == 1 ? "" : "s");
+  if (de && dw) apx_buf_puts(b, " and ");
+  if (dw) apx_buf_printf(b, "%zu more warning%s", dw, dw == 1 ? "" : "s");
+  apx_buf_printf(b, " not shown (limit %zu); %s\n", d->limit,
+                 d->limit_hint ? d->limit_hint : "a limit of 0 shows them all");
 }
 
 void apx_diag_print(apx_diag *d, FILE *out) {
-  if (d->n == 0) return;
-  apx_diag_sorted *v = calloc(d->n, sizeof *v);
-  if (!v) return;
+  apx_diag_sorted *v = d->n ? calloc(d->n, sizeof *v) : NULL;
+  if (d->n && !v) return;
   size_t group = 0;
   for (size_t i = 0; i < d->n; i++) {
     if (d->items[i].level != APX_DIAG_NOTE) group = i;
     v[i].dg = &d->items[i];
     v[i].group = group;
   }
-  apx_diag_sorting = d;
-  qsort(v, d->n, sizeof *v, apx_diag_cmp);
-  apx_diag_sorting = NULL;
-  for (size_t i = 0; i < d->n; i++) apx_diag_print_one(d, out, v[i].dg);
+  if (d->n) {
+    apx_diag_sorting = d;
+    qsort(v, d->n, sizeof *v, apx_diag_cmp);
+    apx_diag_sorting = NULL;
+  }
+  /* Rendered into one buffer per diagnostic and written at once: stderr is
+   * unbuffered, and a write per byte made printing cost a system call a byte. */
+  apx_buf b = {0};
+  for (size_t i = 0; i < d->n; i++) {
+    apx_diag_render(d, &b, v[i].dg);
+    fwrite(b.data, 1, b.len, out);
+    apx_buf_clear(&b);
+  }
+  apx_diag_render_dropped(d, &b);
+  if (b.len) fwrite(b.data, 1, b.len, out);
+  apx_buf_free(&b);
   free(v);
 }
 
@@ -206,7 +270,9 @@ static size_t apx_edit_distance(const char *a, const char *b) {
   return m[la][lb];
 }
 
-bool apx_diag_may_suggest(const apx_diag *d) { return d->errors <= 100; }
+bool apx_diag_may_suggest(const apx_diag *d) {
+  return apx_diag_shows(d, APX_DIAG_ERROR) && d->errors <= 100;
+}
 
 const char *apx_suggest(const char *name, const char *const *candidates, size_t n) {
   size_t len = strlen(name);

@@ -47,12 +47,28 @@ typedef struct apx_diag {
   size_t nsources, capsources;
   apx_diagnostic *items;
   size_t n, cap;
-  size_t errors, warnings;
+  size_t errors, warnings; /* every one reported, shown or not */
   bool color;
-  size_t max_errors; /* 0: unlimited */
+  /* At most `limit` errors and, apart, `limit` warnings are kept for
+   * printing (0: all). Those past it are only counted: no message is
+   * formatted or stored, and their notes go with them, so that a hostile
+   * input costs O(1) per dropped diagnostic. */
+  size_t limit;
+  bool dropping;          /* the last error or warning was dropped: so are its notes */
+  const char *limit_hint; /* how to see the rest, for the "not shown" line */
 } apx_diag;
 
+#define APX_DIAG_DEFAULT_LIMIT 20
+
+/* Starts with the default limit (APX_DIAG_DEFAULT_LIMIT). */
 void apx_diag_init(apx_diag *d, apx_arena *arena);
+/* Sets the limit (0: no limit) and the words that tell how to see the
+ * diagnostics past it (NULL: a generic sentence). */
+void apx_diag_set_limit(apx_diag *d, size_t limit, const char *hint);
+/* Whether a diagnostic of `level` reported now would be printed: a pass
+ * asks before it spends work on a message (a suggestion search, a long
+ * formatted value). */
+bool apx_diag_shows(const apx_diag *d, apx_diag_level level);
 /* Registers a source text (copied into the arena); returns its file id. */
 uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len);
 const apx_source *apx_diag_source(const apx_diag *d, uint32_t file);
@@ -60,6 +76,8 @@ void apx_diag_set_name(apx_diag *d, uint32_t file, const char *name);
 /* 1-based line and column (column counts bytes) of an offset. */
 void apx_diag_line_col(apx_diag *d, uint32_t file, uint32_t offset, unsigned *line, unsigned *col);
 
+/* Each returns the stored diagnostic, or NULL when it is past the limit
+ * (apx_diag_hint accepts NULL). */
 apx_diagnostic *apx_error(apx_diag *d, apx_loc loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 apx_diagnostic *apx_warning(apx_diag *d, apx_loc loc, const char *fmt, ...)
@@ -70,13 +88,17 @@ apx_diagnostic *apx_note(apx_diag *d, apx_loc loc, const char *fmt, ...)
 void apx_diag_hint(apx_diag *d, apx_diagnostic *dg, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prints every diagnostic, sorted by file and offset (notes stay after the
- * diagnostic they follow), with the source line and a caret. */
+/* Prints every diagnostic kept, sorted by file and offset (notes stay after
+ * the diagnostic they follow), with the source line (a window of it around
+ * the caret) and a caret, then one line that counts those past the limit.
+ * A message or hint is cut after 480 bytes. The cost of one is bounded by
+ * what it prints. */
 void apx_diag_print(apx_diag *d, FILE *out);
 
 /* Whether a "did you mean" search is still worth its cost: it scans every
- * candidate, so after the first 100 errors of a compile (a generated file,
- * a wrong import) suggestions stop and the error count stays linear. */
+ * candidate, so only for an error that will be shown, and with no limit,
+ * only for the first 100 errors of a compile (a generated file, a wrong
+ * import), so that the time stays linear in the number of errors. */
 bool apx_diag_may_suggest(const apx_diag *d);
 
 /* The closest candidate to `name` within a small edit distance, or NULL. */

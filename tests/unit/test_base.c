@@ -1,0 +1,209 @@
+/* Unit tests for base/: the name sanitisers, the path normaliser, the
+ * KEY=VALUE reader and writer (hostile values read back unchanged), the
+ * atomic write. tests/validate/dotenv.sh has docker-compose read the same
+ * values. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/atomic.h"
+#include "base/envfile.h"
+#include "base/names.h"
+#include "base/path.h"
+#include "base/arena.h"
+#include "base/buf.h"
+
+#include "check.h"
+
+static apx_arena *arena;
+
+static bool name_is(const char *got, const char *want) {
+  bool ok = strcmp(got, want) == 0;
+  if (!ok) printf("# got '%s', want '%s'\n", got, want);
+  return ok;
+}
+
+static void test_names(void) {
+  CHECK(name_is(apx_name_env_var(arena, "pg-password.x"), "PG_PASSWORD_X") &&
+            name_is(apx_name_env_var(arena, "a\xc3\xa9" "b"), "A__B") && name_is(apx_name_env_var(arena, ""), ""),
+        "names: env var: ASCII upper-cased, every other byte _");
+  CHECK(name_is(apx_name_compose_project(arena, "shop"), "shop") &&
+            name_is(apx_name_compose_project(arena, "My Shop.v2"), "my-shop-v2") &&
+            name_is(apx_name_compose_project(arena, "_x"), "app_x") &&
+            name_is(apx_name_compose_project(arena, "-"), "app-") && name_is(apx_name_compose_project(arena, ""), "app") &&
+            name_is(apx_name_compose_project(arena, NULL), "app"),
+        "names: compose project: lower case [a-z0-9_-], a letter or digit first");
+  char long_name[100];
+  memset(long_name, 'a', 99);
+  long_name[99] = '\0';
+  long_name[62] = '_';
+  CHECK(name_is(apx_name_dns_label(arena, "Shop__API"), "shop-api") &&
+            name_is(apx_name_dns_label(arena, "--a.b--"), "a-b") && name_is(apx_name_dns_label(arena, "__"), "app") &&
+            strlen(apx_name_dns_label(arena, long_name)) == 62 &&
+            strlen(apx_name_dns_label(arena, long_name + 63)) == 36,
+        "names: DNS label: [a-z0-9-], alphanumeric ends, at most 63 bytes");
+}
+
+static bool relpath_is(const char *base, const char *path, bool dot, const char *want) {
+  apx_buf b = {0};
+  apx_path_relative(base, path, dot, &b);
+  bool ok = strcmp(apx_buf_str(&b), want) == 0;
+  if (!ok) printf("# relative(%s, %s, %d) = %s, want %s\n", base, path, dot, apx_buf_str(&b), want);
+  apx_buf_free(&b);
+  return ok;
+}
+
+static bool norm_is(const char *path, const char *want) {
+  apx_buf b = {0};
+  apx_path_normalise(path, &b);
+  bool ok = strcmp(apx_buf_str(&b), want) == 0;
+  if (!ok) printf("# normalise(%s) = %s, want %s\n", path, apx_buf_str(&b), want);
+  apx_buf_free(&b);
+  return ok;
+}
+
+static void test_path(void) {
+  CHECK(norm_is("a/./b/../c", "a/c") && norm_is("/../x", "/x") && norm_is("../x", "../x") &&
+            norm_is("a/../../x", "../x") && norm_is("../../a/..", "../..") && norm_is("", ".") && norm_is("/", "/") &&
+            norm_is("a/..", ".") && norm_is("//a//b/", "/a/b") && norm_is("/a/b/../..", "/"),
+        "path: lexical normalisation");
+  CHECK(strcmp(apx_path_join(arena, "/src/app", "./lib/../x.apx"), "/src/app/x.apx") == 0 &&
+            strcmp(apx_path_join(arena, ".", "a/./b"), "a/b") == 0 &&
+            strcmp(apx_path_join(arena, "/d", "/abs/./x"), "/abs/./x") == 0 && !apx_path_join(arena, "/d", NULL),
+        "path: join from a directory");
+  CHECK(relpath_is("/a/out", "/a/out/shop/api", true, "./shop/api") &&
+            relpath_is("/a/out", "/a/src/api", true, "../src/api") && relpath_is("/a/out", "/a/out", true, ".") &&
+            relpath_is("/a/out/", "/a/./out/x/../y", true, "./y") && relpath_is("/", "/etc", true, "./etc") &&
+            relpath_is("/a/b/c", "/", true, "../../.."),
+        "path: explicitly relative paths from a base directory");
+  CHECK(relpath_is("/a/out", "/a/out/shop/api", false, "shop/api") &&
+            relpath_is("/a/out", "/a/src//api/", false, "../src/api") && relpath_is("/a/out", "/a/out/.", false, ".") &&
+            relpath_is("/", "/etc", false, "etc"),
+        "path: plain relative paths");
+  char *cwd = getcwd(NULL, 0);
+  apx_buf want = {0};
+  apx_buf_printf(&want, "%s/sub", cwd);
+  CHECK(relpath_is(".", want.data, true, "./sub") && relpath_is("out", "data", true, "../data"),
+        "path: relative inputs are taken from the current directory");
+  apx_buf_free(&want);
+  free(cwd);
+}
+
+/* Values no naive KEY=VALUE writer survives. */
+static const char *const hostile[] = {
+    "",          "plain",         "two words",       " lead",          "trail ",      "  ",
+    "a#b",       "a #b",          "#x",              "$HOME",          "${X}",        "$$",
+    "a=b=c",     "=",             "it's",            "say \"hi\"",     "'",           "\"",
+    "'\"",       "\\",            "a\\",             "\\\\",           "a\\'b",       "a\\\"b",
+    "a\\nb",     "line\nbreak",   "\n",              "cr\rx",          "tab\tx",      "$'\"\\\n#= ",
+    "export x",  "ünï",           "~-_.",            "a'b$c",          "\\'",         "x\\\\'\\",
+};
+
+static void test_envfile(void) {
+  size_t n = sizeof hostile / sizeof *hostile;
+  apx_buf text = {0};
+  for (size_t i = 0; i < n; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "K%zu", i);
+    if (apx_envfile_line(&text, key, hostile[i])) printf("# refused K%zu\n", i);
+  }
+  apx_envfile f;
+  apx_envfile_init(&f, arena);
+  apx_envfile_parse(&f, apx_buf_str(&text), text.len);
+  size_t same = 0;
+  for (size_t i = 0; i < n; i++) {
+    char key[16];
+    snprintf(key, sizeof key, "K%zu", i);
+    apx_envfile_var *v = apx_envfile_find(&f, key);
+    if (v && strcmp(v->value, hostile[i]) == 0) same++;
+    else printf("# K%zu: wrote [%s], read [%s]\n", i, hostile[i], v ? v->value : "(none)");
+  }
+  CHECK(same == n && f.n == n, "envfile: %zu hostile values read back unchanged", n);
+  /* The file is one line per variable: no value broke a line. */
+  size_t lines = 0;
+  for (size_t i = 0; i < text.len; i++) lines += text.data[i] == '\n';
+  CHECK(lines == n, "envfile: one line per variable (%zu lines)", lines);
+  apx_envfile_free(&f);
+  apx_buf_free(&text);
+
+  apx_buf b = {0};
+  CHECK(apx_envfile_line(&b, "", "x") && apx_envfile_line(&b, "A=B", "x") && apx_envfile_line(&b, "#A", "x") &&
+            apx_envfile_line(&b, " A", "x") && apx_envfile_line(&b, "A\n", "x") && b.len == 0,
+        "envfile: keys that would not read back are refused, nothing written");
+  CHECK(!apx_envfile_line(&b, "A", "x y") && strcmp(apx_buf_str(&b), "A='x y'\n") == 0 &&
+            (apx_buf_clear(&b), !apx_envfile_line(&b, "A", "it's")) && strcmp(apx_buf_str(&b), "A=\"it's\"\n") == 0 &&
+            (apx_buf_clear(&b), !apx_envfile_line(&b, "A", "a/b:c@d")) && strcmp(apx_buf_str(&b), "A=a/b:c@d\n") == 0,
+        "envfile: plain values unquoted, others quoted the way docker-compose reads them");
+  apx_buf_free(&b);
+  CHECK(apx_envfile_compose_unsafe("a\nb") && apx_envfile_compose_unsafe("a\\") && !apx_envfile_compose_unsafe("a$'\"#"),
+        "envfile: values docker-compose v1 and v2 read differently are named");
+
+  static const char user[] = "# comment\n"
+                             "export A=1\n"
+                             "  B = two  # trailing comment\n"
+                             "C='single \\' quoted' # c\n"
+                             "D=\"double \\\"q\\\" \\n\"\n"
+                             "E=crlf\r\n"
+                             "no equals sign\n"
+                             "=novalue\n"
+                             "A=later wins";
+  apx_envfile u;
+  apx_envfile_init(&u, arena);
+  apx_envfile_parse(&u, user, sizeof user - 1);
+  apx_envfile_var *a = apx_envfile_find(&u, "A"), *bb = apx_envfile_find(&u, "B"), *c = apx_envfile_find(&u, "C"),
+                  *d = apx_envfile_find(&u, "D"), *e = apx_envfile_find(&u, "E");
+  CHECK(u.n == 5 && a && strcmp(a->value, "later wins") == 0 && bb && strcmp(bb->value, "two") == 0 && c &&
+            strcmp(c->value, "single ' quoted") == 0 && d && strcmp(d->value, "double \"q\" \n") == 0 && e &&
+            strcmp(e->value, "crlf") == 0 && u.vars[0].key == a->key,
+        "envfile: reads what users write (export, blanks, comments, quotes, CRLF, a later line wins in place)");
+  apx_envfile_set(&u, "F", "new");
+  apx_envfile_set(&u, "B", "2");
+  CHECK(u.n == 6 && strcmp(apx_envfile_find(&u, "B")->value, "2") == 0 && strcmp(u.vars[5].key, "F") == 0,
+        "envfile: set replaces in place or appends");
+  apx_envfile_free(&u);
+}
+
+static void test_atomic(void) {
+  char dir[] = "/tmp/apx-base-XXXXXX";
+  if (!mkdtemp(dir)) {
+    CHECK(0, "atomic: mkdtemp");
+    return;
+  }
+  apx_buf path = {0};
+  apx_buf_printf(&path, "%s/f.env", dir);
+  int rc1 = apx_atomic_write(path.data, "one\n", 4, 0600);
+  int rc2 = apx_atomic_write(path.data, "two!\n", 5, 0640);
+  struct stat st;
+  char got[16] = {0};
+  FILE *f = fopen(path.data, "r");
+  size_t n = f ? fread(got, 1, sizeof got - 1, f) : 0;
+  if (f) fclose(f);
+  CHECK(rc1 == 0 && rc2 == 0 && n == 5 && strcmp(got, "two!\n") == 0 && stat(path.data, &st) == 0 &&
+            (st.st_mode & 0777) == 0640,
+        "atomic: the file is replaced whole with the given mode");
+  apx_buf none = {0};
+  apx_buf_printf(&none, "%s/missing/f", dir);
+  CHECK(apx_atomic_write(none.data, "x", 1, 0600) != 0, "atomic: a missing directory is an error");
+  /* Nothing else in the directory: no temporary left behind. */
+  apx_buf cmd = {0};
+  apx_buf_printf(&cmd, "test \"$(ls -A %s)\" = f.env", dir);
+  CHECK(system(cmd.data) == 0, "atomic: no temporary file left behind");
+  unlink(path.data);
+  rmdir(dir);
+  apx_buf_free(&cmd);
+  apx_buf_free(&none);
+  apx_buf_free(&path);
+}
+
+int main(void) {
+  arena = apx_arena_new();
+  test_names();
+  test_path();
+  test_envfile();
+  test_atomic();
+  apx_arena_free(arena);
+  printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
