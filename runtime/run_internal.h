@@ -112,8 +112,9 @@ struct apx_run_unit {
   apx_run_sink *sink;  /* where its output goes */
   apx_run_probe *probes;
   size_t nprobes;
-  uv_timer_t *restart_timer;
+  uv_timer_t *restart_timer;   /* a child's: the next try at creating its database */
   size_t setup_step;
+  unsigned db_tries;           /* database creations refused while the server starts */
 };
 
 /* Whether `u` counts as healthy now (wait_for). */
@@ -365,6 +366,8 @@ void apx_run_probes_free(apx_runtime *run, apx_run_unit *u);
 int apx_run_db_plan(apx_runtime *run, apx_run_unit *u);
 /* Whether the client's output says the database existed already. */
 bool apx_run_db_exists_ok(const apx_run_unit *u, const char *output);
+/* Whether the server refused the client only because it is still starting. */
+bool apx_run_db_starting(const apx_run_unit *u, const char *output);
 
 /* ---- watchdog.c ----------------------------------------------------------------------- */
 
