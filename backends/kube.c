@@ -1165,8 +1165,21 @@ static bool apx_kube_check_names(apx_kube *k) {
   bool ok = true;
   apx_map keys;
   apx_map_init_str(&keys, k->m->arena);
+  apx_map pkeys;
+  apx_map_init_str(&pkeys, k->m->arena);
   for (size_t i = 0; i < k->m->nresources; i++) {
     const apx_resource *r = k->m->resources[i];
+    if (r->kind == APX_KIND_PARAM && r->param) {
+      /* parameters and secrets are keys of values.yaml (k8s: of the parameters Secret) */
+      size_t *ps = apx_map_str(&pkeys, apx_kube_key(k, r->name), true);
+      if (*ps != (size_t)-1) {
+        apx_error(k->m->diag, r->loc, "parameters '%s' and '%s' would both be the key '%s' in %s; rename one",
+                  k->m->resources[*ps]->name, r->name, apx_kube_key(k, r->name), k->target);
+        ok = false;
+      }
+      *ps = i;
+      continue;
+    }
     if (!apx_kube_is_workload(r)) continue;
     size_t *slot = apx_map_str(&k->objnames, apx_kube_name(k, r), true);
     if (*slot != (size_t)-1) {

@@ -393,6 +393,20 @@ static void test_clash(void) {
   apx_output_free(out);
   rm_rf(f.dir);
   apx_arena_free(f.arena);
+
+  fixture_init(&f);
+  for (int i = 0; i < 2; i++) {
+    apx_resource *p = res(&f, i ? "a_b" : "a-b", APX_KIND_PARAM);
+    p->param = APX_NEW(f.arena, apx_param);
+    p->param->value = "v";
+  }
+  out = apx_output_new(f.dir);
+  errors = apx_emit_helm(f.m, out);
+  CHECK(errors == 1 && has_diag(&f.diag, APX_DIAG_ERROR, "parameters 'a-b' and 'a_b' would both be the key 'a_b'"),
+        "helm: two parameters on one values key are an error naming both");
+  apx_output_free(out);
+  rm_rf(f.dir);
+  apx_arena_free(f.arena);
 }
 
 int main(void) {
