@@ -15,10 +15,7 @@
 #define APX_HELM_CHART_VERSION "0.1.0"
 
 static void apx_helm_add(apx_kube *k, apx_yaml *y, const char *path) {
-  size_t len = 0;
-  const char *text = apx_yaml_finish(y, &len);
-  if (!text) apx_error(k->m->diag, APX_NOLOC, "cannot write %s: %s", path, y->error);
-  else apx_output_add_owned(k->out, path, apx_buf_take(&y->out, NULL), len);
+  apx_kube_add_file(k, y, path);
   apx_yaml_free(y);
 }
 

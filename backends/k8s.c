@@ -129,10 +129,7 @@ static void apx_k8s_add(apx_kube *k, apx_yaml *y, bool started, const char *path
     apx_output_add(k->out, path, "", 0);
     return;
   }
-  size_t len = 0;
-  const char *text = apx_yaml_finish(y, &len);
-  if (!text) apx_error(k->m->diag, APX_NOLOC, "cannot write %s: %s", path, y->error);
-  else apx_output_add_owned(k->out, path, apx_buf_take(&y->out, NULL), len);
+  apx_kube_add_file(k, y, path);
 }
 
 int apx_emit_k8s(apx_module *m, apx_output *out) {

@@ -317,6 +317,13 @@ static void apx_kube_str(apx_kube *k, apx_yaml *y, const char *s) {
 
 /* ---- documents -------------------------------------------------------------------- */
 
+void apx_kube_add_file(apx_kube *k, apx_yaml *y, const char *path) {
+  size_t len = 0;
+  const char *text = apx_yaml_finish(y, &len);
+  if (!text) apx_error(k->m->diag, APX_NOLOC, "cannot write %s: %s", path, y->error);
+  else apx_output_add_owned(k->out, path, apx_buf_take(&y->out, NULL), len);
+}
+
 static void apx_kube_flush_helm(apx_kube *k) {
   if (!k->cur_open) return;
   apx_yaml_end_map(&k->cur);

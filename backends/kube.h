@@ -66,6 +66,8 @@ bool apx_kube_has_http_external(const apx_resource *r);
  * `# {{- if GUARD }}` comments when guard is set. */
 apx_yaml *apx_kube_begin(apx_kube *k, const apx_resource *r, const char *file, bool secret, const char *guard,
                          const char *apiversion, const char *kind);
+/* Finishes y and adds it to the output as path (reports libyaml's error). */
+void apx_kube_add_file(apx_kube *k, apx_yaml *y, const char *path);
 /* metadata: name, the labels of r (r NULL: the app's), annotations. */
 void apx_kube_metadata(apx_kube *k, apx_yaml *y, const apx_resource *r, const char *name);
 /* k8s: the value a parameter renders to (set by the back end before it writes). */
