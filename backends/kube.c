@@ -393,6 +393,39 @@ apx_yaml *apx_kube_begin(apx_kube *k, const apx_resource *r, const char *file, b
   return y;
 }
 
+/* A label value Kubernetes accepts: at most 63 bytes of [-A-Za-z0-9_.],
+ * starting and ending with a letter or digit, or empty. */
+static bool apx_kube_label_value_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0) return true;
+  if (n > 63) return false;
+  for (size_t i = 0; i < n; i++) {
+    char c = s[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && ((i == 0 || i == n - 1) || !strchr("-_.", c))) return false;
+  }
+  return true;
+}
+
+/* A label of the program, rendered; NULL (with a warning, once) when it
+ * cannot be a label value: it then goes to the annotations. */
+static char *apx_kube_label_text(apx_kube *k, const apx_resource *r, const apx_entry *e) {
+  apx_buf b = {0};
+  apx_kube_render(k, r, e->value, "a label", &b);
+  char *t = apx_buf_take(&b, NULL);
+  if (!t) t = strdup("");
+  if (!t) abort();
+  /* helm: a value that comes from .Values cannot be checked here */
+  if (strstr(t, "{{") || apx_kube_label_value_ok(t)) return t;
+  if (apx_kube_once(k, r, e))
+    apx_warning(k->m->diag, e->key_loc.file ? e->key_loc : r->loc,
+                "the label '%s' of '%s' is not a valid Kubernetes label value (at most 63 letters, digits, '-', '_', "
+                "'.'); %s writes it as an annotation",
+                e->key, r->name, k->target);
+  free(t);
+  return NULL;
+}
+
 /* The labels every object of r carries; `selector` only the matching ones. */
 static void apx_kube_labels(apx_kube *k, apx_yaml *y, const apx_resource *r, bool selector) {
   apx_yaml_begin_map(y);
@@ -406,8 +439,11 @@ static void apx_kube_labels(apx_kube *k, apx_yaml *y, const apx_resource *r, boo
     apx_yaml_kv_str(y, "app.kubernetes.io/managed-by", k->mode == APX_KUBE_HELM ? "Helm" : "aspirec");
     if (r)
       for (size_t i = 0; i < r->nlabels; i++) {
+        char *t = apx_kube_label_text(k, r, &r->labels[i]);
+        if (!t) continue;
         apx_yaml_key(y, r->labels[i].key);
-        apx_kube_value(k, y, r, r->labels[i].value, "a label");
+        apx_kube_str(k, y, t);
+        free(t);
       }
   }
   apx_yaml_end_map(y);
@@ -419,15 +455,41 @@ void apx_kube_metadata(apx_kube *k, apx_yaml *y, const apx_resource *r, const ch
   apx_yaml_kv_str(y, "name", name);
   apx_yaml_key(y, "labels");
   apx_kube_labels(k, y, r, false);
-  if (r && r->nannotations) {
+  bool any = r && r->nannotations;
+  char **moved = NULL; /* labels that are not label values */
+  if (r && r->nlabels) {
+    moved = calloc(r->nlabels, sizeof *moved);
+    if (!moved) abort();
+    for (size_t i = 0; i < r->nlabels; i++) {
+      char *t = apx_kube_label_text(k, r, &r->labels[i]);
+      if (t) {
+        free(t);
+        continue;
+      }
+      apx_buf b = {0};
+      apx_kube_render(k, r, r->labels[i].value, "a label", &b);
+      moved[i] = apx_buf_take(&b, NULL);
+      if (!moved[i]) moved[i] = strdup("");
+      any = true;
+    }
+  }
+  if (any) {
     apx_yaml_key(y, "annotations");
     apx_yaml_begin_map(y);
     for (size_t i = 0; i < r->nannotations; i++) {
       apx_yaml_key(y, r->annotations[i].key);
       apx_kube_value(k, y, r, r->annotations[i].value, "an annotation");
     }
+    for (size_t i = 0; moved && i < r->nlabels; i++) {
+      if (!moved[i]) continue;
+      apx_yaml_key(y, r->labels[i].key);
+      apx_kube_str(k, y, moved[i]);
+    }
     apx_yaml_end_map(y);
   }
+  if (moved)
+    for (size_t i = 0; i < r->nlabels; i++) free(moved[i]);
+  free(moved);
   apx_yaml_end_map(y);
 }
 
@@ -501,8 +563,19 @@ static apx_kube_env *apx_kube_env_of(apx_kube *k, const apx_resource *r, size_t 
   apx_map_init_str(&keys, k->m->arena);
   *any_plain = *any_secret = false;
   *n = 0;
-  for (size_t i = 0; i < r->nenv; i++)
-    apx_kube_add_env(k, v, n, &keys, r, r->env[i].key, r->env[i].value, any_plain, any_secret);
+  for (size_t i = 0; i < r->nenv; i++) {
+    const char *key = r->env[i].key;
+    bool ok = key[0] && !(key[0] >= '0' && key[0] <= '9');
+    for (const char *p = key; *p; p++)
+      if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._", *p)))
+        ok = false;
+    if (!ok && apx_kube_once(k, r, &r->env[i]))
+      apx_warning(k->m->diag, r->env[i].key_loc.file ? r->env[i].key_loc : r->loc,
+                  "the environment variable '%s' of '%s' is not a name Kubernetes accepted before 1.32 "
+                  "([-._a-zA-Z][-._a-zA-Z0-9]*); an older cluster rejects the pod (%s)",
+                  key, r->name, k->target);
+    apx_kube_add_env(k, v, n, &keys, r, key, r->env[i].value, any_plain, any_secret);
+  }
   if (!built) {
     /* In the order apx_kube_container writes them. */
     size_t counter = 0;

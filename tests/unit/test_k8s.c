@@ -231,6 +231,11 @@ static void build(fixture *f) {
   apx_tb_ref(&tb, apx_ir_ref_new(m, pw, APX_PROP_VALUE, NULL, f->loc));
   apx_ir_env_set(m, api, "ConnectionStrings__db", apx_tb_finish(&tb), f->loc);
   apx_ir_env_set(m, api, "DB_URL", apx_ir_ref_template(m, db, APX_PROP_EP_URL, "tcp", f->loc), f->loc);
+  api->labels = APX_NEW_ARRAY(m->arena, apx_entry, 2);
+  api->labels[0] = (apx_entry){"team", f->loc, str(m, "shop")};
+  api->labels[1] = (apx_entry){"owner", f->loc, str(m, "the shop team")};
+  api->nlabels = 2;
+  apx_ir_env_set(m, api, "a/b", str(m, "1"), f->loc);
   apx_ir_dep_add(m, api, APX_DEP_WAIT_HEALTHY, db, f->loc);
   apx_ir_dep_add(m, api, APX_DEP_WAIT_COMPLETION, migrate, f->loc);
 
@@ -295,6 +300,15 @@ static void test_k8s(void) {
 
   yaml_document_t *api = y_find(&ds, "Deployment", "api");
   CHECK(api && y_is(y_path(api, "spec", "replicas", NULL), "2"), "k8s: replicas");
+  CHECK(y_is(y_path(api, "metadata", "labels", "team", NULL), "shop") &&
+            y_is(y_path(api, "spec", "template", "metadata", "labels", "team", NULL), "shop"),
+        "k8s: the program's labels on the object and its pods");
+  CHECK(!y_path(api, "metadata", "labels", "owner", NULL) &&
+            y_is(y_path(api, "metadata", "annotations", "owner", NULL), "the shop team") &&
+            has_diag(&f.diag, APX_DIAG_WARNING, "the label 'owner' of 'api' is not a valid Kubernetes label value"),
+        "k8s: a label that is no label value becomes an annotation, with a warning");
+  CHECK(has_diag(&f.diag, APX_DIAG_WARNING, "the environment variable 'a/b' of 'api' is not a name Kubernetes accepted"),
+        "k8s: an environment variable name older clusters reject gets a warning");
   yaml_node_t *c0 = y_path(api, "spec", "template", "spec", "containers", "0", NULL);
   CHECK(y_is(y_get(api, y_get(api, y_get(api, y_get(api, y_get(api, c0, "env"), "0"), "valueFrom"), "secretKeyRef"), "name"),
              "api-secrets"),
