@@ -2,10 +2,12 @@
  *
  * Chart.yaml, values.yaml, templates/<resource>/<object>.yaml (the objects
  * of kube.c with every value a `{{ .Values.… }}` inside a double-quoted
- * scalar), templates/NOTES.txt and .helmignore. No parameter value of a
+ * scalar), values.schema.json, templates/NOTES.txt and .helmignore. No parameter value of a
  * secret is written into the chart: values.yaml has an empty `secrets:` entry
  * for each, and the templates `required` it, so `helm install` stops with a
  * message naming it (doc/targets.md says why there is no lookup idiom). */
+#include <cjson/cJSON.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
@@ -109,6 +111,83 @@ static void apx_helm_values(apx_kube *k) {
   apx_helm_add(k, &y, "values.yaml");
 }
 
+/* values.schema.json: Helm checks every install and upgrade against it, so a
+ * mistyped key or a string for replicas fails before anything is applied. */
+static cJSON *apx_helm_obj(cJSON *parent, const char *key, bool closed) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "type", "object");
+  if (closed) cJSON_AddBoolToObject(o, "additionalProperties", false);
+  cJSON_AddItemToObject(o, "properties", cJSON_CreateObject());
+  if (parent) cJSON_AddItemToObject(cJSON_GetObjectItem(parent, "properties"), key, o);
+  return o;
+}
+
+static void apx_helm_leaf(cJSON *parent, const char *key, const char *type) {
+  cJSON *o = cJSON_CreateObject();
+  if (strcmp(type, "scalar") == 0) {
+    /* helm --set reads 8080 as a number and true as a boolean */
+    const char *types[] = {"string", "number", "boolean"};
+    cJSON_AddItemToObject(o, "type", cJSON_CreateStringArray(types, 3));
+  } else {
+    cJSON_AddStringToObject(o, "type", type);
+  }
+  if (strcmp(type, "integer") == 0) cJSON_AddNumberToObject(o, "minimum", 0);
+  cJSON_AddItemToObject(cJSON_GetObjectItem(parent, "properties"), key, o);
+}
+
+static void apx_helm_schema(apx_kube *k) {
+  apx_module *m = k->m;
+  cJSON *root = apx_helm_obj(NULL, NULL, false);
+  cJSON_AddStringToObject(root, "$schema", "http://json-schema.org/draft-07/schema#");
+  cJSON *images = apx_helm_obj(root, "images", true);
+  apx_helm_leaf(images, "wait", "string");
+  apx_helm_leaf(images, "kubectl", "string");
+  cJSON *params = apx_helm_obj(root, "parameters", true), *secrets = apx_helm_obj(root, "secrets", true);
+  for (size_t i = 0; i < m->nresources; i++) {
+    const apx_resource *p = m->resources[i];
+    if (p->kind == APX_KIND_PARAM && p->param) apx_helm_leaf(p->param->secret ? secrets : params, apx_kube_key(k, p->name), "scalar");
+  }
+  cJSON *res = apx_helm_obj(root, "resources", true);
+  for (size_t i = 0; i < m->nresources; i++) {
+    const apx_resource *r = m->resources[i];
+    if (!apx_kube_is_workload(r)) continue;
+    cJSON *o = apx_helm_obj(res, apx_kube_key(k, r->name), true);
+    const char *repo, *tag;
+    apx_kube_image_parts(k, r, &repo, &tag);
+    if (repo) {
+      cJSON *img = apx_helm_obj(o, "image", true);
+      apx_helm_leaf(img, "repository", "string");
+      apx_helm_leaf(img, "tag", "string");
+    }
+    if (r->restart != APX_RESTART_NO) apx_helm_leaf(o, "replicas", "integer");
+    cJSON *rr = apx_helm_obj(o, "resources", true);
+    static const char *const kinds[] = {"requests", "limits"};
+    for (int j = 0; j < 2; j++) {
+      cJSON *q = apx_helm_obj(rr, kinds[j], true);
+      apx_helm_leaf(q, "cpu", "string");
+      apx_helm_leaf(q, "memory", "string");
+    }
+    if (r->nvolumes) {
+      cJSON *st = apx_helm_obj(o, "storage", true);
+      for (size_t j = 0; j < r->nvolumes; j++) apx_helm_leaf(st, apx_kube_key(k, r->volumes[j].name), "string");
+    }
+    if (apx_kube_has_external(r)) {
+      cJSON *ex = apx_helm_obj(o, "expose", true);
+      apx_helm_leaf(ex, "loadBalancer", "boolean");
+      if (apx_kube_has_http_external(r)) {
+        apx_helm_leaf(ex, "ingress", "boolean");
+        apx_helm_leaf(ex, "host", "string");
+      }
+    }
+  }
+  char *text = cJSON_Print(root);
+  cJSON_Delete(root);
+  if (!text) abort();
+  size_t len = strlen(text);
+  apx_output_add(k->out, "values.schema.json", text, len);
+  free(text);
+}
+
 static void apx_helm_notes(apx_kube *k) {
   apx_module *m = k->m;
   apx_buf b = {0};
@@ -140,6 +219,7 @@ int apx_emit_helm(apx_module *m, apx_output *out) {
   /* Chart.yaml first: on stdout it alone is written. */
   apx_helm_chart(&k);
   apx_helm_values(&k);
+  apx_helm_schema(&k);
   apx_kube_emit_all(&k);
   apx_helm_notes(&k);
   static const char ignore[] = "# Patterns helm package leaves out (written by aspirec).\n.git/\n*.tmp.*\n*~\n";

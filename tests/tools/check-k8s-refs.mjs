@@ -53,7 +53,8 @@ function checkAddress(x, where, host, port) {
 }
 function checkText(x, where, text) {
   if (typeof text !== "string") return;
-  for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/([a-z0-9.-]+):(\d+)/gi)) checkAddress(x, where, m[1], m[2]);
+  // userinfo (user:password@) skipped: a password starting with digits is no port
+  for (const m of text.matchAll(/\b[a-z][a-z0-9+.-]*:\/\/(?:[^@\/\s;]*@)?([a-z0-9.-]+):(\d+)(?![\w])/gi)) checkAddress(x, where, m[1], m[2]);
   const noUrl = text.replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s;,]*/gi, " ");
   for (const m of noUrl.matchAll(/(?:^|[\s;,=@])([a-z][a-z0-9-]*(?:\.[a-z0-9-]+)*):(\d{1,5})(?![\d.])/gi)) checkAddress(x, where, m[1], m[2]);
   const h = /(?:^|;)\s*(?:Host|Server)=([^;:,]+)(?:[;,]|$)/i.exec(text), p = /(?:^|;)\s*Port=(\d+)/i.exec(text);

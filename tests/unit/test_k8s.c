@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
+#include <cjson/cJSON.h>
 
 #include "backends/backend.h"
 #include "base/buf.h"
@@ -374,6 +375,20 @@ static void test_helm(void) {
             y_is(y_path(&ds.d[0], "resources", "api", "replicas", NULL), "2"),
         "helm: values.yaml: secrets empty, image repository and tag, replicas");
   y_free_all(&ds);
+  free(text);
+  snprintf(path, sizeof path, "%s/values.schema.json", f.dir);
+  text = read_file(path, &len);
+  cJSON *schema = text ? cJSON_Parse(text) : NULL;
+  cJSON *rep = cJSON_GetObjectItem(
+      cJSON_GetObjectItem(
+          cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(schema, "properties"), "resources"), "properties"),
+                              "api"),
+          "properties"),
+      "replicas");
+  CHECK(rep && cJSON_IsString(cJSON_GetObjectItem(rep, "type")) &&
+            strcmp(cJSON_GetObjectItem(rep, "type")->valuestring, "integer") == 0,
+        "helm: values.schema.json types resources.api.replicas as an integer");
+  cJSON_Delete(schema);
   free(text);
   snprintf(path, sizeof path, "%s/templates/api/deployment.yaml", f.dir);
   text = read_file(path, &len);

@@ -28,6 +28,29 @@ shared=$APX_SRCDIR/../../shared/examples
 if [ -d "$shared" ]; then inputs+=("$shared"/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
 shopt -u nullglob
 
+# schema_check WANT LABEL CHART [VALUES-FILE]: the chart's values.yaml (merged with
+# VALUES-FILE) against its values.schema.json, with ajv (as helm install would check it).
+schema_check() {
+  local want=$1 label=$2 chart=$3 extra=${4:-}
+  node -e '
+    const [tools, chart, extra] = process.argv.slice(1);
+    const YAML = require(tools + "/node_modules/yaml");
+    const Ajv = require(tools + "/node_modules/ajv").default;
+    const fs = require("fs");
+    const merge = (d, s) => { for (const [k, v] of Object.entries(s ?? {})) {
+      if (v && typeof v === "object" && !Array.isArray(v) && d[k] && typeof d[k] === "object") merge(d[k], v); else d[k] = v; } return d; };
+    const values = YAML.parse(fs.readFileSync(chart + "/values.yaml", "utf8"));
+    if (extra) merge(values, YAML.parse(fs.readFileSync(extra, "utf8")));
+    const schema = JSON.parse(fs.readFileSync(chart + "/values.schema.json", "utf8"));
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    if (!ajv.validate(schema, values)) { console.error(ajv.errorsText(ajv.errors)); process.exit(1); }
+  ' "$tools" "$chart" "$extra" > "$tmp/s.out" 2>&1
+  local rc=$?
+  if [ "$want" = valid ] && [ $rc = 0 ]; then ok "values.schema.json (ajv): $label"
+  elif [ "$want" = invalid ] && [ $rc = 1 ]; then ok "values.schema.json (ajv) rejects $label"
+  else not_ok "values.schema.json (ajv): $label (want $want, exit $rc)"; diag < "$tmp/s.out"; fi
+}
+
 # k8s_checks LABEL FILE...: the schema validator and the reference checker, on the files together.
 k8s_checks() {
   local label=$1
@@ -120,6 +143,8 @@ for src in "${inputs[@]}"; do
     }
     console.log(YAML.stringify(o));
   ' "$tools" "$chart/values.yaml" > "$tmp/$n/override.yaml"
+  schema_check valid "helm $rel values.yaml" "$chart"
+  schema_check valid "helm $rel with the override" "$chart" "$tmp/$n/override.yaml"
   if node "$tools/render-helm.mjs" "$chart" -f "$tmp/$n/override.yaml" "${sets[@]}" > "$tmp/$n/rendered2.yaml" 2> "$tmp/h.err"; then
     ok "render helm (override): $rel"
     k8s_checks "helm $rel (override)" "$tmp/$n/rendered2.yaml"
@@ -172,5 +197,15 @@ if [ -n "$last_helm" ]; then
   f=$(ls "$tmp/bad-chart2"/templates/*/*.yaml | head -n 1)
   printf 'spare: "{{ .Values.nosuch.value }}"\n' >> "$f"
   neg "a value the chart does not define" render-helm.mjs "$tmp/bad-chart2"
+  first=$(node -e 'const Y = require(process.argv[1] + "/node_modules/yaml"); const v = Y.parse(require("fs").readFileSync(process.argv[2], "utf8"));
+    console.log(Object.entries(v.resources).find(([, r]) => "replicas" in r)?.[0] ?? "")' "$tools" "$last_helm/values.yaml")
+  if [ -n "$first" ]; then
+    printf 'resources:\n  %s:\n    replicas: "two"\n' "$first" > "$tmp/bad-values1.yaml"
+    schema_check invalid "replicas as a string" "$last_helm" "$tmp/bad-values1.yaml"
+    printf 'resources:\n  %s:\n    replica: 2\n' "$first" > "$tmp/bad-values2.yaml"
+    schema_check invalid "a mistyped key" "$last_helm" "$tmp/bad-values2.yaml"
+  else
+    not_ok "negative control: no resource with replicas in the last chart"
+  fi
 fi
 apx_done
