@@ -339,7 +339,9 @@ static void apx_kube_flush_helm(apx_kube *k) {
     apx_buf_printf(&b, "# {{- if %s }}\n", k->cur_guard);
     apx_buf_append(&b, text, len);
     apx_buf_puts(&b, "# {{- end }}\n");
-    apx_output_add_owned(k->out, k->cur_path, apx_buf_take(&b, NULL), b.len);
+    size_t blen = 0;
+    char *data = apx_buf_take(&b, &blen); /* not b.len in the same call: the order of arguments is unspecified */
+    apx_output_add_owned(k->out, k->cur_path, data, blen);
   } else {
     apx_output_add_owned(k->out, k->cur_path, apx_buf_take(&k->cur.out, NULL), len);
   }
@@ -1283,7 +1285,10 @@ static bool apx_kube_check_names(apx_kube *k) {
 }
 
 void apx_kube_emit_all(apx_kube *k) {
-  if (!apx_kube_check_names(k)) return;
+  if (!apx_kube_check_names(k)) {
+    apx_kube_flush(k); /* close what the back end began; nothing is committed after an error */
+    return;
+  }
   for (size_t i = 0; i < k->m->nresources; i++) {
     const apx_resource *r = k->m->resources[i];
     if (apx_kube_is_workload(r)) apx_kube_resource(k, r);

@@ -413,6 +413,10 @@ static void test_helm(void) {
 static void test_clash(void) {
   fixture f;
   fixture_init(&f);
+  apx_resource *sp = res(&f, "token", APX_KIND_PARAM); /* a parameters Secret is begun before the check */
+  sp->param = APX_NEW(f.arena, apx_param);
+  sp->param->secret = true;
+  sp->param->value = "v";
   res(&f, "My_Api", APX_KIND_CONTAINER)->image = str(f.m, "a");
   res(&f, "my-api", APX_KIND_CONTAINER)->image = str(f.m, "b");
   apx_output *out = apx_output_new(f.dir);
