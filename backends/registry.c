@@ -7,6 +7,8 @@ const apx_backend apx_backends[] = {
     {"compose", "docker-compose.yaml and .env for Docker Compose", apx_emit_compose},
     {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir},
     {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
+    {"k8s", "Kubernetes manifests: manifests.yaml and secrets.yaml", apx_emit_k8s},
+    {"helm", "a Helm chart: Chart.yaml, values.yaml, templates/", apx_emit_helm},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];

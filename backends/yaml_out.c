@@ -129,6 +129,25 @@ void apx_yaml_str(apx_yaml *y, const char *s) { apx_yaml_strn(y, s ? s : "", s ?
 
 void apx_yaml_key(apx_yaml *y, const char *key) { apx_yaml_str(y, key); }
 
+void apx_yaml_str_quoted(apx_yaml *y, const char *s) {
+  if (!s) s = "";
+  apx_yaml_scalar(y, s, strlen(s), YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
+void apx_yaml_str_tagged(apx_yaml *y, const char *tag, const char *s) {
+  if (!s) s = "";
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev,
+                yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)(uintptr_t)tag, (yaml_char_t *)(uintptr_t)s,
+                                             (int)strlen(s), 0, 0, YAML_DOUBLE_QUOTED_SCALAR_STYLE));
+}
+
+void apx_yaml_next_document(apx_yaml *y) {
+  yaml_event_t ev;
+  apx_yaml_emit(y, &ev, yaml_document_end_event_initialize(&ev, 1));
+  apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0));
+}
+
 void apx_yaml_int(apx_yaml *y, int64_t i) {
   char b[32];
   int n = snprintf(b, sizeof b, "%" PRId64, i);

@@ -43,6 +43,13 @@ void apx_yaml_str(apx_yaml *y, const char *s);
 void apx_yaml_strn(apx_yaml *y, const char *s, size_t n);
 void apx_yaml_int(apx_yaml *y, int64_t i);
 void apx_yaml_bool(apx_yaml *y, bool b);
+/* Always double-quoted (a Helm template's `{{ … }}` stays inside quotes). */
+void apx_yaml_str_quoted(apx_yaml *y, const char *s);
+/* Double-quoted with an explicit tag ("tag:yaml.org,2002:int" is `!!int "…"`):
+ * a number a template fills in, still a quoted scalar before rendering. */
+void apx_yaml_str_tagged(apx_yaml *y, const char *tag, const char *s);
+/* Ends this document and starts the next (`---`): multi-document files. */
+void apx_yaml_next_document(apx_yaml *y);
 /* key: value shorthands. */
 void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s);
 void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i);

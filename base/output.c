@@ -220,7 +220,7 @@ static mode_t apx_out_mode(const char *final, const apx_out_file *f) {
   if (stat(final, &st) == 0 && S_ISREG(st.st_mode)) return st.st_mode & 07777;
   const char *base = strrchr(relpath, '/');
   base = base ? base + 1 : relpath;
-  if (strcmp(base, ".env") == 0) return 0600;
+  if (strcmp(base, ".env") == 0 || strcmp(base, "secrets.yaml") == 0) return 0600; /* secrets.yaml: --emit=k8s */
   mode_t mask = umask(0);
   umask(mask);
   return 0666 & ~mask;

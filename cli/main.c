@@ -21,6 +21,7 @@ static void usage(FILE *out) {
         "                       the program)\n"
         "  --grace=DURATION     on stop, SIGKILL what is left after DURATION (default 10s)\n"
         "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
+        "                       (k8s: Kubernetes manifests, helm: a Helm chart)\n"
         "  -o, --output=DIR     output directory (without it a single-file target\n"
         "                       writes to standard output)\n"
         "  -p, --param NAME=VALUE\n"

@@ -6,6 +6,9 @@
 #                                 and checked against the generator: see generated())
 #   NAME.ir.json                 --emit=ir (stdout)
 #   NAME.dot                     --emit=dot (stdout)
+#   NAME.k8s/, NAME.helm/        --emit=k8s -o DIR / --emit=helm -o DIR: every file of DIR, and no
+#                                other (a generated secret in secrets.yaml is recorded as
+#                                `<generated: NAME>`, checked against the generator: k8s_generated())
 #   NAME.err                     stderr of --emit=ir with NO_COLOR=1, then a line `exit: N`
 # A first line `// aspirec-args: -p region=eu` passes those options too.
 # Runs from tests/golden with relative paths, so messages are stable.
@@ -88,6 +91,75 @@ open(sys.argv[2], "w").write("\n".join(lines))
 PY
 }
 
+# k8s_generated IR_JSON SECRETS_YAML: the values of generated parameters in the
+# `<app>-parameters` Secret, when each fits its generator (length, characters,
+# minimums), are replaced everywhere in the file by `<generated: NAME>`.
+k8s_generated() {
+  python3 - "$1" "$2" <<'PY'
+import json, re, sys
+try:
+    ir = json.load(open(sys.argv[1]))
+except ValueError:
+    sys.exit(0)
+specs = {}
+def visit(o):
+    if isinstance(o, dict):
+        p = o.get("param")
+        if isinstance(p, dict) and "generate" in p and "value" not in p and "name" in o:
+            key = re.sub(r"[^a-z0-9]", "_", o["name"].lower())
+            if not re.match(r"[a-z]", key): key = "x_" + key
+            specs[key] = p["generate"]
+        for v in o.values(): visit(v)
+    elif isinstance(o, list):
+        for v in o: visit(v)
+visit(ir)
+classes = [("lower", "abcdefghijklmnopqrstuvwxyz"), ("upper", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"),
+           ("numeric", "0123456789"), ("special", "-_.~")]
+text = open(sys.argv[2]).read()
+doc = text.split("\n---\n")[0]   # the parameters Secret comes first
+found = {}
+for key, g in specs.items():
+    m = re.search(r"^  %s: (.*)$" % re.escape(key), doc, re.M)
+    if not m: continue
+    value = m.group(1).strip('"')
+    on = [c for c in classes if g[c[0]]] or classes[:1]
+    pool = "".join(c[1] for c in on)
+    if len(value) == g["length"] and all(ch in pool for ch in value) and \
+       all(sum(ch in c[1] for ch in value) >= g["min_" + c[0]] for c in classes):
+        found[value] = key
+for value, key in found.items():
+    # quoted or not depending on the draw (a leading digit is quoted): the same placeholder
+    text = text.replace('"%s"' % value, value).replace(value, "<generated: %s>" % key)
+open(sys.argv[2], "w").write(text)
+PY
+}
+
+# kube_dir TARGET NAME SRC ARGS...: --emit=TARGET -o into the out tree, then
+# compares with (or, updating, copies to) NAME.TARGET/.
+kube_dir() {
+  local target=$1 name=$2 src=$3 rc
+  shift 3
+  local exp=$name.$target out=$outroot/$name.$target
+  rm -rf "$out"
+  "$ASPIREC" "$src" "$@" --emit=$target -o "$out" > "$tmp/k.out" 2>&1; rc=$?
+  if [ $rc != 0 ]; then
+    if [ $update = 1 ]; then echo "FAILED    $exp/: compile failed (exit $rc), left as it was"; update_errors=$((update_errors + 1))
+    else not_ok "golden $exp/: compile failed (exit $rc)"; diag < "$tmp/k.out"; fi
+    return
+  fi
+  [ -f "$out/secrets.yaml" ] && k8s_generated "$tmp/ir" "$out/secrets.yaml"
+  if [ $update = 1 ]; then
+    if [ -d "$exp" ] && diff -r "$exp" "$out" > /dev/null; then echo "unchanged $exp/"
+    else rm -rf "$exp"; cp -r "$out" "$exp"; echo "updated   $exp/"; fi
+  elif diff -ru "$exp" "$out" > "$tmp/diff"; then
+    ok "golden $exp/"
+  else
+    not_ok "golden $exp/ differs"
+    diag 60 < "$tmp/diff"
+  fi
+  rm -rf "$out"
+}
+
 # put ACTUAL EXPECTED: update mode writer.
 put() {
   local act=$1 exp=$2
@@ -101,7 +173,7 @@ for src in "${inputs[@]}"; do
   if [ ! -f "$src" ]; then not_ok "golden $src: no such input"; continue; fi
   read -ra args <<< "$(apx_args_of "$src")"
   has_any=0
-  for x in compose.yaml env ir.json dot err; do [ -e "$name.$x" ] && has_any=1; done
+  for x in compose.yaml env ir.json dot err k8s helm; do [ -e "$name.$x" ] && has_any=1; done
 
   # errors (always computed: it tells whether the program compiles)
   "$ASPIREC" "$src" "${args[@]}" --emit=ir > "$tmp/ir" 2> "$tmp/err"
@@ -162,6 +234,10 @@ for src in "${inputs[@]}"; do
     fi
     rm -rf "$out"
   fi
+
+  for t in k8s helm; do
+    [ -d "$name.$t" ] && kube_dir $t "$name" "$src" "${args[@]}"
+  done
 done
 
 if [ $update = 1 ]; then
