@@ -34,7 +34,32 @@ struct apx_output {
   char **made_dirs;
   size_t nmade;
   bool committed;
+  /* relpath -> index + 1, open addressing: a chart of 28,000 files must not
+   * cost a scan of every earlier file per add. */
+  size_t *index, index_cap;
+  char *last_dir; /* the directory the previous file's went into: it exists */
 };
+
+static size_t apx_out_hash(const char *s) {
+  size_t h = 1469598103934665603u;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+  return h;
+}
+
+static void apx_out_index_put(apx_output *o, size_t i) {
+  size_t mask = o->index_cap - 1, h = apx_out_hash(o->files[i].relpath) & mask;
+  while (o->index[h]) h = (h + 1) & mask;
+  o->index[h] = i + 1;
+}
+
+/* The file already added at relpath, or NULL. */
+static apx_out_file *apx_out_find(apx_output *o, const char *relpath) {
+  if (!o->index_cap) return NULL;
+  size_t mask = o->index_cap - 1, h = apx_out_hash(relpath) & mask;
+  for (; o->index[h]; h = (h + 1) & mask)
+    if (strcmp(o->files[o->index[h] - 1].relpath, relpath) == 0) return &o->files[o->index[h] - 1];
+  return NULL;
+}
 
 static void *apx_out_xmalloc(size_t n) {
   void *p = malloc(n ? n : 1);
@@ -70,15 +95,15 @@ static void apx_out_drop_stream(apx_out_file *f) {
 
 static apx_out_file *apx_out_slot(apx_output *o, const char *relpath) {
   /* A back end emitting the same file twice replaces the first version. */
-  for (size_t i = 0; i < o->n; i++)
-    if (strcmp(o->files[i].relpath, relpath) == 0) {
-      free(o->files[i].data);
-      o->files[i].data = NULL;
-      o->files[i].len = 0;
-      o->files[i].executable = false;
-      apx_out_drop_stream(&o->files[i]);
-      return &o->files[i];
-    }
+  apx_out_file *old = apx_out_find(o, relpath);
+  if (old) {
+    free(old->data);
+    old->data = NULL;
+    old->len = 0;
+    old->executable = false;
+    apx_out_drop_stream(old);
+    return old;
+  }
   if (o->n == o->cap) {
     size_t nc = o->cap ? o->cap * 2 : 4;
     apx_out_file *nf = realloc(o->files, nc * sizeof *nf);
@@ -92,6 +117,15 @@ static apx_out_file *apx_out_slot(apx_output *o, const char *relpath) {
   apx_out_file *f = &o->files[o->n++];
   memset(f, 0, sizeof *f);
   f->relpath = apx_out_strdup(relpath);
+  if (2 * o->n > o->index_cap) { /* keep the table at most half full */
+    free(o->index);
+    o->index_cap = o->index_cap ? o->index_cap * 2 : 16;
+    o->index = calloc(o->index_cap, sizeof *o->index);
+    if (!o->index) abort();
+    for (size_t i = 0; i < o->n; i++) apx_out_index_put(o, i);
+  } else {
+    apx_out_index_put(o, o->n - 1);
+  }
   return f;
 }
 
@@ -239,13 +273,20 @@ static int apx_out_open_temp(apx_output *o, apx_output *rec, const char *relpath
     char *d = apx_out_xmalloc(dirlen + 1);
     memcpy(d, fin.data, dirlen);
     d[dirlen] = '\0';
-    int mk = apx_out_mkdirs_rec(rec, d);
-    int e = errno;
-    if (mk != 0) apx_buf_printf(msg, "cannot create directory '%s': %s", d, strerror(e));
-    free(d);
-    if (mk != 0) {
-      apx_buf_free(&fin);
-      return -1;
+    /* Files come directory by directory: one mkdir -p per directory. */
+    if (!rec && o->last_dir && strcmp(o->last_dir, d) == 0) {
+      free(d);
+    } else {
+      int mk = apx_out_mkdirs_rec(rec, d);
+      int e = errno;
+      if (mk != 0) {
+        apx_buf_printf(msg, "cannot create directory '%s': %s", d, strerror(e));
+        free(d);
+        apx_buf_free(&fin);
+        return -1;
+      }
+      free(o->last_dir);
+      o->last_dir = d;
     }
   }
   int fd = apx_atomic_temp(fin.data, temp);
@@ -293,7 +334,8 @@ int apx_output_commit(apx_output *o) {
     apx_buf_printf(&msg, "cannot create output directory '%s': %s", o->dir, strerror(errno));
     goto out;
   }
-  /* First every temporary file, fully written and synced; only then the
+  /* First every temporary file, fully written, then synced at once (one
+   * syncfs, not an fsync per file: a chart has thousands); only then the
    * renames, so an error while writing leaves the old outputs untouched. */
   for (size_t i = 0; i < o->n; i++) {
     apx_out_file *f = &o->files[i];
@@ -313,8 +355,7 @@ int apx_output_commit(apx_output *o) {
       f->stream = NULL;
       f->temp = NULL;
       errno = 0;
-      if (fflush(fp) != 0 || ferror(fp) || fchmod(fileno(fp), apx_out_mode(final.data, f)) != 0 ||
-          fsync(fileno(fp)) != 0)
+      if (fflush(fp) != 0 || ferror(fp) || fchmod(fileno(fp), apx_out_mode(final.data, f)) != 0)
         werr = errno ? errno : EIO;
       if (fclose(fp) != 0 && !werr) werr = errno;
       if (werr) {
@@ -329,12 +370,19 @@ int apx_output_commit(apx_output *o) {
     temps[made] = temp;
     finals[made] = final;
     made++;
-    if (fchmod(fd, apx_out_mode(final, f)) != 0 || apx_atomic_write_all(fd, f->data, f->len) != 0 ||
-        fsync(fd) != 0)
-      werr = errno;
+    if (fchmod(fd, apx_out_mode(final, f)) != 0 || apx_atomic_write_all(fd, f->data, f->len) != 0) werr = errno;
     if (close(fd) != 0 && !werr) werr = errno;
     if (werr) {
       apx_buf_printf(&msg, "cannot write '%s': %s", final, strerror(werr));
+      goto out;
+    }
+  }
+  {
+    int dfd = open(o->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int serr = dfd < 0 || syncfs(dfd) != 0 ? errno : 0;
+    if (dfd >= 0) close(dfd);
+    if (serr) {
+      apx_buf_printf(&msg, "cannot sync the files written in '%s': %s", o->dir, strerror(serr));
       goto out;
     }
   }
@@ -368,6 +416,8 @@ void apx_output_free(apx_output *o) {
     apx_out_drop_stream(&o->files[i]);
   }
   free(o->files);
+  free(o->index);
+  free(o->last_dir);
   /* Never committed: take away the directories made only for its files. */
   for (size_t i = o->nmade; i > 0; i--) {
     if (!o->committed) (void)rmdir(o->made_dirs[i - 1]);

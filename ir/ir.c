@@ -403,3 +403,28 @@ apx_resource **apx_ir_topo_order(apx_module *m) {
   free(indeg); free(start); free(fill); free(heap); free(adj); free(tgt);
   return nout == n ? out : NULL;
 }
+
+/* Depth-bounded: connection strings refer to each other, a cycle is possible
+ * before validate has run. */
+static bool apx_value_has_secret_d(const apx_value *v, int depth);
+
+static apx_walk_step apx_secret_ref(void *ctx, apx_ref *ref) {
+  int depth = *(int *)ctx;
+  const apx_resource *t = ref->target;
+  bool secret = false;
+  if (!t) secret = false;
+  else if (t->kind == APX_KIND_PARAM)
+    secret = (ref->prop == APX_PROP_VALUE || ref->prop == APX_PROP_RESOURCE) && t->param && t->param->secret;
+  else if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE)
+    secret = apx_value_has_secret_d(t->connection_string, depth + 1);
+  else if (ref->prop == APX_PROP_URL) secret = apx_value_has_secret_d(t->url, depth + 1);
+  return secret ? APX_WALK_STOP : APX_WALK_ON;
+}
+
+static bool apx_value_has_secret_d(const apx_value *v, int depth) {
+  static const apx_value_visitor vis = {NULL, apx_secret_ref};
+  if (depth > 32) return false;
+  return apx_ir_value_walk(v, &vis, &depth);
+}
+
+bool apx_ir_value_has_secret(const apx_value *v) { return apx_value_has_secret_d(v, 0); }

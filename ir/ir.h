@@ -382,6 +382,8 @@ void apx_tb_ref(apx_tbuilder *tb, apx_ref *ref);
 bool apx_tb_value(apx_tbuilder *tb, const apx_value *v);
 apx_value *apx_tb_finish(apx_tbuilder *tb);
 
+/* True if the value, once rendered, would reveal a secret parameter. */
+bool apx_ir_value_has_secret(const apx_value *v);
 /* A short description of a value's type for messages: "a string", "a list". */
 const char *apx_ir_value_type_name(const apx_value *v);
 
