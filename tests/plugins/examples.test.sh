@@ -23,6 +23,18 @@ for p in policy enrich systemd; do
 done
 grep -q 'pkg-config' "$EX/policy/Makefile" || not_ok "examples/plugins/policy/Makefile does not use pkg-config"
 
+# ---- the tutorial's first plugin (doc/plugins.md), as printed there ------
+awk '/^```c$/ { if (++n == 1) { on = 1; next } } /^```$/ { on = 0 } on' "$APX_SRCDIR/doc/plugins.md" > "$T/hello.c"
+printf '// tutorial\n\ncontainer cache {\n  image = "redis:latest"\n}\n' > "$T/tut.apx"
+# shellcheck disable=SC2046
+if "${CC:-cc}" -shared -fPIC $(pkg-config --cflags aspirec) "$T/hello.c" -o "$T/hello.so" 2> "$T/hello.err"; then
+  ok "doc/plugins.md: the tutorial's hello.c builds with the command it gives"
+  (cd "$T" && "$AX" tut.apx --no-color --plugin=./hello.so) > /dev/null 2> "$T/hello.out"; rc=$?
+  if [ "$rc" = 1 ] && grep -qx "tut.apx:4:11: error: image 'redis:latest' floats; pin it" "$T/hello.out"; then
+    ok "the tutorial's pass reports its located error, exit 1"
+  else not_ok "the tutorial's pass: exit $rc"; diag < "$T/hello.out"; fi
+else not_ok "doc/plugins.md: hello.c does not build"; diag < "$T/hello.err"; fi
+
 # ---- policy -------------------------------------------------------------
 cd "$T" || exit 2
 cat > bad.apx << 'APX'
