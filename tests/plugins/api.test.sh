@@ -25,6 +25,7 @@ build dup1 -DMODE_DUP -DDUP_NAME='"twice"'
 build dup2 -DMODE_DUP -DDUP_NAME='"twice"'
 build dupc -DMODE_DUP -DDUP_NAME='"compose"'
 build badplace -DMODE_BADPLACE
+build leak -DMODE_LEAK
 san_all=$T/san.log; : > "$san_all"
 
 cat > app.apx << 'APX'
@@ -140,6 +141,11 @@ if "$AX" app.apx --plugin="$T/dup1.so" --emit=twice -o tw > /dev/null 2>> "$san_
   ok "a plugin back end writes its file through the staged output"
 else not_ok "--emit=twice"; fi
 
+if grep -qa '__asan_init' "$AX"; then
+  ASAN_OPTIONS=detect_leaks=1 "$AX" app.apx --plugin="$T/leak.so" > /dev/null 2> leak.err
+  if san_clean leak.err; then not_ok "a plugin that leaks 77 bytes: no LeakSanitizer report (the check below proves nothing)"
+  else ok "a plugin that leaks is reported by LeakSanitizer (the check below is real)"; fi
+else note "not a sanitizer build: the leak check below covers crashes only (scripts/test.sh runs _build-san too)"; fi
 if san_clean "$san_all"; then ok "no sanitizer or leak report with plugins loaded"
 else not_ok "sanitizer reports with plugins loaded"; grep -E -A8 'Sanitizer|runtime error' "$san_all" | diag 60; fi
 apx_done

@@ -102,6 +102,22 @@ static int reg(const apx_plugin_api *api, apx_plugin_host *h) {
 }
 #define NAME "dup"
 
+#elif defined(MODE_LEAK)
+#include <stdlib.h>
+/* Loses plugin-owned memory: the sanitizer build must say so (the check of
+ * api.test.sh is real). */
+static void *volatile kept;
+static int leak(const apx_plugin_api *api, apx_module *m, void *ud) {
+  (void)api; (void)m; (void)ud;
+  kept = malloc(77);
+  kept = NULL;
+  return 0;
+}
+static int reg(const apx_plugin_api *api, apx_plugin_host *h) {
+  return api->register_pass(h, "leak", "test", APX_PLUGIN_AFTER, "enrich", leak, NULL);
+}
+#define NAME "leak"
+
 #elif defined(MODE_BADPLACE)
 static int nop(const apx_plugin_api *api, apx_module *m, void *ud) { (void)api; (void)m; (void)ud; return 0; }
 static int reg(const apx_plugin_api *api, apx_plugin_host *h) {
