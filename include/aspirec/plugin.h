@@ -54,6 +54,12 @@ typedef struct apx_plugin_loc {
 
 typedef struct apx_plugin_api apx_plugin_api;
 
+#if defined(__GNUC__)
+#define APX_PLUGIN_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define APX_PLUGIN_PRINTF(f, a)
+#endif
+
 /* A pass: returns the number of errors it reported. */
 typedef int (*apx_plugin_pass_fn)(const apx_plugin_api *api, apx_module *m, void *ud);
 /* A back end: adds its files to `out` (written atomically, all or none,
@@ -92,9 +98,9 @@ struct apx_plugin_api {
                           void *ud);
 
   /* ---- diagnostics: printed, sorted and counted like the compiler's --- */
-  void (*error)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-  void (*warning)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-  void (*note)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+  void (*error)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) APX_PLUGIN_PRINTF(3, 4);
+  void (*warning)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) APX_PLUGIN_PRINTF(3, 4);
+  void (*note)(apx_module *m, apx_plugin_loc loc, const char *fmt, ...) APX_PLUGIN_PRINTF(3, 4);
   /* "file:line:col" (owned by the compilation), "" for no location. */
   const char *(*loc_string)(apx_module *m, apx_plugin_loc loc);
   size_t (*error_count)(const apx_module *m);
