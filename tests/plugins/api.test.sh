@@ -49,7 +49,7 @@ printf '%s\n' t-before-resolve resolve t-after-resolve t-after-resolve-2 expand 
   enrich t-before-t-after-enrich t-after-enrich > want
 if diff -u want names > d; then ok "--list-passes: plugin passes before/after named passes, in registration order"
 else not_ok "--list-passes order"; diag < d; fi
-grep -q '^t-after-enrich .*\[plugin order\]$' list && ok "--list-passes marks a plugin's pass" || not_ok "no [plugin order] mark"
+if grep -q '^t-after-enrich .*\[plugin order\]$' list; then ok "--list-passes marks a plugin's pass"; else not_ok "no [plugin order] mark"; fi
 "$AX" app.apx --plugin="$T/order.so" > ran 2>> "$san_all"
 sed 's/^pass \([^ ]*\) .*/\1/' ran > ran-names
 grep -v '^[a-z]*$' want > want-plugin
@@ -63,7 +63,7 @@ else not_ok "the passes did not see the module at their place"; diag < ran; fi
 if "$AX" app.apx --plugin="$T/order.so" --dump-after=t-after-resolve > dump 2>> "$san_all" && grep -q '"resources"' dump; then
   ok "--dump-after takes a plugin pass"
 else not_ok "--dump-after=t-after-resolve fails"; fi
-"$AX" app.apx --list-passes | grep -q '^t-' && not_ok "passes listed without the plugin" || ok "without --plugin no plugin pass"
+if "$AX" app.apx --list-passes | grep -q '^t-'; then not_ok "passes listed without the plugin"; else ok "without --plugin no plugin pass"; fi
 if APX_PLUGINS=":$T/order.so:" "$AX" app.apx --list-passes | grep -q '^t-after-enrich'; then ok "APX_PLUGINS loads plugins (empty entries skipped)"
 else not_ok "APX_PLUGINS did not load order.so"; fi
 
@@ -89,14 +89,15 @@ if printf '%s' "$parts" | jq -e '[.template[] | objects | select(.ref == "cache"
   ok "in the IR the changed CACHE stays a template with its two references"
 else not_ok "CACHE in the IR: $parts"; jq -c '.resources[] | select(.name=="web") | .env' ir.json | diag; fi
 "$AX" app.apx --plugin="$T/add.so" --plugin="$APX_SRCDIR/nonexistent.so" > /dev/null 2> err; rc=$?
-[ "$rc" = 2 ] && grep -q 'nonexistent.so: no such file' err && ok "a plugin file that does not exist: exit 2, named" ||
-  { not_ok "missing plugin file: exit $rc"; diag < err; }
+if [ "$rc" = 2 ] && grep -q 'nonexistent.so: no such file' err; then ok "a plugin file that does not exist: exit 2, named"
+else not_ok "missing plugin file: exit $rc"; diag < err; fi
 "$AX" app.apx --no-color --plugin="$T/addtwice.so" > out 2> err; rc=$?
 if [ "$rc" = 1 ] && grep -q "^app.apx:5:11: error: a plugin added a resource named 'sidecar', which exists already" err; then
   ok "adding a resource whose name is taken: a located error, exit 1"
 else not_ok "adding sidecar twice: exit $rc"; diag < err; fi
 # systemd (the example back end) renders the same template for this machine
 cp -r "$APX_SRCDIR/examples/plugins/systemd" sd && make -s -C sd > /dev/null 2>&1
+# shellcheck disable=SC2016  # aspirec's ${…}, not the shell's
 printf 'executable tool {\n  command = "/bin/true"\n  env { CACHE = "redis://${cache.endpoints.tcp.host}:${cache.endpoints.tcp.port}" }\n}\n' >> app.apx
 if "$AX" app.apx --plugin="$T/sd/systemd.so" --emit=systemd -o units > /dev/null 2> err &&
    grep -qxF 'Environment="CACHE=redis://localhost:6379"' units/app-tool.service; then
@@ -136,7 +137,8 @@ load_err "a back end name taken by aspirec" "back end --emit=compose is taken al
 load_err "a pass placed after no pass" "pass 'lost' goes after 'no-such-pass', which is no pass" --plugin="$T/badplace.so"
 load_err "the same plugin twice (its pass names taken)" "a pass named 't-before-validate' exists already" --plugin="$T/order.so" --plugin="$T/order.so"
 APX_PLUGINS="$T/none.so" "$AX" app.apx > out 2> err; rc=$?
-[ "$rc" = 2 ] && grep -q 'none.so: no such file' err && ok "APX_PLUGINS with a missing file: exit 2" || not_ok "APX_PLUGINS missing file: exit $rc"
+if [ "$rc" = 2 ] && grep -q 'none.so: no such file' err; then ok "APX_PLUGINS with a missing file: exit 2"
+else not_ok "APX_PLUGINS missing file: exit $rc"; fi
 if "$AX" app.apx --plugin="$T/dup1.so" --emit=twice -o tw > /dev/null 2>> "$san_all" && [ "$(cat tw/x.txt)" = app ]; then
   ok "a plugin back end writes its file through the staged output"
 else not_ok "--emit=twice"; fi

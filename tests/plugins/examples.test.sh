@@ -139,8 +139,9 @@ ls units > list
 printf '%s\n' app-api.service app-migrate.service app-worker.service app.target > want
 if diff -u want list > d; then ok "systemd: a unit per executable, and app.target (the container left out)"
 else not_ok "systemd: not the units expected"; diag < d; fi
-grep -q "warning: systemd: 'api' depends on container 'cache', which has no unit" err &&
-  ok "systemd: a dependency on a container is a warning" || { not_ok "systemd: no warning for the container"; diag < err; }
+if grep -q "warning: systemd: 'api' depends on container 'cache', which has no unit" err; then
+  ok "systemd: a dependency on a container is a warning"
+else not_ok "systemd: no warning for the container"; diag < err; fi
 w=units/app-worker.service a=units/app-api.service
 check_line() { if grep -qxF -- "$2" "$1"; then ok "systemd: $(basename "$1") has $2"; else not_ok "systemd: $(basename "$1") lacks $2"; diag < "$1"; fi; }
 check_line "$w" "After=app-api.service"
@@ -151,14 +152,15 @@ check_line "$w" 'ExecStart="/bin/sh" "-c" "exec sleep 100"'
 check_line "$w" 'Environment="API_URI=http://localhost:8080"'
 check_line "$a" 'Environment="CACHE=redis://localhost:6379"'
 check_line "$a" 'Environment="REGION=eu-west"'
+# shellcheck disable=SC2016  # systemd's $$, not the shell's
 check_line "$a" 'ExecStart="sh" "-c" "echo 100%% $$HOME; exec sleep 100"'
 check_line "$a" "WorkingDirectory=$T"
 check_line units/app-migrate.service "Type=oneshot"
 check_line units/app-migrate.service "ExecStart=\"$T/./migrate.sh\""
 check_line units/app-migrate.service "Restart=no"
 check_line units/app.target "Wants=app-worker.service"
-[ "$(grep -c '^After=app-api.service$' "$w")" = 1 ] && ok "systemd: one After= for references and wait_for on the same unit" ||
-  not_ok "systemd: After=app-api.service repeated"
+if [ "$(grep -c '^After=app-api.service$' "$w")" = 1 ]; then ok "systemd: one After= for references and wait_for on the same unit"
+else not_ok "systemd: After=app-api.service repeated"; fi
 if ! command -v systemd-analyze > /dev/null; then
   not_ok "systemd-analyze is not installed (apt-get install systemd)"
 elif systemd-analyze verify units/*.service units/app.target > verify.log 2>&1; then

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tests/plugins/*.test.sh: installs aspirec into a DESTDIR and
 # builds plugins against the installed header through pkg-config, as a
 # plugin author outside the tree does.
@@ -16,6 +17,7 @@ plugins_install() {
   local prefix
   prefix=$(sed -n 's/^prefix = //p' "$builddir/Makefile")
   P=$1$prefix
+  # shellcheck disable=SC2034  # for the tests that source this
   AX=$P/bin/aspirec
   export PKG_CONFIG_PATH=$P/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$1 PKG_CONFIG_LIBDIR=$P/lib/pkgconfig
 }
