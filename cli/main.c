@@ -30,6 +30,8 @@ static void usage(FILE *out) {
         "                       and the standard library)\n"
         "  --plugin=PATH        load a plugin (passes, back ends; doc/plugins.md);\n"
         "                       repeatable, loaded in order after those of APX_PLUGINS\n"
+        "  --plugin-arg=PLUGIN:KEY=VALUE\n"
+        "                       an option for the plugin named PLUGIN\n"
         "  --dump-after=PASS    print the IR as JSON after PASS (see --list-passes)\n"
         "  --time-passes        print how long each pass took\n"
         "  --list-targets       list the targets of --emit\n"
@@ -52,7 +54,7 @@ static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool 
 
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
-         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN };
+         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -67,6 +69,7 @@ int main(int argc, char **argv) {
       {"grace", required_argument, NULL, OPT_GRACE},
       {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
       {"plugin", required_argument, NULL, OPT_PLUGIN},
+      {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
@@ -77,8 +80,8 @@ int main(int argc, char **argv) {
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
   size_t error_limit = APX_DIAG_DEFAULT_LIMIT;
   /* On the stack: every early return below is then leak-free. */
-  const char *params[argc + 1], *incs[argc + 1], *plugin_paths[argc + 1];
-  size_t nparams = 0, nincs = 0, nplugins = 0;
+  const char *params[argc + 1], *incs[argc + 1], *plugin_paths[argc + 1], *plugin_args[argc + 1];
+  size_t nparams = 0, nincs = 0, nplugins = 0, nplugin_args = 0;
   bool list_targets = false, list_passes = false;
   int ch;
   opterr = 0;
@@ -95,6 +98,15 @@ int main(int argc, char **argv) {
       break;
     case 'I': incs[nincs++] = optarg; break;
     case OPT_PLUGIN: plugin_paths[nplugins++] = optarg; break;
+    case OPT_PLUGIN_ARG: {
+      const char *colon = strchr(optarg, ':');
+      if (!colon || colon == optarg || !colon[1] || colon[1] == '=') {
+        fprintf(stderr, "aspirec: --plugin-arg=%s: write --plugin-arg=PLUGIN:KEY=VALUE\n", optarg);
+        return 2;
+      }
+      plugin_args[nplugin_args++] = optarg;
+      break;
+    }
     case OPT_DUMP:
       po.dump_after = optarg; /* checked once the plugins' passes are known */
       po.dump_out = stdout;
@@ -136,8 +148,11 @@ int main(int argc, char **argv) {
   /* Plugins load before anything looks a pass or a target up. */
   apx_plugins plugins;
   apx_plugins_init(&plugins, stderr);
+  plugins.args = plugin_args;
+  plugins.nargs = nplugin_args;
   int rc = apx_plugins_load_list(&plugins, getenv("APX_PLUGINS"));
   for (size_t i = 0; rc == 0 && i < nplugins; i++) rc = apx_plugins_load(&plugins, plugin_paths[i]);
+  if (rc == 0) rc = apx_plugins_check_args(&plugins);
   if (rc == 0) rc = apx_cli_main(argc, argv, &plugins, list_targets, list_passes, emit, outdir, &po, run, &ro, color,
                                  error_limit, params, nparams, incs, nincs);
   apx_plugins_free(&plugins);

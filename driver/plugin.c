@@ -2,6 +2,7 @@
 #include "plugin.h"
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,6 +107,38 @@ int apx_host_register_backend(apx_plugin_host *h, const char *name, const char *
   b->ud = ud;
   ps->backends = apx_plugin_push(ps->backends, ps->nbackends, sizeof *ps->backends);
   ps->backends[ps->nbackends++] = b;
+  return 0;
+}
+
+/* NAME:KEY=VALUE -> VALUE when NAME and KEY match; the last one wins. */
+const char *apx_host_plugin_arg(apx_plugin_host *h, const char *key) {
+  const apx_plugins *ps = h->ps;
+  const char *name = h->plugin->info->name ? h->plugin->info->name : "", *found = NULL;
+  size_t nn = strlen(name), nk = key ? strlen(key) : 0;
+  for (size_t i = 0; key && i < ps->nargs; i++) {
+    const char *a = ps->args[i];
+    if (strncmp(a, name, nn) != 0 || a[nn] != ':' || strncmp(a + nn + 1, key, nk) != 0) continue;
+    const char *rest = a + nn + 1 + nk;
+    if (*rest == '=') found = rest + 1;
+    else if (!*rest) found = "";
+  }
+  return found;
+}
+
+int apx_plugins_check_args(apx_plugins *ps) {
+  for (size_t i = 0; i < ps->nargs; i++) {
+    const char *a = ps->args[i], *colon = strchr(a, ':');
+    bool known = false;
+    for (size_t j = 0; colon && j < ps->n; j++) {
+      const char *name = ps->list[j]->info->name;
+      if (name && strlen(name) == (size_t)(colon - a) && strncmp(a, name, (size_t)(colon - a)) == 0) known = true;
+    }
+    if (!known) {
+      fprintf(ps->err, "aspirec: --plugin-arg=%s: no plugin named '%.*s' is loaded\n", a,
+              (int)(colon ? colon - a : (ptrdiff_t)strlen(a)), a);
+      return 2;
+    }
+  }
   return 0;
 }
 

@@ -40,6 +40,7 @@ typedef struct apx_plugins {
   apx_plugin_pass **passes; size_t npasses;
   apx_plugin_backend **backends; size_t nbackends;
   FILE *err;              /* load errors */
+  const char *const *args; size_t nargs; /* --plugin-arg=NAME:KEY[=VALUE], as given */
 } apx_plugins;
 
 /* One entry of a compilation's pass list: a built-in pass or a plugin's. */
@@ -54,6 +55,8 @@ void apx_plugins_init(apx_plugins *ps, FILE *err);
 int apx_plugins_load(apx_plugins *ps, const char *path);
 /* APX_PLUGINS: colon-separated paths, loaded in order (empty entries skipped). */
 int apx_plugins_load_list(apx_plugins *ps, const char *list);
+/* Every --plugin-arg names a loaded plugin: 0, or 2 with the reason. */
+int apx_plugins_check_args(apx_plugins *ps);
 /* dlcloses every plugin: after the last compilation that used them is freed. */
 void apx_plugins_free(apx_plugins *ps);
 
@@ -72,6 +75,7 @@ void apx_plugins_list_targets(const apx_plugins *ps, FILE *out);
 extern const apx_plugin_api apx_plugin_api_table;
 int apx_host_register_pass(apx_plugin_host *h, const char *name, const char *description, apx_plugin_place where,
                            const char *relative_to, apx_plugin_pass_fn run, void *ud);
+const char *apx_host_plugin_arg(apx_plugin_host *h, const char *key);
 int apx_host_register_backend(apx_plugin_host *h, const char *name, const char *description, apx_plugin_emit_fn emit,
                               void *ud);
 int apx_plugin_run_pass(const apx_plugin_pass *p, apx_module *m);

@@ -569,4 +569,5 @@ const apx_plugin_api apx_plugin_api_table = {
     .buf_append = apx_papi_buf_append,
     .output_add = apx_papi_output_add,
     .output_dir = apx_papi_output_dir,
+    .plugin_arg = apx_host_plugin_arg,
 };

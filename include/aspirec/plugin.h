@@ -239,6 +239,12 @@ struct apx_plugin_api {
   void (*output_add)(apx_plugin_output *o, const char *relpath, const char *data, size_t len);
   /* The output directory (-o), or NULL when writing to standard output. */
   const char *(*output_dir)(const apx_plugin_output *o);
+
+  /* ---- options (only inside register_plugin) -------------------------- */
+  /* The value of --plugin-arg=NAME:KEY=VALUE for this plugin (NAME its
+   * info->name): "" for --plugin-arg=NAME:KEY, NULL when not given (the last
+   * one given wins). The string lives while the plugin is loaded. */
+  const char *(*plugin_arg)(apx_plugin_host *h, const char *key);
 };
 
 /* Whether the host's table has function `field` (added in a minor version). */

@@ -122,6 +122,16 @@ if "$AX" app.apx --plugin="$T/enrich/enrich.so" --emit=compose -o compose > /dev
    grep -qx '      tier: gold' compose/docker-compose.yaml && grep -qx '      team: platform' compose/docker-compose.yaml; then
   ok "enrich: the labels reach the Compose file (cache keeps its own team)"
 else not_ok "enrich: no labels in the Compose file"; diag < err; fi
+printf 'label team = search\n' > other.conf
+if "$AX" app.apx --plugin="$T/enrich/enrich.so" --plugin-arg=enrich:file="$T/other.conf" --emit=ir > ir.json 2> err &&
+   [ "$(jq -r '.resources[] | select(.name=="api") | .labels.team' ir.json)" = search ]; then
+  ok "enrich: --plugin-arg=enrich:file=PATH chooses the file"
+else not_ok "enrich: --plugin-arg=enrich:file= was not read"; diag < err; fi
+for bad in "nope:file=x" "enrich" "enrich:" ":file=x"; do
+  "$AX" app.apx --plugin="$T/enrich/enrich.so" --plugin-arg="$bad" > out 2> err; rc=$?
+  if [ "$rc" = 2 ] && grep -q -- "--plugin-arg=$bad: " err; then ok "--plugin-arg=$bad: exit 2 ($(cat err))"
+  else not_ok "--plugin-arg=$bad: exit $rc"; diag < err; fi
+done
 printf 'label team\n' > broken.conf
 APX_ENRICH_FILE=$T/broken.conf "$AX" app.apx --no-color --plugin="$T/enrich/enrich.so" > out 2> err; rc=$?
 if [ "$rc" = 1 ] && grep -q "error: enrich: $T/broken.conf:1: no '=' between key and value" err; then

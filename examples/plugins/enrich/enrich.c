@@ -5,7 +5,8 @@
  *   label team = payments
  *   annotation cost-centre = CC-1042
  *
- * The file is $APX_ENRICH_FILE, else enrich.conf beside the program. A
+ * The file is --plugin-arg=enrich:file=PATH, else $APX_ENRICH_FILE, else
+ * enrich.conf beside the program. A
  * resource that sets a key itself keeps its own value. Runs after
  * typecheck, which reads the program's own labels. */
 #include <aspirec/plugin.h>
@@ -13,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static char arg_file[4096]; /* --plugin-arg=enrich:file=PATH */
 
 typedef struct entry { int annotation; char *key, *value; } entry;
 
@@ -28,7 +31,7 @@ static int read_conf(const apx_plugin_api *api, apx_module *m, const char *path,
   FILE *f = fopen(path, "r");
   apx_plugin_loc none = {0, 0, 0};
   if (!f) {
-    api->error(m, none, "enrich: cannot read %s (set APX_ENRICH_FILE)", path);
+    api->error(m, none, "enrich: cannot read %s (give --plugin-arg=enrich:file=PATH)", path);
     return -1;
   }
   char line[1024];
@@ -78,7 +81,7 @@ static int has_key(const apx_plugin_api *api, const apx_resource *r, const entry
 static int enrich(const apx_plugin_api *api, apx_module *m, void *ud) {
   (void)ud;
   size_t before = api->error_count(m);
-  const char *env = getenv("APX_ENRICH_FILE");
+  const char *env = *arg_file ? arg_file : getenv("APX_ENRICH_FILE");
   char path[4096];
   if (env && *env) snprintf(path, sizeof path, "%s", env);
   else snprintf(path, sizeof path, "%s/enrich.conf", api->main_dir(m));
@@ -104,6 +107,9 @@ static int enrich(const apx_plugin_api *api, apx_module *m, void *ud) {
 }
 
 static int register_enrich(const apx_plugin_api *api, apx_plugin_host *host) {
+  /* Options are read at registration; the table may predate plugin_arg. */
+  const char *file = APX_PLUGIN_HAS(api, plugin_arg) ? api->plugin_arg(host, "file") : NULL;
+  if (file) snprintf(arg_file, sizeof arg_file, "%s", file);
   return api->register_pass(host, "labels", "labels and annotations from enrich.conf", APX_PLUGIN_AFTER, "typecheck",
                             enrich, NULL);
 }
