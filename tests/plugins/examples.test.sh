@@ -73,6 +73,13 @@ if [ "$rc" = 1 ] && diff -u want err > d; then
 else
   not_ok "policy: exit $rc, or not the diagnostics expected"; diag < d; diag < err
 fi
+"$AX" bad.apx --plugin="$T/policy/policy.so" --emit=compose -o polout > /dev/null 2>&1; rc=$?
+if [ "$rc" = 1 ] && [ ! -e polout ]; then ok "policy errors: nothing emitted (no output directory)"
+else not_ok "policy errors with --emit: exit $rc, or polout written"; fi
+"$AX" bad.apx --no-color --error-limit=1 --plugin="$T/policy/policy.so" > /dev/null 2> err; rc=$?
+if [ "$rc" = 1 ] && [ "$(grep -c ': error: ' err)" = 1 ] && grep -q '^3 errors, 0 warnings' err; then
+  ok "a plugin's errors obey --error-limit (1 shown, 3 counted)"
+else not_ok "--error-limit=1 with the policy: exit $rc"; diag < err; fi
 # The same program without the plugin is fine: the errors are the plugin's.
 check "without --plugin the program compiles" "$AX" bad.apx
 sed -i 's/redis:latest/redis:7.2/; s/"nginx"/"nginx:1.27"/; s/external = true }$/external = true }\n  health { tcp = "http" }/' bad.apx
