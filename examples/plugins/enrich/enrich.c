@@ -9,6 +9,7 @@
  * enrich.conf beside the program. A
  * resource that sets a key itself keeps its own value. Runs after
  * typecheck, which reads the program's own labels. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
 #include <aspirec/plugin.h>
 #include <ctype.h>
 #include <stdio.h>
