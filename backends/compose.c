@@ -38,6 +38,11 @@ typedef struct apx_compose {
   char *outdir;            /* paths in the YAML are relative to this */
   const char *network;
   const char *cb_error;    /* set by a render callback that could not answer */
+  /* The key of the entry being written ("PORT"), added to `what` only when a
+   * message needs it: formatting it for every variable cost more than the
+   * rendering. */
+  const char *what_key;
+  apx_buf value;           /* one value's text, reused from value to value */
   /* Named volumes in first-use order, for the top-level `volumes:` key. */
   apx_compose_name *volumes;
   size_t nvolumes, capvolumes;
@@ -90,7 +95,7 @@ static void apx_compose_target_port(void *ud, const apx_resource *r, const apx_e
     c->cb_error = "the endpoint has no target port";
     return;
   }
-  apx_buf_printf(out, "%d", e->target_port);
+  apx_buf_int(out, e->target_port);
 }
 
 static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
@@ -98,16 +103,24 @@ static bool apx_compose_param(void *ud, const apx_resource *p, apx_buf *out) {
   const char *var = apx_compose_param_var(c, p);
   /* Without a value at compile time, `${X:?…}` makes compose stop with a
    * message instead of starting a service with an empty value. */
-  if (p->param && p->param->value) apx_buf_printf(out, "${%s}", var);
-  else apx_buf_printf(out, "${%s:?%s is required: set it in .env}", var, var);
+  if (p->param && p->param->value) {
+    apx_buf_puts(out, "${");
+    apx_buf_puts(out, var);
+    apx_buf_putc(out, '}');
+  } else apx_buf_printf(out, "${%s:?%s is required: set it in .env}", var, var);
   return true;
 }
 
 static void apx_compose_text(void *ud, const char *s, size_t n, apx_buf *out) {
   (void)ud;
-  for (size_t i = 0; i < n; i++) {
-    if (s[i] == '$') apx_buf_putc(out, '$');
-    apx_buf_putc(out, s[i]);
+  /* Runs without `$` are copied whole. */
+  const char *end = s + n;
+  while (s < end) {
+    const char *d = memchr(s, '$', (size_t)(end - s));
+    size_t run = d ? (size_t)(d - s) + 1 : (size_t)(end - s);
+    apx_buf_append(out, s, run);
+    if (d) apx_buf_putc(out, '$');
+    s += run;
   }
 }
 
@@ -182,17 +195,17 @@ static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_
     why = c->cb_error;
   }
   if (!ok)
-    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s of '%s' to compose: %s", what, r->name,
-              why ? why : "unknown reason");
+    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
+              c->what_key ? " " : "", c->what_key ? c->what_key : "", r->name, why ? why : "unknown reason");
   return ok;
 }
 
 static void apx_compose_emit_value(apx_compose *c, apx_yaml *y, const apx_resource *r, const apx_value *v,
                                    const char *what) {
-  apx_buf b = {0};
-  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, &b)) apx_yaml_str(y, apx_buf_str(&b));
+  apx_buf *b = &c->value;
+  apx_buf_clear(b);
+  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b)) apx_yaml_strn(y, apx_buf_str(b), b->len);
   else apx_yaml_str(y, "");
-  apx_buf_free(&b);
 }
 
 /* A list value (args, entrypoint) as a YAML sequence of rendered strings. */
@@ -213,11 +226,10 @@ static void apx_compose_emit_entries(apx_compose *c, apx_yaml *y, const apx_reso
   apx_yaml_begin_map(y);
   for (size_t i = 0; i < n; i++) {
     apx_yaml_key(y, e[i].key);
-    /* Only read in an error message: kept off the arena (one per variable). */
-    char w[256];
-    snprintf(w, sizeof w, "%s %s", what, e[i].key);
-    if (e[i].value) apx_compose_emit_value(c, y, r, e[i].value, w);
+    c->what_key = e[i].key;
+    if (e[i].value) apx_compose_emit_value(c, y, r, e[i].value, what);
     else apx_yaml_str(y, "");
+    c->what_key = NULL;
   }
   apx_yaml_end_map(y);
 }
@@ -424,6 +436,7 @@ static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resour
     }
     apx_yaml_end_map(y);
   }
+  apx_map_release(&seen);
   free(w);
 }
 
@@ -485,8 +498,11 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
       const apx_endpoint *e = &r->endpoints[i];
       if (e->external != external || e->target_port <= 0) continue;
       apx_buf_clear(&b);
-      if (external && e->port > 0) apx_buf_printf(&b, "%d:", e->port);
-      apx_buf_printf(&b, "%d", e->target_port);
+      if (external && e->port > 0) {
+        apx_buf_int(&b, e->port);
+        apx_buf_putc(&b, ':');
+      }
+      apx_buf_int(&b, e->target_port);
       if (e->protocol && strcmp(e->protocol, "udp") == 0) apx_buf_puts(&b, "/udp");
       apx_yaml_str(y, apx_buf_str(&b));
       if (external && e->port > 0 && r->replicas > 1)
@@ -834,8 +850,11 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   c.network = apx_compose_network_name(m);
   apx_compose_check_vars(&c);
 
+  /* The YAML (12 MB at 10,000 resources) goes straight to its file. */
+  FILE *yf = apx_output_stream(out, "docker-compose.yaml");
   apx_yaml y;
-  apx_yaml_init(&y);
+  if (yf) apx_yaml_init_file(&y, yf);
+  else apx_yaml_init(&y);
   apx_yaml_begin_map(&y);
   apx_yaml_key(&y, "services");
   apx_yaml_begin_map(&y);
@@ -873,11 +892,12 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t len = 0;
   const char *text = apx_yaml_finish(&y, &len);
   if (!text) apx_error(m->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", y.error);
-  else apx_output_add_owned(out, "docker-compose.yaml", apx_buf_take(&y.out, NULL), len);
+  else if (!yf) apx_output_add_owned(out, "docker-compose.yaml", apx_buf_take(&y.out, NULL), len);
   apx_yaml_free(&y);
   /* The YAML first: in stdout mode only the first file is written. */
   apx_compose_dotenv(&c);
   if (c.probe_used) apx_compose_add_probe(&c);
+  apx_buf_free(&c.value);
   free(c.outdir);
   return (int)(m->diag->errors - errors0);
 }

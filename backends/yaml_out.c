@@ -1,4 +1,4 @@
-/* libyaml emitter into memory (yaml_out.h). */
+/* libyaml emitter into memory or a file (yaml_out.h). */
 #include "yaml_out.h"
 
 #include <inttypes.h>
@@ -8,6 +8,13 @@
 
 static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
   apx_buf_append((apx_buf *)data, (const char *)buffer, size);
+  return 1;
+}
+
+/* A failed write is left in the stream's error flag, for the staged
+ * output's commit to report as it reports any write error. */
+static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
+  (void)fwrite(buffer, 1, size, (FILE *)data);
   return 1;
 }
 
@@ -28,14 +35,16 @@ static void apx_yaml_emit(apx_yaml *y, yaml_event_t *ev, int init_ok) {
   }
 }
 
-void apx_yaml_init(apx_yaml *y) {
+static void apx_yaml_start(apx_yaml *y, FILE *file) {
   memset(y, 0, sizeof *y);
   if (!yaml_emitter_initialize(&y->emitter)) {
     y->failed = true;
     y->error = "libyaml could not initialise an emitter";
     return;
   }
-  yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
+  y->file = file;
+  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, file);
+  else yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
   yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
   yaml_emitter_set_unicode(&y->emitter, 1);
   /* No folding of long lines: a folded command line is valid YAML but hard
@@ -46,6 +55,9 @@ void apx_yaml_init(apx_yaml *y) {
   apx_yaml_emit(y, &ev, yaml_stream_start_event_initialize(&ev, YAML_UTF8_ENCODING));
   apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
 }
+
+void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL); }
+void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file); }
 
 static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
   yaml_event_t ev;
@@ -74,12 +86,19 @@ void apx_yaml_end_seq(apx_yaml *y) {
 
 bool apx_yaml_needs_quotes(const char *s, size_t n) {
   /* Words YAML 1.1 resolves to booleans or null (and 1.1's `=` and `<<`);
-   * compared case-insensitively, which quotes a few harmless extras. */
-  static const char *const words[] = {"y", "n", "yes", "no", "true", "false", "on", "off", "null", "~",
-                                      ".inf", "+.inf", "-.inf", ".nan", "=", "<<"};
+   * compared case-insensitively, which quotes a few harmless extras. None is
+   * longer than 5 bytes: longer strings skip the list. */
+#define W(s) {s, sizeof s - 1}
+  static const struct {
+    const char *w;
+    size_t n;
+  } words[] = {W("y"),     W("n"),     W("yes"),   W("no"),   W("true"), W("false"), W("on"), W("off"),
+               W("null"),  W("~"),     W(".inf"),  W("+.inf"), W("-.inf"), W(".nan"), W("="),  W("<<")};
+#undef W
   if (n == 0) return true;
-  for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-    if (strlen(words[i]) == n && strncasecmp(words[i], s, n) == 0) return true;
+  if (n <= 5)
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+      if (words[i].n == n && strncasecmp(words[i].w, s, n) == 0) return true;
   /* Anything that starts like a number may be an int, float, sexagesimal
    * (`8080:80` is 483680 in YAML 1.1) or timestamp: quote it. */
   unsigned char c0 = (unsigned char)s[0];
@@ -144,8 +163,8 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
     y->error = "libyaml could not flush its output";
   }
   if (y->failed) return NULL;
-  if (len) *len = y->out.len;
-  return apx_buf_str(&y->out);
+  if (len) *len = y->file ? 0 : y->out.len;
+  return y->file ? "" : apx_buf_str(&y->out);
 }
 
 void apx_yaml_free(apx_yaml *y) {

@@ -1,5 +1,5 @@
 /* A thin layer over libyaml's emitter that writes one YAML document into a
- * memory buffer. Every byte of YAML the back ends produce goes through it, so
+ * memory buffer or, for a large document, straight into a file. Every byte of YAML the back ends produce goes through it, so
  * quoting and escaping are libyaml's, not ours.
  *
  * Strings are quoted when a YAML 1.1 or 1.2 reader would take them for
@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <yaml.h>
 
@@ -20,12 +21,16 @@
 typedef struct apx_yaml {
   yaml_emitter_t emitter;
   apx_buf out;
+  FILE *file; /* apx_yaml_init_file: the text goes here, not to out */
   bool failed;
   const char *error; /* libyaml's problem text, or ours */
 } apx_yaml;
 
 /* Starts a stream and one document. */
 void apx_yaml_init(apx_yaml *y);
+/* The same, writing to a file as the text is made (the caller owns and
+ * closes it; a failed write stays in its error flag, see ferror). */
+void apx_yaml_init_file(apx_yaml *y, FILE *file);
 void apx_yaml_begin_map(apx_yaml *y);
 void apx_yaml_end_map(apx_yaml *y);
 void apx_yaml_begin_seq(apx_yaml *y);
@@ -43,7 +48,7 @@ void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s);
 void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i);
 void apx_yaml_kv_bool(apx_yaml *y, const char *key, bool b);
 /* Ends the document and stream. Returns the text (owned by y; valid until
- * apx_yaml_free) or NULL with y->error set. */
+ * apx_yaml_free; "" when written to a file) or NULL with y->error set. */
 const char *apx_yaml_finish(apx_yaml *y, size_t *len);
 void apx_yaml_free(apx_yaml *y);
 

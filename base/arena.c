@@ -1,5 +1,6 @@
 #include "arena.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,24 @@ typedef struct apx_block {
   _Alignas(max_align_t) unsigned char data[];
 } apx_block;
 
+enum { APX_BLOCK_SIZE = 64 * 1024 };
+
+/* Blocks given back (the old copy of a grown vector, a map's old slots) are
+ * kept by size, in 8-byte steps up to this size, and handed out again by
+ * the next allocation of that size: vectors that grow by doubling, one per
+ * resource, otherwise leave a third of the arena behind. */
+enum { APX_FREE_MAX = 16 * 1024, APX_FREE_CLASSES = APX_FREE_MAX / 8 + 1 };
+
+typedef struct apx_free_block {
+  struct apx_free_block *next;
+} apx_free_block;
+
 struct apx_arena {
   apx_block *head;
-  size_t total;
+  size_t total, peak;
+  apx_free_block *free[APX_FREE_CLASSES];
+  bool released; /* anything in free[]: a reset must clear it */
 };
-
-enum { APX_BLOCK_SIZE = 64 * 1024 };
 
 static void apx_arena_oom(void) {
   fputs("aspirec: out of memory\n", stderr);
@@ -47,6 +60,12 @@ void *apx_arena_alloc(apx_arena *a, size_t size) {
   const size_t align = 8;
   size = (size + align - 1) & ~(align - 1);
   if (size == 0) size = align;
+  if (size <= APX_FREE_MAX && a->free[size / 8]) {
+    apx_free_block *f = a->free[size / 8];
+    a->free[size / 8] = f->next;
+    memset(f, 0, size);
+    return f;
+  }
   apx_block *b = a->head;
   if (!b || b->size - b->used < size) {
     size_t bsize = size > APX_BLOCK_SIZE / 4 ? size : APX_BLOCK_SIZE;
@@ -71,6 +90,15 @@ void *apx_arena_alloc(apx_arena *a, size_t size) {
   return p;
 }
 
+void apx_arena_release(apx_arena *a, void *p, size_t size) {
+  size = (size + 7) & ~(size_t)7;
+  if (!p || size == 0 || size > APX_FREE_MAX) return;
+  apx_free_block *f = p;
+  a->released = true;
+  f->next = a->free[size / 8];
+  a->free[size / 8] = f;
+}
+
 void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size) {
   /* The last allocation of the current block grows in place: vectors
    * doubling one after another would otherwise leave every old copy behind. */
@@ -83,7 +111,10 @@ void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size) 
     return old;
   }
   void *p = apx_arena_alloc(a, new_size);
-  if (old && old_size) memcpy(p, old, old_size < new_size ? old_size : new_size);
+  if (old && old_size) {
+    memcpy(p, old, old_size < new_size ? old_size : new_size);
+    apx_arena_release(a, old, old_size);
+  }
   return p;
 }
 
@@ -99,13 +130,16 @@ char *apx_arena_strdup(apx_arena *a, const char *s) {
 }
 
 char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap) {
+  /* Short results (nearly all) are formatted once, into a stack buffer. */
+  char small[256];
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  int n = vsnprintf(small, sizeof small, fmt, ap2);
   va_end(ap2);
   if (n < 0) n = 0;
   char *p = apx_arena_alloc(a, (size_t)n + 1);
-  vsnprintf(p, (size_t)n + 1, fmt, ap);
+  if ((size_t)n < sizeof small) memcpy(p, small, (size_t)n + 1);
+  else vsnprintf(p, (size_t)n + 1, fmt, ap);
   return p;
 }
 
@@ -118,3 +152,24 @@ char *apx_arena_printf(apx_arena *a, const char *fmt, ...) {
 }
 
 size_t apx_arena_bytes(const apx_arena *a) { return a->total; }
+
+size_t apx_arena_peak(const apx_arena *a) { return a->total > a->peak ? a->total : a->peak; }
+
+void apx_arena_reset(apx_arena *a) {
+  if (a->total > a->peak) a->peak = a->total;
+  apx_block *keep = NULL;
+  for (apx_block *b = a->head; b;) {
+    apx_block *next = b->next;
+    if (!keep && b->size == APX_BLOCK_SIZE) keep = b;
+    else free(b);
+    b = next;
+  }
+  if (keep) {
+    keep->used = 0;
+    keep->next = NULL;
+  }
+  a->head = keep;
+  a->total = keep ? sizeof *keep + keep->size : 0;
+  if (a->released) memset(a->free, 0, sizeof a->free);
+  a->released = false;
+}

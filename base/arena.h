@@ -13,14 +13,24 @@ void apx_arena_free(apx_arena *a);
 /* Zeroed, aligned for any type. Aborts on out-of-memory (a compiler cannot
  * recover from it and every caller would otherwise need a check). */
 void *apx_arena_alloc(apx_arena *a, size_t size);
-/* Grows an array allocated from the arena: the old block stays in the arena. */
+/* Grows an array allocated from the arena (in place when it is the last
+ * allocation). The old block is given back for reuse: no pointer into it
+ * may be kept across the call. */
 void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size);
+/* Gives back a block of `size` bytes that nothing points into any more; a
+ * later allocation of the same size reuses it. */
+void apx_arena_release(apx_arena *a, void *p, size_t size);
 char *apx_arena_strdup(apx_arena *a, const char *s);
 char *apx_arena_strndup(apx_arena *a, const char *s, size_t n);
 char *apx_arena_printf(apx_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap);
 size_t apx_arena_bytes(const apx_arena *a);
+/* Frees everything allocated so far (keeping one block for what follows):
+ * for a scratch arena, such as one parsed item's tree. */
+void apx_arena_reset(apx_arena *a);
+/* The most apx_arena_bytes has been, resets included. */
+size_t apx_arena_peak(const apx_arena *a);
 
 #define APX_NEW(a, T) ((T *)apx_arena_alloc((a), sizeof(T)))
 #define APX_NEW_ARRAY(a, T, n) ((T *)apx_arena_alloc((a), sizeof(T) * (size_t)(n)))

@@ -11,7 +11,7 @@
 
 #include "buf.h"
 
-static int apx_atomic_write_all(int fd, const char *data, size_t len) {
+int apx_atomic_write_all(int fd, const char *data, size_t len) {
   while (len) {
     ssize_t w = write(fd, data, len);
     if (w < 0) {
@@ -24,7 +24,7 @@ static int apx_atomic_write_all(int fd, const char *data, size_t len) {
   return 0;
 }
 
-char *apx_atomic_stage(const char *path, const char *data, size_t len, mode_t mode, const char **step) {
+int apx_atomic_temp(const char *path, char **temp) {
   const char *slash = strrchr(path, '/');
   apx_buf tmp = {0};
   if (slash) apx_buf_append(&tmp, path, (size_t)(slash - path + 1));
@@ -33,21 +33,31 @@ char *apx_atomic_stage(const char *path, const char *data, size_t len, mode_t mo
   if (fd < 0) {
     int e = errno;
     apx_buf_free(&tmp);
-    if (step) *step = "create";
     errno = e;
+    return -1;
+  }
+  *temp = apx_buf_take(&tmp, NULL);
+  return fd;
+}
+
+char *apx_atomic_stage(const char *path, const char *data, size_t len, mode_t mode, const char **step) {
+  char *temp = NULL;
+  int fd = apx_atomic_temp(path, &temp);
+  if (fd < 0) {
+    if (step) *step = "create";
     return NULL;
   }
   int werr = 0;
   if (fchmod(fd, mode) != 0 || apx_atomic_write_all(fd, data, len) != 0 || fsync(fd) != 0) werr = errno;
   if (close(fd) != 0 && !werr) werr = errno;
   if (werr) {
-    unlink(tmp.data);
-    apx_buf_free(&tmp);
+    unlink(temp);
+    free(temp);
     if (step) *step = "write";
     errno = werr;
     return NULL;
   }
-  return apx_buf_take(&tmp, NULL);
+  return temp;
 }
 
 void apx_atomic_sync_dir(const char *dir) {

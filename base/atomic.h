@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Creates the temporary file beside path (".NAME.tmp.XXXXXX", mode 0600);
+ * returns its descriptor with *temp set (heap), or -1 with errno set. */
+int apx_atomic_temp(const char *path, char **temp);
+/* write(2) until all of data is written; 0, or -1 with errno set. */
+int apx_atomic_write_all(int fd, const char *data, size_t len);
 /* Writes data to a new temporary file beside path, with mode `mode`, and
  * syncs it. Returns its name (heap; the caller frees it), or NULL with errno
  * set and, in *step, what failed ("create" the temporary, or "write" it:

@@ -26,17 +26,42 @@ void apx_buf_append(apx_buf *b, const char *s, size_t n) {
 
 void apx_buf_puts(apx_buf *b, const char *s) { apx_buf_append(b, s, strlen(s)); }
 
-void apx_buf_putc(apx_buf *b, char c) { apx_buf_append(b, &c, 1); }
+void apx_buf_putc(apx_buf *b, char c) {
+  if (b->len + 2 > b->cap) apx_buf_reserve(b, 1);
+  b->data[b->len++] = c;
+  b->data[b->len] = '\0';
+}
 
 void apx_buf_vprintf(apx_buf *b, const char *fmt, va_list ap) {
+  /* One pass when the text fits the room left (the usual case for short
+   * values), a second only after growing. */
   va_list ap2;
   va_copy(ap2, ap);
-  int n = vsnprintf(NULL, 0, fmt, ap2);
+  size_t room = b->cap > b->len ? b->cap - b->len : 0;
+  int n = vsnprintf(room ? b->data + b->len : NULL, room, fmt, ap2);
   va_end(ap2);
-  if (n <= 0) return;
-  apx_buf_reserve(b, (size_t)n);
-  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  if (n <= 0) {
+    if (b->data && room) b->data[b->len] = '\0';
+    return;
+  }
+  if ((size_t)n >= room) {
+    apx_buf_reserve(b, (size_t)n);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  }
   b->len += (size_t)n;
+}
+
+void apx_buf_int(apx_buf *b, long long v) {
+  char d[24];
+  size_t i = sizeof d;
+  /* Digits of the magnitude as unsigned, so that LLONG_MIN works too. */
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    d[--i] = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0) d[--i] = '-';
+  apx_buf_append(b, d + i, sizeof d - i);
 }
 
 void apx_buf_printf(apx_buf *b, const char *fmt, ...) {

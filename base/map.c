@@ -38,6 +38,7 @@ static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool inse
       while (ns[j].k1) j = (j + 1) & (nc - 1);
       ns[j] = m->slots[i];
     }
+    apx_arena_release(m->arena, m->slots, m->cap * sizeof *m->slots);
     m->slots = ns;
     m->cap = nc;
   }
@@ -51,6 +52,12 @@ static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool inse
   m->slots[j] = (apx_map_slot){k1, k2, (size_t)-1};
   m->n++;
   return &m->slots[j].value;
+}
+
+void apx_map_release(apx_map *m) {
+  apx_arena_release(m->arena, m->slots, m->cap * sizeof *m->slots);
+  m->slots = NULL;
+  m->cap = m->n = 0;
 }
 
 size_t *apx_map_str(apx_map *m, const char *key, bool insert) { return apx_map_get(m, key, NULL, insert); }

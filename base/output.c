@@ -1,9 +1,12 @@
 /* Staged output (output.h): files are kept in memory until commit, then
  * written beside their final names and renamed into place, so a reader never
- * sees half a file and a failure leaves the previous files as they were. */
+ * sees half a file and a failure leaves the previous files as they were.
+ * A streamed file is written to its temporary name while the back end
+ * produces it, and renamed with the others at commit. */
 #include "output.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +20,20 @@ typedef struct apx_out_file {
   char *relpath;
   char *data;
   size_t len;
-  bool executable;
+  FILE *stream; /* a streamed file: open on temp, data unused */
+  char *temp;
+  bool executable; /* always 0755 (the health-check probe) */
 } apx_out_file;
 
 struct apx_output {
   char *dir; /* NULL: stdout mode */
   apx_out_file *files;
   size_t n, cap;
+  /* Directories made for streamed files, innermost last: removed again
+   * (when still empty) if the output is never committed. */
+  char **made_dirs;
+  size_t nmade;
+  bool committed;
 };
 
 static void *apx_out_xmalloc(size_t n) {
@@ -49,15 +59,25 @@ apx_output *apx_output_new(const char *dir) {
   return o;
 }
 
-void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t len) {
+/* Drops a streamed file's temporary file. */
+static void apx_out_drop_stream(apx_out_file *f) {
+  if (f->stream) fclose(f->stream);
+  if (f->temp) unlink(f->temp);
+  free(f->temp);
+  f->stream = NULL;
+  f->temp = NULL;
+}
+
+static apx_out_file *apx_out_slot(apx_output *o, const char *relpath) {
   /* A back end emitting the same file twice replaces the first version. */
   for (size_t i = 0; i < o->n; i++)
     if (strcmp(o->files[i].relpath, relpath) == 0) {
       free(o->files[i].data);
-      o->files[i].data = data;
-      o->files[i].len = len;
+      o->files[i].data = NULL;
+      o->files[i].len = 0;
       o->files[i].executable = false;
-      return;
+      apx_out_drop_stream(&o->files[i]);
+      return &o->files[i];
     }
   if (o->n == o->cap) {
     size_t nc = o->cap ? o->cap * 2 : 4;
@@ -70,16 +90,28 @@ void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t
     o->cap = nc;
   }
   apx_out_file *f = &o->files[o->n++];
+  memset(f, 0, sizeof *f);
   f->relpath = apx_out_strdup(relpath);
+  return f;
+}
+
+void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t len) {
+  apx_out_file *f = apx_out_slot(o, relpath);
   f->data = data;
   f->len = len;
-  f->executable = false;
 }
 
 void apx_output_add_executable(apx_output *o, const char *relpath, char *data, size_t len) {
-  apx_output_add_owned(o, relpath, data, len);
-  for (size_t i = 0; i < o->n; i++)
-    if (strcmp(o->files[i].relpath, relpath) == 0) o->files[i].executable = true;
+  apx_out_file *f = apx_out_slot(o, relpath);
+  f->data = data;
+  f->len = len;
+  f->executable = true;
+}
+
+const char *apx_output_data(const apx_output *o, size_t i, size_t *len) {
+  if (i >= o->n) return NULL;
+  *len = o->files[i].len;
+  return o->files[i].data;
 }
 
 void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t len) {
@@ -87,12 +119,6 @@ void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t
   if (len) memcpy(copy, data, len);
   copy[len] = '\0';
   apx_output_add_owned(o, relpath, copy, len);
-}
-
-const char *apx_output_data(const apx_output *o, size_t i, size_t *len) {
-  if (i >= o->n) return NULL;
-  *len = o->files[i].len;
-  return o->files[i].data;
 }
 
 bool apx_output_to_stdout(const apx_output *o) { return o->dir == NULL; }
@@ -136,8 +162,9 @@ char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t 
   return b.data; /* heap, from apx_buf: the caller frees it */
 }
 
-/* mkdir -p; an existing directory is fine. */
-static int apx_out_mkdirs(const char *path) {
+/* mkdir -p; an existing directory is fine. Directories it makes are
+ * recorded in o (when given). */
+static int apx_out_mkdirs_rec(apx_output *o, const char *path) {
   size_t n = strlen(path);
   char *p = apx_out_xmalloc(n + 1);
   memcpy(p, path, n + 1);
@@ -145,7 +172,14 @@ static int apx_out_mkdirs(const char *path) {
     if (p[i] != '/' && p[i] != '\0') continue;
     char saved = p[i];
     p[i] = '\0';
-    if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+    if (mkdir(p, 0777) == 0) {
+      if (o) {
+        char **nd = realloc(o->made_dirs, (o->nmade + 1) * sizeof *nd);
+        if (!nd) abort();
+        o->made_dirs = nd;
+        o->made_dirs[o->nmade++] = apx_out_strdup(p);
+      }
+    } else if (errno != EEXIST) {
       int e = errno;
       free(p);
       errno = e;
@@ -164,6 +198,8 @@ static int apx_out_mkdirs(const char *path) {
   return 0;
 }
 
+static int apx_out_mkdirs(const char *path) { return apx_out_mkdirs_rec(NULL, path); }
+
 static int apx_out_stdout(apx_output *o) {
   if (o->n == 0) return 0;
   const apx_out_file *f = &o->files[0];
@@ -176,8 +212,7 @@ static int apx_out_stdout(apx_output *o) {
 
 /* New files get the usual mode (0666 less umask); a `.env` holds parameter
  * values, secrets among them, so it is private. An existing file keeps its
- * mode, so a user's chmod survives a re-emit. An executable is always 0755:
- * it runs in containers as any user, whatever the umask here. */
+ * mode, so a user's chmod survives a re-emit. */
 static mode_t apx_out_mode(const char *final, const apx_out_file *f) {
   const char *relpath = f->relpath;
   if (f->executable) return 0755;
@@ -189,6 +224,61 @@ static mode_t apx_out_mode(const char *final, const apx_out_file *f) {
   mode_t mask = umask(0);
   umask(mask);
   return 0666 & ~mask;
+}
+
+/* Creates the temporary file beside relpath's final name (making its
+ * directory when relpath has one; recorded in rec when given). Returns the
+ * descriptor with *final and *temp set (heap), or -1 with msg set. */
+static int apx_out_open_temp(apx_output *o, apx_output *rec, const char *relpath, char **final, char **temp,
+                             apx_buf *msg) {
+  apx_buf fin = {0};
+  apx_buf_printf(&fin, "%s/%s", o->dir, relpath);
+  const char *slash = strrchr(fin.data, '/');
+  size_t dirlen = (size_t)(slash - fin.data);
+  if (strchr(relpath, '/')) {
+    char *d = apx_out_xmalloc(dirlen + 1);
+    memcpy(d, fin.data, dirlen);
+    d[dirlen] = '\0';
+    int mk = apx_out_mkdirs_rec(rec, d);
+    int e = errno;
+    if (mk != 0) apx_buf_printf(msg, "cannot create directory '%s': %s", d, strerror(e));
+    free(d);
+    if (mk != 0) {
+      apx_buf_free(&fin);
+      return -1;
+    }
+  }
+  int fd = apx_atomic_temp(fin.data, temp);
+  if (fd < 0) {
+    apx_buf_printf(msg, "cannot create a temporary file in '%.*s': %s", (int)dirlen, fin.data, strerror(errno));
+    apx_buf_free(&fin);
+    return -1;
+  }
+  *final = fin.data;
+  return fd;
+}
+
+FILE *apx_output_stream(apx_output *o, const char *relpath) {
+  if (!o->dir || !apx_out_relpath_ok(relpath)) return NULL;
+  apx_buf msg = {0};
+  char *final = NULL, *temp = NULL;
+  int fd = -1;
+  if (apx_out_mkdirs_rec(o, o->dir) == 0) fd = apx_out_open_temp(o, o, relpath, &final, &temp, &msg);
+  /* Any failure here is met again, and reported, by commit. */
+  apx_buf_free(&msg);
+  free(final);
+  if (fd < 0) return NULL;
+  FILE *fp = fdopen(fd, "wb");
+  if (!fp) {
+    close(fd);
+    unlink(temp);
+    free(temp);
+    return NULL;
+  }
+  apx_out_file *f = apx_out_slot(o, relpath);
+  f->stream = fp;
+  f->temp = temp;
+  return fp;
 }
 
 int apx_output_commit(apx_output *o) {
@@ -206,41 +296,47 @@ int apx_output_commit(apx_output *o) {
   /* First every temporary file, fully written and synced; only then the
    * renames, so an error while writing leaves the old outputs untouched. */
   for (size_t i = 0; i < o->n; i++) {
-    const apx_out_file *f = &o->files[i];
+    apx_out_file *f = &o->files[i];
     if (!apx_out_relpath_ok(f->relpath)) {
       apx_buf_printf(&msg, "refusing to write '%s': not a path inside the output directory", f->relpath);
       goto out;
     }
-    apx_buf final = {0};
-    apx_buf_printf(&final, "%s/%s", o->dir, f->relpath);
-    const char *slash = strrchr(final.data, '/');
-    size_t dirlen = (size_t)(slash - final.data);
-    if (strchr(f->relpath, '/')) {
-      char *d = apx_out_xmalloc(dirlen + 1);
-      memcpy(d, final.data, dirlen);
-      d[dirlen] = '\0';
-      int mk = apx_out_mkdirs(d);
-      int e = errno;
-      if (mk != 0) apx_buf_printf(&msg, "cannot create directory '%s': %s", d, strerror(e));
-      free(d);
-      if (mk != 0) {
-        apx_buf_free(&final);
+    int werr = 0;
+    if (f->stream) {
+      /* Written already: flush, sync and close it. */
+      apx_buf final = {0};
+      apx_buf_printf(&final, "%s/%s", o->dir, f->relpath);
+      temps[made] = f->temp;
+      finals[made] = final.data;
+      made++;
+      FILE *fp = f->stream;
+      f->stream = NULL;
+      f->temp = NULL;
+      errno = 0;
+      if (fflush(fp) != 0 || ferror(fp) || fchmod(fileno(fp), apx_out_mode(final.data, f)) != 0 ||
+          fsync(fileno(fp)) != 0)
+        werr = errno ? errno : EIO;
+      if (fclose(fp) != 0 && !werr) werr = errno;
+      if (werr) {
+        apx_buf_printf(&msg, "cannot write '%s': %s", finals[made - 1], strerror(werr));
         goto out;
       }
+      continue;
     }
-    const char *step = NULL;
-    char *tmp = apx_atomic_stage(final.data, f->data, f->len, apx_out_mode(final.data, f), &step);
-    if (!tmp) {
-      if (strcmp(step, "create") == 0)
-        apx_buf_printf(&msg, "cannot create a temporary file in '%.*s': %s", (int)dirlen, final.data,
-                       strerror(errno));
-      else apx_buf_printf(&msg, "cannot write '%s': %s", final.data, strerror(errno));
-      apx_buf_free(&final);
+    char *final = NULL, *temp = NULL;
+    int fd = apx_out_open_temp(o, NULL, f->relpath, &final, &temp, &msg);
+    if (fd < 0) goto out;
+    temps[made] = temp;
+    finals[made] = final;
+    made++;
+    if (fchmod(fd, apx_out_mode(final, f)) != 0 || apx_atomic_write_all(fd, f->data, f->len) != 0 ||
+        fsync(fd) != 0)
+      werr = errno;
+    if (close(fd) != 0 && !werr) werr = errno;
+    if (werr) {
+      apx_buf_printf(&msg, "cannot write '%s': %s", final, strerror(werr));
       goto out;
     }
-    temps[made] = tmp;
-    finals[made] = final.data;
-    made++;
   }
   for (; renamed < made; renamed++) {
     if (rename(temps[renamed], finals[renamed]) != 0) {
@@ -248,9 +344,9 @@ int apx_output_commit(apx_output *o) {
       goto out;
     }
   }
-  /* Make the renames durable too. */
-  apx_atomic_sync_dir(o->dir);
+  apx_atomic_sync_dir(o->dir); /* the renames durable too */
   rc = 0;
+  o->committed = true;
 out:
   for (size_t i = 0; i < made; i++) {
     if (i >= renamed) unlink(temps[i]);
@@ -269,8 +365,15 @@ void apx_output_free(apx_output *o) {
   for (size_t i = 0; i < o->n; i++) {
     free(o->files[i].relpath);
     free(o->files[i].data);
+    apx_out_drop_stream(&o->files[i]);
   }
   free(o->files);
+  /* Never committed: take away the directories made only for its files. */
+  for (size_t i = o->nmade; i > 0; i--) {
+    if (!o->committed) (void)rmdir(o->made_dirs[i - 1]);
+    free(o->made_dirs[i - 1]);
+  }
+  free(o->made_dirs);
   free(o->dir);
   free(o);
 }

@@ -1,12 +1,13 @@
-/* Staged output: a back end adds whole files in memory; nothing touches the
- * disk until commit, which writes each file to a temporary name in the output
- * directory and renames it into place. A failed compile never calls commit,
- * so it leaves nothing behind. */
+/* Staged output: a back end adds whole files in memory, or streams a large
+ * one to a temporary name; commit writes each file to a temporary name in the
+ * output directory and renames them all into place. A failed compile never
+ * calls commit, so it leaves nothing behind. */
 #ifndef APX_OUTPUT_H
 #define APX_OUTPUT_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct apx_output apx_output;
 
@@ -18,6 +19,14 @@ void apx_output_add(apx_output *o, const char *relpath, const char *data, size_t
 void apx_output_add_owned(apx_output *o, const char *relpath, char *data, size_t len);
 /* The same for a program (mode 0755 always): the Compose health-check probe. */
 void apx_output_add_executable(apx_output *o, const char *relpath, char *data, size_t len);
+/* A file written as it is made, so that a large one is never held in
+ * memory: a stream on its temporary file in the output directory (the
+ * directory is made if needed, and removed again if the output is never
+ * committed). Commit renames it into place with the other files; free
+ * without commit deletes it. Write errors are reported by commit. NULL in
+ * stdout mode or when the file cannot be created there: the caller then
+ * adds the file in memory (commit reports the problem). */
+FILE *apx_output_stream(apx_output *o, const char *relpath);
 /* Reads an existing file of the output directory (to keep values a user put
  * into .env); NULL if absent. The caller frees it. */
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);

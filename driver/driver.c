@@ -5,8 +5,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "frontend/ast.h"
-#include "ir/lower.h"
 #include "plugin.h"
 
 void apx_compilation_init(apx_compilation *c) {
@@ -67,9 +65,8 @@ static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
   free(list);
 }
 
-/* Parse the main file, close its imports, lower everything, run the passes. */
+/* Parse and lower the main file, close its imports, run the passes. */
 static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t file, const apx_driver_opts *o) {
-  bool timed = o && o->time_passes;
   apx_module *m = apx_ir_module_new(c->arena, &c->diag, &c->opts);
   c->module = m;
   m->main_path = apx_arena_strdup(c->arena, path);
@@ -82,32 +79,13 @@ static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t fil
   apx_loader_start(&ld, c, path, file);
   /* Syntax errors leave holes that the passes would only echo. The rest of
    * the file was still parsed, so every syntax error is already reported. */
-  int rc = 0;
-  if (c->diag.errors) {
-    rc = 1;
-    goto done;
-  }
+  if (c->diag.errors) return 1;
   apx_loader_close(&ld);
-  if (timed)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB)\n", "parse", apx_now_ms() - t0,
-            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(ld.nodes) / 1024);
-  t0 = apx_now_ms();
-  size_t before = c->diag.errors;
-  apx_lower_file(m, ld.files[0].ast);
-  if (c->diag.errors > before) {
-    rc = 1;
-    goto done;
-  }
-  for (size_t i = 1; i < ld.n; i++) apx_lower_file(m, ld.files[i].ast);
-  if (timed)
-    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, tree %zu KiB freed)\n", "lower", apx_now_ms() - t0,
-            apx_arena_bytes(c->arena) / 1024, apx_arena_bytes(ld.nodes) / 1024);
-  apx_loader_free(&ld);
+  if (o && o->time_passes)
+    fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, largest item tree %zu KiB)\n", "parse, lower",
+            apx_now_ms() - t0, apx_arena_bytes(c->arena) / 1024, ld.tree_peak / 1024);
   apx_run_passes(m, o);
   return c->diag.errors ? 1 : 0;
-done:
-  apx_loader_free(&ld);
-  return rc;
 }
 
 int apx_compile_file(apx_compilation *c, const char *path, const apx_driver_opts *o) {

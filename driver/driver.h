@@ -2,8 +2,8 @@
  * The CLI, the public API, tests and the fuzzer all go through here.
  *
  *   apx_load_source     read the main file
- *   apx_loader_close    parse it and every file it imports (search path, cycles)
- *   apx_lower_file      each parsed file into the module, in load order
+ *   apx_loader_start    parse and lower it, one top-level item at a time
+ *   apx_loader_close    the same for every file it imports (search path, cycles)
  *   apx_pipeline[]      the passes (passes/pipeline.c), a hook after each
  *   backend->emit       --emit=NAME, committed atomically; or apx_run (--run)
  *
@@ -95,28 +95,33 @@ enum { APX_MAX_SOURCE = 64 * 1024 * 1024 };
  * reported at `from`. */
 uint32_t apx_load_source(apx_diag *d, const char *path, apx_loc from);
 
-struct apx_ast_file;
+/* An import as written, waiting to be followed. */
+typedef struct apx_pending_import {
+  const char *path;
+  apx_loc loc;
+} apx_pending_import;
+
 typedef struct apx_loaded_file {
   const char *real;          /* realpath, to find a file imported twice */
   uint32_t file;
-  struct apx_ast_file *ast;  /* in the loader's node arena */
   bool on_stack;             /* on the current import chain (cycles) */
+  apx_pending_import *imports; size_t nimports, capimports;
 } apx_loaded_file;
 
 typedef struct apx_loader {
   apx_compilation *c;
-  apx_arena *nodes;          /* every file's tree; freed once lowered */
   apx_loaded_file *files;    /* load order: the main file first */
   size_t n, cap;
   int depth;
+  size_t tree_peak;          /* the largest item tree, for --time-passes */
 } apx_loader;
 
-/* Parses the main file (`file`, named `path`) into ld->files[0]. */
+/* Parses and lowers the main file (`file`, named `path`) into ld->files[0],
+ * one top-level item at a time. */
 void apx_loader_start(apx_loader *ld, apx_compilation *c, const char *path, uint32_t file);
 /* Closes the import graph: every file the main file imports, directly or
- * not, loaded and parsed once, depth first; missing files and cycles are
- * reported where the import is written. */
+ * not, loaded, parsed and lowered once, depth first; missing files and
+ * cycles are reported where the import is written. */
 void apx_loader_close(apx_loader *ld);
-void apx_loader_free(apx_loader *ld);
 
 #endif

@@ -9,7 +9,7 @@
 
 #include "base/path.h"
 #include "driver.h"
-#include "frontend/ast.h"
+#include "ir/lower.h"
 
 const char *apx_default_stdlib_dir(void) {
   struct stat st;
@@ -82,21 +82,31 @@ static const char *apx_import_find(apx_compilation *c, const char *p, uint32_t f
   return NULL;
 }
 
+static void apx_loader_on_import(void *ud, const char *path, apx_loc loc) {
+  apx_loader *ld = ((void **)ud)[0];
+  size_t idx = *(size_t *)((void **)ud)[1];
+  apx_loaded_file *f = &ld->files[idx];
+  apx_pending_import im = {path, loc};
+  APX_VEC_PUSH(ld->c->arena, f->imports, f->nimports, f->capimports, im);
+}
+
+/* Registers a file and lowers it; its imports are kept for later. */
 static size_t apx_loader_add(apx_loader *ld, const char *real, uint32_t file) {
   apx_compilation *c = ld->c;
-  apx_loaded_file lf = {real, file, NULL, true};
+  apx_loaded_file lf = {real, file, true, NULL, 0, 0};
   APX_VEC_PUSH(c->arena, ld->files, ld->n, ld->cap, lf);
+  size_t idx = ld->n - 1;
   apx_module *m = c->module;
   APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
-  /* Nodes live until lowering; their strings stay with the IR. */
-  ld->files[ld->n - 1].ast = apx_parse_file_split(c->arena, ld->nodes, &c->diag, file);
-  return ld->n - 1;
+  void *ud[2] = {ld, &idx};
+  size_t peak = apx_lower_source(m, file, apx_loader_on_import, ud);
+  if (peak > ld->tree_peak) ld->tree_peak = peak;
+  return idx;
 }
 
 void apx_loader_start(apx_loader *ld, apx_compilation *c, const char *path, uint32_t file) {
   memset(ld, 0, sizeof *ld);
   ld->c = c;
-  ld->nodes = apx_arena_new();
   char *real = realpath(path, NULL);
   const char *key = real ? apx_arena_strdup(c->arena, real) : apx_arena_strdup(c->arena, path);
   free(real);
@@ -105,13 +115,13 @@ void apx_loader_start(apx_loader *ld, apx_compilation *c, const char *path, uint
 
 static void apx_loader_imports_of(apx_loader *ld, size_t idx);
 
-static void apx_loader_import(apx_loader *ld, const apx_ast_item *im, uint32_t from_file) {
+static void apx_loader_import(apx_loader *ld, const apx_pending_import *im, uint32_t from_file) {
   apx_compilation *c = ld->c;
   apx_diag *diag = &c->diag;
-  const char *path = apx_import_find(c, im->name, from_file);
+  const char *path = apx_import_find(c, im->path, from_file);
   if (!path) {
-    apx_diagnostic *d = apx_error(diag, im->loc, "cannot find import \"%s\"", im->name);
-    bool relative = im->name[0] == '/' || im->name[0] == '.';
+    apx_diagnostic *d = apx_error(diag, im->loc, "cannot find import \"%s\"", im->path);
+    bool relative = im->path[0] == '/' || im->path[0] == '.';
     if (relative)
       apx_diag_hint(diag, d, "relative imports are resolved from the directory of the importing file");
     else
@@ -124,7 +134,7 @@ static void apx_loader_import(apx_loader *ld, const apx_ast_item *im, uint32_t f
   for (size_t i = 0; i < ld->n; i++) {
     if (strcmp(ld->files[i].real, key) != 0) continue;
     if (ld->files[i].on_stack) {
-      apx_diagnostic *d = apx_error(diag, im->loc, "import cycle: \"%s\" imports itself through", im->name);
+      apx_diagnostic *d = apx_error(diag, im->loc, "import cycle: \"%s\" imports itself through", im->path);
       /* Name the whole cycle: the files on the stack from the repeated one. */
       char *chain = apx_arena_strdup(c->arena, "");
       bool in = false;
@@ -151,27 +161,22 @@ static void apx_loader_import(apx_loader *ld, const apx_ast_item *im, uint32_t f
 }
 
 static void apx_loader_imports_of(apx_loader *ld, size_t idx) {
-  const apx_ast_file *f = ld->files[idx].ast; /* the tree does not move when files grows */
-  const apx_ast_item *first = NULL;
-  for (const apx_ast_item *it = f->items; it && !first; it = it->next)
-    if (it->kind == APX_ITEM_IMPORT) first = it;
-  if (!first) return;
+  size_t n = ld->files[idx].nimports;
+  if (!n) return;
   if (++ld->depth > 64) {
-    apx_error(&ld->c->diag, first->loc, "imports nested more than 64 deep");
+    apx_error(&ld->c->diag, ld->files[idx].imports[0].loc, "imports nested more than 64 deep");
     ld->depth--;
     return;
   }
-  for (const apx_ast_item *it = first; it; it = it->next)
-    if (it->kind == APX_ITEM_IMPORT) apx_loader_import(ld, it, f->file);
+  for (size_t i = 0; i < n; i++) {
+    /* Fetched each time: loading more files may move ld->files. */
+    apx_pending_import im = ld->files[idx].imports[i];
+    apx_loader_import(ld, &im, ld->files[idx].file);
+  }
   ld->depth--;
 }
 
 void apx_loader_close(apx_loader *ld) {
   apx_loader_imports_of(ld, 0);
   ld->files[0].on_stack = false;
-}
-
-void apx_loader_free(apx_loader *ld) {
-  apx_arena_free(ld->nodes);
-  ld->nodes = NULL;
 }

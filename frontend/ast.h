@@ -106,6 +106,15 @@ apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file);
  * `nodes` once the file is lowered. */
 apx_ast_file *apx_parse_file_split(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file);
 
+/* The same, handing each top-level item to `each` as soon as it is parsed
+ * and then emptying `nodes` (apx_arena_reset): only one item's tree is in
+ * memory at a time, not the whole file's (eight times the size of its text).
+ * The item's strings are in `arena` and stay. The returned file has no
+ * items. */
+typedef void (*apx_ast_item_fn)(void *ud, const apx_ast_item *it);
+apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file,
+                                  apx_ast_item_fn each, void *ud);
+
 /* Debug printing, used by unit tests of the parser. */
 void apx_ast_dump(const apx_ast_file *f, FILE *out);
 

@@ -108,6 +108,8 @@ struct apx_parser {
 
   /* results */
   apx_item_list top;
+  apx_ast_item_fn each; /* set: top-level items go here, not into top */
+  void *each_ud;
 };
 
 int apx_yylex(APX_YYSTYPE *lval, APX_YYLTYPE *lloc, void *scanner);
@@ -322,7 +324,18 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 
 file
 : %empty
-| file item       { if ($2 && check_top(ps, $2)) ps->top = item_append(ps->top, $2); }
+| file item       {
+    if ($2 && check_top(ps, $2)) {
+      /* Nothing on the stack points into the tree but this item (tokens'
+       * strings live in ps->arena), so the tree can go once it is handed on. */
+      if (ps->each) {
+        ps->each(ps->each_ud, $2);
+        apx_arena_reset(ps->nodes);
+      } else {
+        ps->top = item_append(ps->top, $2);
+      }
+    }
+  }
 | file sep
 ;
 
@@ -660,7 +673,13 @@ apx_ast_file *apx_parse_file(apx_arena *arena, apx_diag *diag, uint32_t file) {
 }
 
 apx_ast_file *apx_parse_file_split(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file) {
-  apx_ast_file *f = APX_NEW(nodes, apx_ast_file);
+  return apx_parse_file_each(arena, nodes, diag, file, NULL, NULL);
+}
+
+apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file,
+                                  apx_ast_item_fn each, void *ud) {
+  /* In `arena` when items are handed on: `nodes` is emptied after each. */
+  apx_ast_file *f = APX_NEW(each ? arena : nodes, apx_ast_file);
   f->file = file;
   const apx_source *src = apx_diag_source(diag, file);
   if (src->len > (size_t)INT32_MAX - 2) {
@@ -679,6 +698,8 @@ apx_ast_file *apx_parse_file_split(apx_arena *arena, apx_arena *nodes, apx_diag 
   ps.heredoc_top = -1;
   ps.str_top = -1;
   ps.unwind_to = -1;
+  ps.each = each;
+  ps.each_ud = ud;
 
   yyscan_t scanner;
   if (apx_yylex_init_extra(&ps, &scanner) != 0) {

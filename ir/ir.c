@@ -299,14 +299,23 @@ apx_value *apx_tb_finish(apx_tbuilder *tb) {
   bool has_ref = false;
   for (size_t i = 0; i < tb->n; i++)
     if (tb->parts[i].ref) has_ref = true;
+  apx_arena *a = tb->m->arena;
   if (!has_ref) {
     apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
     v->u.str.s = tb->n ? tb->parts[0].text : "";
     v->u.str.len = tb->n ? tb->parts[0].len : 0;
+    apx_arena_release(a, tb->parts, tb->cap * sizeof *tb->parts);
     return v;
   }
   apx_value *v = apx_ir_value_new(tb->m, APX_V_TEMPLATE, tb->loc);
+  /* Exactly as many parts as there are: most templates hold one or two,
+   * and the builder's array has room for four. */
   v->u.tpl.parts = tb->parts;
+  if (tb->n < tb->cap) {
+    v->u.tpl.parts = APX_NEW_ARRAY(a, apx_tpart, tb->n);
+    memcpy(v->u.tpl.parts, tb->parts, tb->n * sizeof *tb->parts);
+    apx_arena_release(a, tb->parts, tb->cap * sizeof *tb->parts);
+  }
   v->u.tpl.n = tb->n;
   return v;
 }

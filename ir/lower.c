@@ -11,6 +11,8 @@ typedef struct apx_lower {
   apx_module *m;
   uint32_t file;
   const char *dir;
+  apx_lower_import_fn on_import;
+  void *ud;
 } apx_lower;
 
 static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e);
@@ -48,8 +50,6 @@ static apx_value *apx_lower_string(apx_lower *L, const apx_ast_expr *e) {
   if (needs_concat) {
     apx_value *v = apx_ir_value_new(L->m, APX_V_CALL, e->loc);
     v->u.call.name = "__concat";
-    v->u.call.name_loc = e->loc;
-    v->u.call.dir = L->dir;
     v->u.call.args = APX_NEW_ARRAY(L->m->arena, apx_value *, nparts ? nparts : 1);
     for (const apx_ast_strpart *p = e->u.str.parts; p; p = p->next) {
       apx_value *a;
@@ -129,6 +129,7 @@ static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e) {
       apx_entry en = {x->name, x->name_loc, apx_lower_expr(L, x->value)};
       v->u.map.entries[v->u.map.n++] = en;
     }
+    apx_map_release(&seen);
     return v;
   }
   case APX_EX_REF: {
@@ -139,8 +140,6 @@ static apx_value *apx_lower_expr(apx_lower *L, const apx_ast_expr *e) {
   case APX_EX_CALL: {
     apx_value *v = apx_ir_value_new(m, APX_V_CALL, e->loc);
     v->u.call.name = e->u.call.name;
-    v->u.call.name_loc = e->u.call.name_loc;
-    v->u.call.dir = L->dir;
     size_t n = 0;
     for (const apx_ast_expr *x = e->u.call.args; x; x = x->next) n++;
     v->u.call.args = APX_NEW_ARRAY(m->arena, apx_value *, n ? n : 1);
@@ -187,7 +186,6 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
       x->body = apx_lower_items(L, it->body, from, NULL);
       x->loc = it->loc;
       x->name_loc = it->loc;
-      x->dir = L->dir;
       x->from = from;
       *tail = x;
       tail = &x->next;
@@ -230,7 +228,6 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
     x->name_quoted = it->name_quoted;
     x->label = it->label;
     x->label_loc = it->label_loc;
-    x->dir = L->dir;
     x->from = from;
     *tail = x;
     tail = &x->next;
@@ -252,44 +249,56 @@ static apx_component *apx_lower_component(apx_lower *L, const apx_ast_item *it, 
   return c;
 }
 
-void apx_lower_file(apx_module *m, const apx_ast_file *f) {
-  apx_lower L = {m, f->file, apx_diag_source(m->diag, f->file)->dir};
-  for (const apx_ast_item *it = f->items; it; it = it->next) {
-    switch (it->kind) {
-    case APX_ITEM_IMPORT: break; /* the driver's loader has read it */
-    case APX_ITEM_PARAM: {
-      apx_resource *r = apx_ir_resource_new(m, it->name, it->loc);
-      r->name_loc = it->name_loc;
-      r->kind = APX_KIND_PARAM;
-      r->type = "param";
-      r->type_loc = it->loc;
-      r->dir = L.dir;
-      r->body = apx_lower_items(&L, it->body, NULL, NULL);
-      apx_ir_resource_add(m, r);
-      break;
-    }
-    case APX_ITEM_COMPONENT: apx_ir_component_add(m, apx_lower_component(&L, it, NULL)); break;
-    case APX_ITEM_BLOCK: {
-      if (!it->label) {
-        apx_diagnostic *d = apx_error(m->diag, it->loc, "resource of kind '%s' has no name", it->name);
-        apx_diag_hint(m->diag, d, "write it as: %s NAME { … }", it->name);
-        break;
-      }
-      apx_resource *r = apx_ir_resource_new(m, it->label, it->loc);
-      r->name_loc = it->label_loc;
-      r->type = it->name;
-      r->type_loc = it->name_loc;
-      r->dir = L.dir;
-      r->body = apx_lower_items(&L, it->body, NULL, NULL);
-      apx_ir_resource_add(m, r);
-      break;
-    }
-    case APX_ITEM_ATTR:
-    case APX_ITEM_INPUT: {
-      apx_diagnostic *d = apx_error(m->diag, it->loc, "'%s' is not allowed at the top level", it->name);
-      apx_diag_hint(m->diag, d, "the top level holds resources, params, components and imports");
-      break;
-    }
-    }
+/* One top-level item. */
+static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
+  apx_module *m = L->m;
+  switch (it->kind) {
+  case APX_ITEM_IMPORT:
+    if (L->on_import) L->on_import(L->ud, it->name, it->loc); /* the driver's loader reads it */
+    break;
+  case APX_ITEM_PARAM: {
+    apx_resource *r = apx_ir_resource_new(m, it->name, it->loc);
+    r->name_loc = it->name_loc;
+    r->kind = APX_KIND_PARAM;
+    r->type = "param";
+    r->type_loc = it->loc;
+    r->dir = L->dir;
+    r->body = apx_lower_items(L, it->body, NULL, NULL);
+    apx_ir_resource_add(m, r);
+    break;
   }
+  case APX_ITEM_COMPONENT: apx_ir_component_add(m, apx_lower_component(L, it, NULL)); break;
+  case APX_ITEM_BLOCK: {
+    if (!it->label) {
+      apx_diagnostic *d = apx_error(m->diag, it->loc, "resource of kind '%s' has no name", it->name);
+      apx_diag_hint(m->diag, d, "write it as: %s NAME { … }", it->name);
+      break;
+    }
+    apx_resource *r = apx_ir_resource_new(m, it->label, it->loc);
+    r->name_loc = it->label_loc;
+    r->type = it->name;
+    r->type_loc = it->name_loc;
+    r->dir = L->dir;
+    r->body = apx_lower_items(L, it->body, NULL, NULL);
+    apx_ir_resource_add(m, r);
+    break;
+  }
+  case APX_ITEM_ATTR:
+  case APX_ITEM_INPUT: {
+    apx_diagnostic *d = apx_error(m->diag, it->loc, "'%s' is not allowed at the top level", it->name);
+    apx_diag_hint(m->diag, d, "the top level holds resources, params, components and imports");
+    break;
+  }
+  }
+}
+
+static void apx_lower_each(void *ud, const apx_ast_item *it) { apx_lower_top(ud, it); }
+
+size_t apx_lower_source(apx_module *m, uint32_t file, apx_lower_import_fn on_import, void *ud) {
+  apx_lower L = {m, file, apx_diag_source(m->diag, file)->dir, on_import, ud};
+  apx_arena *nodes = apx_arena_new();
+  apx_parse_file_each(m->arena, nodes, m->diag, file, apx_lower_each, &L);
+  size_t peak = apx_arena_peak(nodes);
+  apx_arena_free(nodes);
+  return peak;
 }

@@ -1,11 +1,17 @@
 /* Lowering: a parsed file into the module, with generic bodies that the
- * passes then resolve, expand and type. Imports were read by the driver. */
+ * passes then resolve, expand and type. */
 #ifndef APX_LOWER_H
 #define APX_LOWER_H
 
 #include "ir.h"
 
-struct apx_ast_file;
-void apx_lower_file(apx_module *m, const struct apx_ast_file *f);
+/* Called for each `import "path"` of the file, in order: the driver's
+ * loader follows them. */
+typedef void (*apx_lower_import_fn)(void *ud, const char *path, apx_loc loc);
+
+/* Parses and lowers a registered source one top-level item at a time, so
+ * that only one item's syntax tree is in memory (a file's whole tree is
+ * eight times its text). Returns the most memory that tree took (bytes). */
+size_t apx_lower_source(apx_module *m, uint32_t file, apx_lower_import_fn on_import, void *ud);
 
 #endif

@@ -191,7 +191,7 @@ static bool apx_render_value_d(apx_render_ctx *c, const apx_value *v, apx_buf *o
   switch (v->kind) {
   case APX_V_NULL: return true;
   case APX_V_BOOL: apx_buf_puts(out, v->u.b ? "true" : "false"); return true;
-  case APX_V_INT: apx_buf_printf(out, "%" PRId64, v->u.i); return true;
+  case APX_V_INT: apx_buf_int(out, (long long)v->u.i); return true;
   case APX_V_DURATION: apx_render_duration(v->u.i, out); return true;
   case APX_V_STRING: apx_render_text(c, v->u.str.s, v->u.str.len, out); return true;
   case APX_V_TEMPLATE:

@@ -254,7 +254,7 @@ static apx_value *apx_fold_file(apx_expand *X, apx_value *call) {
   apx_module *m = X->m;
   const char *p = apx_const_string(X, call->u.call.args[0], "file");
   if (!p) return apx_ir_value_new(m, APX_V_NULL, call->loc);
-  const char *full = apx_path_join(m->arena, call->u.call.dir, p);
+  const char *full = apx_path_join(m->arena, apx_diag_source(m->diag, call->loc.file)->dir, p);
   FILE *f = fopen(full, "rb");
   struct stat st;
   if (!f || fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -329,7 +329,9 @@ static apx_value *apx_fold_call(apx_expand *X, apx_value *call) {
       if (!apx_arg_count(X, call, 1, 1)) return apx_ir_value_new(m, APX_V_NULL, call->loc);
       return apx_apply_filter(X, call, a[0], filters[i].f);
     }
-  apx_diagnostic *d = apx_error(m->diag, call->u.call.name_loc, "unknown function '%s'", fn);
+  /* The name as written opens the call's location. */
+  apx_loc name_loc = {call->loc.file, call->loc.begin, call->loc.begin + (uint32_t)strlen(fn)};
+  apx_diagnostic *d = apx_error(m->diag, name_loc, "unknown function '%s'", fn);
   const char *s = apx_suggest(fn, apx_builtin_names, sizeof apx_builtin_names / sizeof apx_builtin_names[0]);
   if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);
   else apx_diag_hint(m->diag, d, "the functions are env, file, join, urlencode, lower and upper");
@@ -484,7 +486,7 @@ static void apx_expand_instance(apx_expand *X) {
       apx_resource *p = apx_ir_resource_new(m, pname, it->loc);
       p->kind = APX_KIND_PARAM;
       p->type = "param";
-      p->dir = it->dir;
+      p->dir = apx_diag_source(m->diag, it->loc.file)->dir;
       p->parent = r;
       p->body = apx_items_copy(m, it->body);
       apx_resource *clash = apx_ir_resource_find(m, pname);

@@ -166,7 +166,7 @@ static void apx_create_children(apx_module *m, apx_resource *r, apx_resource ***
     c->component = ck;
     c->kind = ck->kind;
     c->parent = r;
-    c->dir = it->dir;
+    c->dir = apx_diag_source(m->diag, it->loc.file)->dir;
     c->body = it->body;
     apx_ir_resource_index(m, c); /* placed by the caller, right after its parent */
     APX_VEC_PUSH(m->arena, *out, *nout, *capout, c);

@@ -70,6 +70,17 @@ static apx_value *apx_tc_string(apx_tc *T, apx_value *v, bool loose, const char 
   return NULL;
 }
 
+/* apx_tc_string (loose) for the value of entry `key` of `what`: the
+ * message's subject is made only for a value that fails, not one string per
+ * entry. */
+static apx_value *apx_tc_entry_string(apx_tc *T, apx_value *v, const char *what, const char *key) {
+  switch (v->kind) {
+  case APX_V_STRING: case APX_V_TEMPLATE: case APX_V_REF: case APX_V_INT: case APX_V_BOOL:
+    return apx_tc_string(T, v, true, what);
+  default: return apx_tc_string(T, v, true, apx_arena_printf(T->m->arena, "%s.%s", what, key));
+  }
+}
+
 static const char *apx_tc_const(apx_tc *T, apx_value *v, const char *what) {
   if (v->kind == APX_V_STRING) return v->u.str.s;
   if (v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF) {
@@ -177,7 +188,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     }
     for (size_t i = 0; i < it->value->u.map.n; i++) {
       apx_entry e = it->value->u.map.entries[i];
-      if (strings) e.value = apx_tc_string(T, e.value, true, apx_arena_printf(m->arena, "%s.%s", what, e.key));
+      if (strings) e.value = apx_tc_entry_string(T, e.value, what, e.key);
       if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
     }
     *n = cnt;
@@ -199,9 +210,10 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
     apx_entry e = {x->name, x->name_loc, x->value};
-    if (strings) e.value = apx_tc_string(T, x->value, true, apx_arena_printf(m->arena, "%s.%s", what, x->name));
+    if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
     if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
   }
+  apx_map_release(&seen);
   *n = cnt;
   return out;
 }

@@ -141,6 +141,13 @@ int apx_run_db_plan(apx_runtime *run, apx_run_unit *u) {
   return rc;
 }
 
+bool apx_run_db_starting(const apx_run_unit *u, const char *output) {
+  (void)u;
+  /* 57P03 cannot_connect_now: starting up, shutting down, in recovery. */
+  return output && (strstr(output, "57P03") || strstr(output, "the database system is starting up") ||
+                    strstr(output, "not yet accepting connections"));
+}
+
 bool apx_run_db_exists_ok(const apx_run_unit *u, const char *output) {
   (void)u;
   return output && strstr(output, "42P04") != NULL; /* duplicate_database */

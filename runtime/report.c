@@ -78,6 +78,10 @@ void apx_run_report_plan(apx_runtime *run) {
       apx_run_say(run, "  %-*s  %s", (int)w, u->name, apx_what(run, u));
     apx_buf_free(&urls);
   }
+  for (size_t i = 0; i < run->nres; i++)
+    if (run->res[i].moved_from)
+      apx_run_say(run, "  %s's data: %s (linked from %s)", run->res[i].res->name, run->res[i].dir,
+                  run->res[i].moved_from);
 }
 
 static void apx_secs(char *buf, size_t n, uint64_t ms) {

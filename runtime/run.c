@@ -70,6 +70,24 @@ static void apx_setup_next(apx_runtime *run, apx_run_unit *u) {
   }
 }
 
+static void apx_db_create(apx_runtime *run, apx_run_unit *u) {
+  if (apx_run_proc_spawn(run, u, APX_PROC_DB, u->db_argv, u->db_envp, u->cwd) != 0) {
+    snprintf(u->why, sizeof u->why, "cannot create the database: the client %s is not installed (Debian: %s)",
+             u->db_argv[0],
+             strcmp(u->db_argv[0], "psql") == 0 ? "apt-get install postgresql-client"
+                                                : "apt-get install mariadb-client");
+    apx_post(run, u, APX_EV_PREP_FAILED);
+  }
+}
+
+static void apx_db_retry_due(uv_timer_t *t) {
+  apx_run_fsm *f = t->loop->data; /* the loop's data is the run's state machine */
+  apx_runtime *run = apx_of(f->ud);
+  apx_run_unit *u = t->data;
+  if (f->stopping) apx_post(run, u, APX_EV_PREP_FAILED);
+  else apx_db_create(run, u);
+}
+
 static void op_prepare(void *ud, apx_run_unit *u) {
   apx_runtime *run = apx_of(ud);
   if (u->kind == APX_UNIT_CHILD) {
@@ -78,13 +96,8 @@ static void op_prepare(void *ud, apx_run_unit *u) {
       return;
     }
     apx_run_say(run, "%s: creating the database on %s", u->name, apx_ir_runner(u->res)->name);
-    if (apx_run_proc_spawn(run, u, APX_PROC_DB, u->db_argv, u->db_envp, u->cwd) != 0) {
-      snprintf(u->why, sizeof u->why, "cannot create the database: the client %s is not installed (Debian: %s)",
-               u->db_argv[0],
-               strcmp(u->db_argv[0], "psql") == 0 ? "apt-get install postgresql-client"
-                                                  : "apt-get install mariadb-client");
-      apx_post(run, u, APX_EV_PREP_FAILED);
-    }
+    u->db_tries = 0;
+    apx_db_create(run, u);
     return;
   }
   if (u->nsetup && !apx_run_setup_done(run, u)) {
@@ -197,6 +210,17 @@ void apx_run_proc_done(apx_runtime *run, apx_run_proc *p) {
   case APX_PROC_DB:
     if (ok || apx_run_db_exists_ok(u, apx_buf_str(&p->capture))) {
       apx_post(run, u, APX_EV_PREPARED);
+    } else if (!run->fsm.stopping && apx_run_db_starting(u, apx_buf_str(&p->capture)) && u->db_tries < 100) {
+      /* A server that listens before it accepts (PostgreSQL's "the
+       * database system is starting up"): the tcp check passed too early.
+       * Try again shortly, for up to 20 s. */
+      u->db_tries++;
+      if (!u->restart_timer) {
+        u->restart_timer = APX_NEW(run->arena, uv_timer_t);
+        uv_timer_init(&run->loop, u->restart_timer);
+        u->restart_timer->data = u;
+      }
+      uv_timer_start(u->restart_timer, apx_db_retry_due, 200, 0);
     } else {
       char last[256];
       apx_last_line(&p->capture, last, sizeof last);

@@ -112,8 +112,9 @@ struct apx_run_unit {
   apx_run_sink *sink;  /* where its output goes */
   apx_run_probe *probes;
   size_t nprobes;
-  uv_timer_t *restart_timer;
+  uv_timer_t *restart_timer;   /* a child's: the next try at creating its database */
   size_t setup_step;
+  unsigned db_tries;           /* database creations refused while the server starts */
 };
 
 /* Whether `u` counts as healthy now (wait_for). */
@@ -178,7 +179,8 @@ typedef struct apx_run_res {
   const apx_resource *res;
   apx_run_unit **units;
   size_t n;
-  const char *dir; /* its state directory (self.state_dir) */
+  const char *dir; /* its state directory (self.state_dir), symbolic links resolved */
+  const char *moved_from; /* STATE/resources/NAME when dir is in the shared place (state_dir.c) */
 } apx_run_res;
 
 typedef struct apx_run_param {
@@ -234,6 +236,10 @@ int apx_run_plan(apx_runtime *run);
 /* Renders commands, arguments, environments, working directories and probe
  * targets once ports and parameters are known. 0, or 1 after printing why. */
 int apx_run_render(apx_runtime *run);
+/* FNV-1a over n bytes of s, from h (APX_RUN_FNV_INIT to begin): digests kept
+ * in the state directory and names made from paths. */
+#define APX_RUN_FNV_INIT 14695981039346656037ull
+uint64_t apx_run_fnv(uint64_t h, const char *s, size_t n);
 
 /* ---- run_target.c: deferred values for run mode --------------------------- */
 
@@ -270,7 +276,9 @@ void apx_run_state_close(apx_runtime *run);
 /* The directory of a resource (self.state_dir): STATE/resources/NAME. */
 const char *apx_run_state_resource_dir(apx_runtime *run, const apx_resource *r);
 /* Creates each fallback's directory, owned by local.user when root, and
- * checks that user can reach it. 0 or 2. */
+ * checks that user can reach it; when the state directory is out of that
+ * user's reach, the directory is made in the shared place instead
+ * (APX_SHARED_STATE, /var/lib/aspirec) and linked from STATE. 0 or 2. */
 int apx_run_state_resources(apx_runtime *run);
 bool apx_run_setup_done(apx_runtime *run, const apx_run_unit *u);
 void apx_run_setup_mark(apx_runtime *run, const apx_run_unit *u);
@@ -358,6 +366,8 @@ void apx_run_probes_free(apx_runtime *run, apx_run_unit *u);
 int apx_run_db_plan(apx_runtime *run, apx_run_unit *u);
 /* Whether the client's output says the database existed already. */
 bool apx_run_db_exists_ok(const apx_run_unit *u, const char *output);
+/* Whether the server refused the client only because it is still starting. */
+bool apx_run_db_starting(const apx_run_unit *u, const char *output);
 
 /* ---- watchdog.c ----------------------------------------------------------------------- */
 

@@ -18,8 +18,9 @@ echo "\$ ls -la out/shop"
 ls -la out/shop
 for f in out/shop/* out/shop/.env; do
   [ -f "$f" ] || continue
+  n=$(wc -l < "$f")
   echo
-  echo "----- $f (first 60 lines of $(wc -l < "$f"))"
+  if [ "$n" -gt 60 ]; then echo "----- $f (the first 60 of its $n lines)"; else echo "----- $f ($n line$([ "$n" = 1 ] || echo s))"; fi
   head -n 60 "$f"
 done
 echo

@@ -67,22 +67,10 @@ if ! "$aspirec" --help 2>&1 | grep -q -- '--run'; then
   exit 2
 fi
 
-# 3. Where the state lives: examples/.aspirec by default. As root, PostgreSQL
-# runs as the postgres user, who must be able to reach it; a checkout in a
-# private home directory (/root, or a home of mode 0700) cannot be reached,
-# so the state goes to /var/lib/aspirec-shop then.
-extra=()
-case " $* " in *" --state-dir"*) ;; *)
-  if [ "$(id -u)" = 0 ] && id postgres > /dev/null 2>&1 &&
-     ! runuser -u postgres -- test -x "$top/examples" 2> /dev/null; then
-    mkdir -p /var/lib/aspirec-shop && chmod 755 /var/lib/aspirec-shop
-    say "the postgres user cannot reach $top/examples: state in /var/lib/aspirec-shop"
-    extra=(--state-dir /var/lib/aspirec-shop)
-  fi ;;
-esac
-
-# 4. Run. The python3 on PATH runs the services (they find Debian's
+# 3. Run. (As root, PostgreSQL runs as the postgres user; when that user
+# cannot reach examples/.aspirec, aspirec keeps its data in /var/lib/aspirec.)
+# The python3 on PATH runs the services (they find Debian's
 # psycopg2 and redis even when that python3 is another build of 3.11).
-say "starting: $aspirec examples/shop.apx --run ${extra[*]} $*"
+say "starting: $aspirec examples/shop.apx --run $*"
 cd "$top"
-exec "$aspirec" examples/shop.apx --run -I "$top/stdlib" "${extra[@]}" "$@"
+exec "$aspirec" examples/shop.apx --run -I "$top/stdlib" "$@"

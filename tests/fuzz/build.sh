@@ -20,8 +20,8 @@ BISON=${BISON:-bison}
 for tool in "$CC" "$FLEX" "$BISON" pkg-config; do
   command -v "$tool" > /dev/null || { echo "build.sh: $tool not found (apt-get install clang flex bison pkg-config)" >&2; exit 2; }
 done
-pkgs=(yaml-0.1 libcjson libpcre2-8)
-pkg-config --exists "${pkgs[@]}" || { echo "build.sh: need ${pkgs[*]} (apt-get install libyaml-dev libcjson-dev libpcre2-dev)" >&2; exit 2; }
+pkgs=(yaml-0.1 libcjson libpcre2-8 libuv)
+pkg-config --exists "${pkgs[@]}" || { echo "build.sh: need ${pkgs[*]} (apt-get install libyaml-dev libcjson-dev libpcre2-dev libuv1-dev)" >&2; exit 2; }
 
 gen=$(mktemp -d "${TMPDIR:-/tmp}/apx-fuzz-gen.XXXXXX")
 trap 'rm -rf "$gen"' EXIT
@@ -34,7 +34,8 @@ mkdir -p "$gen/frontend" "$(dirname "$out")"
 # The library's sources: every .c of ir/, passes/, backends/ and the front end
 # (the same set as libaspirec_core_la_SOURCES; new files are picked up by the glob).
 srcs=()
-for f in "$srcdir"/ir/*.c "$srcdir"/passes/*.c "$srcdir"/backends/*.c "$srcdir"/frontend/*.c; do
+for f in "$srcdir"/base/*.c "$srcdir"/frontend/*.c "$srcdir"/ir/*.c "$srcdir"/passes/*.c "$srcdir"/backends/*.c \
+         "$srcdir"/runtime/*.c "$srcdir"/driver/*.c; do
   case ${f##*/} in
     parser.c|lexer.c) continue ;;   # generated (an in-tree build may have left copies)
   esac
@@ -50,6 +51,7 @@ read -ra libs <<< "$(pkg-config --libs "${pkgs[@]}")"
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -D_GNU_SOURCE -DAPX_FUZZ_SRCDIR="\"$srcdir\"" \
   -DAPX_DATADIR="\"$srcdir/stdlib\"" -DAPX_SRCDIR="\"$srcdir\"" \
+  -DAPX_PROBE_BUILT="\"$srcdir/_build/probe/aspirec-probe\"" -DAPX_PROBE_INSTALLED="\"/usr/libexec/aspirec/aspirec-probe\"" \
   -I"$gen" -I"$srcdir" \
   "${cflags[@]}" \
   -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter \

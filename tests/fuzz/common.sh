@@ -17,38 +17,34 @@ apx_is_asan() {
 }
 if apx_is_asan; then APX_FUZZ_ASAN=1; else APX_FUZZ_ASAN=0; fi
 
-# GNU time (apt-get install time) gives the peak RSS too; without it, the
-# shell's `time` gives CPU times only.
-if /usr/bin/time -f '' true 2> /dev/null; then APX_GNU_TIME=/usr/bin/time; else APX_GNU_TIME=; fi
+# GNU time (apt-get install time) measures each compile: user and system CPU
+# time and peak RSS. There is no fallback: bash's `time` around a subshell
+# that execs reports nothing there, so every run would measure 0 s and the
+# linear-time checks would pass without measuring anything.
+# need_gnu_time: one `not ok` line and exit when /usr/bin/time is not GNU time.
+need_gnu_time() {
+  if ! /usr/bin/time -f '%U' true > /dev/null 2>&1; then
+    not_ok "GNU time (/usr/bin/time) is missing: nothing can be measured (apt-get install time; scripts/setup.sh installs it)"
+    exit 1
+  fi
+}
 
 # apx_run TIMEOUT STDOUT STDERR ARGS...: runs $ASPIREC ARGS... under the
-# memory cap and a time limit. Sets RC, UTIME (user CPU seconds), SYS and
-# RSS_KB (peak, or empty without GNU time).
+# memory cap and a time limit, measured by GNU time (need_gnu_time first).
+# Sets RC, UTIME (user CPU seconds), SYS and RSS_KB (peak); a run that GNU
+# time could not measure (killed by a signal) gets UTIME=0 and no RSS_KB.
 apx_run() {
   local tmo=$1 so=$2 se=$3 tf
   shift 3
   tf=$(mktemp "${TMPDIR:-/tmp}/apx-time.XXXXXX")
   local asan_opts=${ASAN_OPTIONS:-}
   [ "$APX_FUZZ_ASAN" = 1 ] && asan_opts="${asan_opts:+$asan_opts:}hard_rss_limit_mb=$APX_FUZZ_MEM_MB"
-  if [ -n "$APX_GNU_TIME" ]; then
-    (
-      [ "$APX_FUZZ_ASAN" = 1 ] || ulimit -v $((APX_FUZZ_MEM_MB * 1024))
-      ASAN_OPTIONS=$asan_opts exec "$APX_GNU_TIME" -o "$tf" -f '%U %S %M' timeout -k 5 "$tmo" "$ASPIREC" "$@" > "$so" 2> "$se"
-    )
-    RC=$?
-    read -r UTIME SYS RSS_KB < <(tail -n 1 "$tf")
-  else
-    local TIMEFORMAT='%3U %3S'
-    {
-      time (
-        [ "$APX_FUZZ_ASAN" = 1 ] || ulimit -v $((APX_FUZZ_MEM_MB * 1024))
-        ASAN_OPTIONS=$asan_opts exec timeout -k 5 "$tmo" "$ASPIREC" "$@" > "$so" 2> "$se"
-      )
-    } 2> "$tf"
-    RC=$?
-    read -r UTIME SYS < <(tail -n 1 "$tf")
-    RSS_KB=
-  fi
+  (
+    [ "$APX_FUZZ_ASAN" = 1 ] || ulimit -v $((APX_FUZZ_MEM_MB * 1024))
+    ASAN_OPTIONS=$asan_opts exec /usr/bin/time -o "$tf" -f '%U %S %M' timeout -k 5 "$tmo" "$ASPIREC" "$@" > "$so" 2> "$se"
+  )
+  RC=$?
+  read -r UTIME SYS RSS_KB < <(tail -n 1 "$tf")
   # GNU time reports a killed command as "Command terminated by signal N".
   # shellcheck disable=SC2034  # SYS and RSS_KB are results for the caller
   case ${UTIME:-} in ''|*[!0-9.]*) UTIME=0 SYS=0 RSS_KB='' ;; esac

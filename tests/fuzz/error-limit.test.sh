@@ -10,6 +10,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 need_aspirec
+need_gnu_time
 apx_tmpdir T
 
 if [ "$APX_FUZZ_ASAN" = 1 ]; then APX_LIMIT_SECONDS=${APX_LIMIT_SECONDS:-30}; else APX_LIMIT_SECONDS=${APX_LIMIT_SECONDS:-2}; fi

@@ -7,14 +7,15 @@
 # compile takes at least $APX_LIN_MIN_S of user CPU time, so that it is above
 # noise), then one of 8N units; the check is
 #     user(8N) < 8 * user(N) * 3        and   stderr(8N) < 8 * stderr(N) * 3
-# (best of 3 runs each; a quadratic pass gives about 64x), and, when GNU time
-# is installed, the same for the peak RSS. Every run must exit 0 or 1 (never
+# (best of 3 runs each; a quadratic pass gives about 64x), and the same for
+# the peak RSS (GNU time measures both). Every run must exit 0 or 1 (never
 # a signal or 2+), within $APX_LIN_TIMEOUT seconds and $APX_FUZZ_MEM_MB MB.
 # The deep-nesting inputs are checked by regressions.test.sh.
 # apx-test: slow
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 need_aspirec
+need_gnu_time
 
 APX_LIN_MIN_S=${APX_LIN_MIN_S:-0.04}   # user seconds that N must reach
 APX_LIN_MAX_N=${APX_LIN_MAX_N:-400000}  # ... or this many units

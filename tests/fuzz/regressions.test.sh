@@ -16,6 +16,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/common.sh"
 need_aspirec
+need_gnu_time
 
 APX_REG_TIMEOUT=${APX_REG_TIMEOUT:-20}
 export APX_PARAM_REPLICAS=3   # as the fuzz target sets it (lib.sh cleared APX_PARAM_*)

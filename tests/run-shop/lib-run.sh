@@ -61,7 +61,7 @@ _rs_cleanup() {
   return 0
 }
 
-# rs_exited PID: true when PID is gone or a zombie.
+# rs_exited PID: true when PID is gone or a zombie (ps: rs_start checks it is there).
 rs_exited() {
   local st
   st=$(ps -o stat= -p "$1" 2> /dev/null) || return 0
@@ -75,6 +75,8 @@ rs_exited() {
 # its parent) for finding processes. Sets RS_PID and RS_TAG.
 rs_start() {
   local out=$1 dir=$2; shift 2
+  # rs_exited asks ps: without it every process would read as exited.
+  need_cmds ps
   RS_TAG=rs-$$-$RANDOM$RANDOM
   # Registered at the first start, so that it runs before the removal of
   # the temporary directories registered earlier (handlers run in reverse).
@@ -82,6 +84,23 @@ rs_start() {
   env --default-signal=INT,QUIT APX_TEST_TAG="$RS_TAG" "$ASPIREC" "$@" > "$out" 2>&1 < /dev/null &
   RS_PID=$!
   RS_PIDS+=("$RS_PID") RS_TAGS+=("$RS_TAG") RS_DIRS+=("$dir")
+}
+
+# rs_up OUT DIR LABEL UP ARGS...: starts the shop (rs_start OUT DIR ARGS...),
+# waits up to UP seconds for the api, then until web answers through to the
+# api; sets WEB (base URL), API_PID and WEB_PID, says `ok - LABEL: up …`.
+# Returns 1 after a `not ok` line on failure.
+rs_up() {
+  local out=$1 dir=$2 label=$3 up=$4 port msg; shift 4
+  rs_start "$out" "$dir" "$@"
+  API_PID=$(rs_wait_pid 'app[.]py' "$up") || { not_ok "$label: the api never started"; rs_show "$out"; return 1; }
+  WEB_PID=$(rs_wait_pid 'server[.]py' 60) || { not_ok "$label: the web front end never started"; rs_show "$out"; return 1; }
+  port=$(tool env "$WEB_PID" PORT) || { not_ok "$label: web has no PORT in its environment"; return 1; }
+  WEB=http://127.0.0.1:$port
+  if ! msg=$(tool wait-http "$WEB/api/healthz" 60); then
+    not_ok "$label: the shop does not answer at $WEB/api/healthz"; echo "$msg" | diag; rs_show "$out"; return 1
+  fi
+  ok "$label: up (web at $WEB, api, db and cache healthy)"
 }
 
 # rs_procs: the live processes of the last run (`pid start uid cwd cmdline`).

@@ -17,11 +17,11 @@
 # (failing health check, missing command, port clash, crash loop) and 50 MB of
 # logs are tests/run/'s: errors.test.sh, restart.test.sh, logs.test.sh.
 # Needs (scripts/setup.sh installs them): postgresql redis-server python3
-# python3-psycopg2 python3-redis.
+# python3-psycopg2 python3-redis procps.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/lib-run.sh"
 need_run_mode
-need_cmds python3 redis-server psql
+need_cmds python3 redis-server psql ps
 ls /usr/lib/postgresql/*/bin/postgres > /dev/null 2>&1 || { not_ok "PostgreSQL server missing (apt-get install postgresql)"; exit 1; }
 
 GRACE=10
@@ -31,20 +31,8 @@ STATE=$T/state
 shop=$APX_SRCDIR/examples/shop.apx
 args=("$shop" --run --state-dir "$STATE" --grace "${GRACE}s" -I "$APX_SRCDIR/stdlib")
 
-# up OUT: starts the shop, waits until web answers through to the api; sets
-# WEB (base URL), API_PID, WEB_PID. Returns 1 (after a not ok line) on failure.
-up() {
-  local out=$1 port
-  rs_start "$out" "$T" "${args[@]}"
-  API_PID=$(rs_wait_pid 'app[.]py' "$UP") || { not_ok "$2: the api never started"; rs_show "$out"; return 1; }
-  WEB_PID=$(rs_wait_pid 'server[.]py' 60) || { not_ok "$2: the web front end never started"; rs_show "$out"; return 1; }
-  port=$(tool env "$WEB_PID" PORT) || { not_ok "$2: web has no PORT in its environment"; return 1; }
-  WEB=http://127.0.0.1:$port
-  if ! msg=$(tool wait-http "$WEB/api/healthz" 60); then
-    not_ok "$2: the shop does not answer at $WEB/api/healthz"; echo "$msg" | diag; rs_show "$out"; return 1
-  fi
-  ok "$2: up (web at $WEB, api, db and cache healthy)"
-}
+# up OUT LABEL: starts the shop, waits until web answers through to the api.
+up() { rs_up "$1" "$T" "$2" "$UP" "${args[@]}"; }
 
 # json FIELD…: reads the body of `tool http` output from stdin (after the status line).
 json() { tail -n +2 | python3 -c 'import json,sys; d=json.load(sys.stdin)

@@ -81,20 +81,21 @@ wait_exit "$RUN_PID" 10
   { not_ok "a bad --grace: status 2 (got $RUN_RC)"; show "$T/grace.out"; }
 
 # A health check that fails: the resource shows as unhealthy with the answer,
-# and what waits for it keeps waiting.
+# and what waits for it keeps waiting. 25 tries (5 s) so that a python3 slow
+# to start on a loaded machine answers before the check gives up.
 cat > "$T/health.apx" <<'APX'
 executable web {
   command = "python3"
   args    = ["server.py", "web", "--status", "500"]
   endpoint http { env = "PORT" }
-  health { http = "/healthz"  interval = 200ms  retries = 3 }
+  health { http = "/healthz"  interval = 200ms  retries = 25 }
 }
 executable client { command = "sh"  args = ["stamp.sh", "client", "0", "forever"]  wait_for = [web] }
 APX
 out=$T/health.out
 run_start "$out" "$T/health.apx" --run --grace 2s
 if wait_for_text "$out" 'web: unhealthy' 20; then
-  if grep -qE 'web: unhealthy: GET http://127\.0\.0\.1:[0-9]+/healthz answered 500 Internal Server Error \(3 checks in a row failed\)' "$out"; then
+  if grep -qE 'web: unhealthy: GET http://127\.0\.0\.1:[0-9]+/healthz answered 500 Internal Server Error \(25 checks in a row failed\)' "$out"; then
     ok "failing health check: 'unhealthy' with the probe's answer"
   else
     not_ok "failing health check: 'unhealthy' with the probe's answer"; show "$out"

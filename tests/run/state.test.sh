@@ -6,8 +6,10 @@
 # a generated secret is saved mode 0600 and reused; -p overrides it without
 # touching the saved value; APX_PARAM_* does not leak into processes; one
 # aspirec per state directory; as root, local.user runs the process as that
-# user, owning its directory, and a directory it cannot reach is an error
-# that names it and the fix.
+# user, owning its directory, which is in the shared place (APX_SHARED_STATE),
+# linked from STATE, when STATE is out of that user's reach; a shared place
+# out of reach too is an error that names the directory and the fix; as
+# root, a link in STATE to anywhere else is refused.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
@@ -123,28 +125,85 @@ container job {
   local {
     user    = "nobody"
     command = "sh"
-    args    = ["-c", "echo running as $(id -un) in $(pwd), home $HOME; touch mine; exec sleep 1000"]
+    args    = ["-c", "echo running as $(id -un) in $(pwd), home $HOME; ls; touch mine && echo touched; exec sleep 1000"]
   }
 }
 APX
-  run_start "$U/out" "$U/user.apx" --run --state-dir "$U/state"
+  # The shared place (APX_SHARED_STATE) out of the user's reach as well: an
+  # error naming the directory and the fix.
+  APX_SHARED_STATE=$T/shared run_start "$U/out" "$U/user.apx" --run --state-dir "$U/state"
   wait_exit "$RUN_PID" 10
-  if [ "$RUN_RC" = 2 ] && grep -q "'job' runs as user 'nobody' (local.user), who cannot reach its state directory $U/state/resources/job: $T is not searchable by that user" "$U/out" &&
-     grep -q "hint: .*--state-dir=DIR.*chmod o+x $T" "$U/out"; then
-    ok "local.user: a parent directory the user cannot search is an error naming it and the fix"
+  if [ "$RUN_RC" = 2 ] && grep -qE "'job' runs as user 'nobody' \(local.user\), who cannot reach its state directory $T/shared/user-[0-9a-f]{16}/job: $T is not searchable by that user" "$U/out" &&
+     grep -q "hint: .*APX_SHARED_STATE=DIR.*chmod o+x $T" "$U/out"; then
+    ok "local.user: a shared place the user cannot reach either is an error naming the directory and the fix"
   else
-    not_ok "local.user: unreachable state directory (status $RUN_RC)"; show "$U/out"
+    not_ok "local.user: unreachable shared place (status $RUN_RC)"; show "$U/out"
   fi
+  # The state directory is out of nobody's reach ($T is 0700): its directory
+  # goes to the shared place, linked from STATE, kept across runs.
+  apx_tmpdir SH
+  chmod 755 "$SH"
+  job_run() { # OUT STATE: a run until the job has said what it sees and left its file
+    APX_SHARED_STATE=$SH run_start "$1" "$U/user.apx" --run --state-dir "$2" --grace 1s
+    wait_for_text "$1" 'job +\| touched' 10
+    kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 10
+  }
+  job_run "$U/out2" "$U/state"
+  jd=$(readlink "$U/state/resources/job")
+  if [[ $jd == "$SH"/user-????????????????/job ]] && grep -qE "^job +\| running as nobody in $jd, home " "$U/out2" &&
+     [ "$(stat -c %U "$jd")" = nobody ] && [ "$(stat -c %U "$jd/mine")" = nobody ] && [ "$RUN_RC" = 0 ] &&
+     grep -qF "job's data: $jd (linked from $U/state/resources/job)" "$U/out2"; then
+    ok "local.user: a state directory the user cannot reach: its directory is in the shared place, owned by the user, linked from STATE"
+  else
+    not_ok "local.user: state directory out of reach (status $RUN_RC, link '$jd')"; show "$U/out2"
+  fi
+  job_run "$U/out3" "$U/state"
+  if [ "$(readlink "$U/state/resources/job")" = "$jd" ] && grep -qE "^job +\| mine$" "$U/out3"; then
+    ok "local.user: run 2 finds the same directory in the shared place, with what run 1 left there"
+  else
+    not_ok "local.user: run 2 in the shared place (link '$(readlink "$U/state/resources/job")')"; show "$U/out3"
+  fi
+  # A new state directory (the old one deleted) starts afresh: the stale
+  # directory in the shared place is removed, as deleting STATE promises.
+  rm -rf "$U/state"
+  job_run "$U/out4" "$U/state"
+  if [ "$(readlink "$U/state/resources/job")" = "$jd" ] && grep -qE "^job +\| running as nobody in $jd" "$U/out4" &&
+     ! grep -qE "^job +\| mine$" "$U/out4"; then
+    ok "local.user: after the state directory is deleted, the service starts from an empty directory again"
+  else
+    not_ok "local.user: deleted state directory, stale shared data"; show "$U/out4"
+  fi
+  # A state directory the user can reach: its directory stays there ...
   chmod 755 "$T"
-  run_start "$U/out2" "$U/user.apx" --run --state-dir "$U/state" --grace 1s
-  wait_for_text "$U/out2" 'job +\| running as' 10
-  kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 10
-  if grep -qE "job +\| running as nobody in $U/state/resources/job, home " "$U/out2" &&
-     [ "$(stat -c %U "$U/state/resources/job")" = nobody ] && [ "$(stat -c %U "$U/state/resources/job/mine")" = nobody ]; then
+  job_run "$U/out5" "$U/state2"
+  if grep -qE "job +\| running as nobody in $U/state2/resources/job, home " "$U/out5" && [ ! -L "$U/state2/resources/job" ] &&
+     [ "$(stat -c %U "$U/state2/resources/job")" = nobody ] && [ "$(stat -c %U "$U/state2/resources/job/mine")" = nobody ]; then
     ok "local.user: as root the process runs as that user, who owns its state directory"
   else
-    not_ok "local.user: runs as nobody, owns its directory"; show "$U/out2"; ls -la "$U/state/resources/job" | diag
+    not_ok "local.user: runs as nobody, owns its directory"; show "$U/out5"; ls -la "$U/state2/resources/job" | diag
   fi
+  # ... and when it becomes out of reach, moves to the shared place, data and all.
+  chmod 700 "$T"
+  job_run "$U/out6" "$U/state2"
+  jd2=$(readlink "$U/state2/resources/job")
+  if [[ $jd2 == "$SH"/user-????????????????/job ]] && [ "$jd2" != "$jd" ] && grep -qE "^job +\| mine$" "$U/out6" &&
+     grep -qE "^job +\| running as nobody in $jd2" "$U/out6"; then
+    ok "local.user: a directory made in STATE moves to the shared place with its data once the user cannot reach it"
+  else
+    not_ok "local.user: move to the shared place (link '$jd2')"; show "$U/out6"
+  fi
+  # As root, a link in STATE/resources to anywhere but the shared place is
+  # refused: root would hand its target to the user.
+  mkdir -p "$U/state3/resources" "$T/victim"
+  ln -s "$T/victim" "$U/state3/resources/job"
+  job_run "$U/out7" "$U/state3"
+  if [ "$RUN_RC" = 2 ] && grep -q "$U/state3/resources/job is a link to $T/victim, which is not where aspirec keeps the data of 'job'" "$U/out7" &&
+     grep -q "hint: delete the link" "$U/out7" && [ "$(stat -c %U "$T/victim")" = root ] && ! grep -q 'running as' "$U/out7"; then
+    ok "local.user: a link in STATE to a directory elsewhere is refused (status 2), the directory left as it was"
+  else
+    not_ok "local.user: a link elsewhere (status $RUN_RC, owner $(stat -c %U "$T/victim"))"; show "$U/out7"
+  fi
+  chmod 755 "$T"
 else
   ok "# SKIP local.user needs root and a user 'nobody'"
 fi

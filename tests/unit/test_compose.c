@@ -795,6 +795,53 @@ static void test_output_errors(void) {
   rm_rf(dir);
 }
 
+/* A streamed file: on disk only under its temporary name until commit;
+ * never committed, it and the directories made for it are gone. */
+static void test_output_stream(void) {
+  char dir[] = "/tmp/apx-test-stream-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  char out[600], p[700];
+  snprintf(out, sizeof out, "%s/new/out", dir);
+  apx_output *o = apx_output_new(out);
+  FILE *f = apx_output_stream(o, "big.yaml");
+  CHECK(f != NULL, "output: a stream opens in a directory that does not exist yet");
+  if (f) fputs("a: 1\n", f);
+  snprintf(p, sizeof p, "%s/big.yaml", out);
+  CHECK(access(p, F_OK) != 0 && count_temp_files(out) == 1, "output: a streamed file is only a temp file before commit");
+  apx_output_free(o);
+  snprintf(p, sizeof p, "%s/new", dir);
+  CHECK(access(p, F_OK) != 0, "output: never committed, the stream's file and the directories made for it are gone");
+
+  o = apx_output_new(out);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("a: 1\n", f);
+  apx_output_add(o, ".env", "A=1\n", 4);
+  CHECK(apx_output_commit(o) == 0, "output: commit with a streamed file succeeds");
+  apx_output_free(o);
+  snprintf(p, sizeof p, "%s/big.yaml", out);
+  char *t = read_file(p, NULL);
+  CHECK(t && strcmp(t, "a: 1\n") == 0 && count_temp_files(out) == 0, "output: the streamed file is renamed into place");
+  free(t);
+
+  /* Streamed twice: the second replaces the first, whose temp file goes. */
+  o = apx_output_new(out);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("old\n", f);
+  f = apx_output_stream(o, "big.yaml");
+  if (f) fputs("b: 2\n", f);
+  CHECK(count_temp_files(out) == 1, "output: a file streamed again drops the first temp file");
+  CHECK(apx_output_commit(o) == 0, "output: second commit succeeds");
+  apx_output_free(o);
+  t = read_file(p, NULL);
+  CHECK(t && strcmp(t, "b: 2\n") == 0, "output: the last stream wins");
+  free(t);
+
+  o = apx_output_new("-");
+  CHECK(apx_output_stream(o, "big.yaml") == NULL, "output: no stream in stdout mode (kept in memory)");
+  apx_output_free(o);
+  rm_rf(dir);
+}
+
 static void test_yaml_quoting(void) {
   const char *quoted[] = {"", "no", "No", "yes", "on", "off", "true", "null", "~", "y", "8080", "8080:80", "1.5",
                           "-1", ".5", "1e3", "0x1F", "2001-12-14", ".inf", "<<"};
@@ -902,6 +949,7 @@ int main(void) {
   test_compose_stdout();
   test_compose_probe();
   test_output_errors();
+  test_output_stream();
   test_dot();
   test_registry();
   printf("%d passed, %d failed\n", passed, failed);

@@ -14,6 +14,7 @@
 
 #include "frontend/ast.h"
 #include "base/arena.h"
+#include "base/buf.h"
 #include "base/diag.h"
 
 static int n_test, n_pass, n_fail;
@@ -544,6 +545,62 @@ static bool has_examples(const char *dir) {
   return f != NULL;
 }
 
+/* apx_parse_file_each: every top-level item handed on in order, the same
+ * tree and diagnostics as a whole-file parse, and only one item's tree in
+ * the node arena at a time. */
+typedef struct {
+  FILE *dump;
+  size_t items;
+} each_state;
+
+static void each_item(void *ud, const apx_ast_item *it) {
+  each_state *st = ud;
+  apx_ast_file one = {0, (apx_ast_item *)it};
+  apx_ast_dump(&one, st->dump);
+  st->items++;
+}
+
+static void test_parse_each(void) {
+  apx_buf src = {0};
+  enum { N = 3000 };
+  apx_buf_puts(&src, "import \"x\"\nparam p { default = \"d\" }\n");
+  for (int i = 0; i < N; i++) {
+    apx_buf_printf(&src, "container c%d { image = \"img:${p}\"  env { A = \"a\"  B = [1, 2] }  endpoint http { port = %d } }\n",
+                   i, 1000 + i);
+    if (i == N / 2) apx_buf_puts(&src, "container broken { image = }\n");
+  }
+  parsed whole;
+  parse_n(&whole, src.data, src.len);
+  char *want = dump_of(&whole), *want_dg = diags_of(&whole);
+
+  parsed p;
+  p.arena = apx_arena_new();
+  apx_diag_init(&p.diag, p.arena);
+  p.id = apx_diag_add_source(&p.diag, "test.apx", src.data, src.len);
+  apx_arena *nodes = apx_arena_new();
+  each_state st = {tmpfile(), 0};
+  if (!st.dump) exit(2);
+  p.file = apx_parse_file_each(p.arena, nodes, &p.diag, p.id, each_item, &st);
+  char *got = slurp_stream(st.dump);
+  char *got_dg = diags_of(&p);
+  /* import, param, the N containers and the broken one (kept, its error recovered inside). */
+  ok(st.items == N + 3, "parse_each: every top-level item is handed on (%zu of %d)", st.items, N + 3);
+  ok(strcmp(got, want) == 0, "parse_each: the items are the whole-file parse's, in order");
+  ok(strcmp(got_dg, want_dg) == 0 && whole.diag.errors == 1, "parse_each: the same diagnostics (one syntax error)");
+  ok(p.file && !p.file->items, "parse_each: the returned file holds no items");
+  ok(apx_arena_peak(nodes) <= 128 * 1024 && apx_arena_bytes(whole.arena) > 1024 * 1024,
+     "parse_each: the node arena holds one item's tree (%zu KiB at most, the whole tree %zu KiB)",
+     apx_arena_peak(nodes) / 1024, apx_arena_bytes(whole.arena) / 1024);
+  free(got);
+  free(got_dg);
+  free(want);
+  free(want_dg);
+  apx_arena_free(nodes);
+  done(&p);
+  done(&whole);
+  apx_buf_free(&src);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : getenv("APX_EXAMPLES");
   if (!dir) {
@@ -569,6 +626,7 @@ int main(int argc, char **argv) {
   test_lexer_errors();
   test_syntax_errors();
   test_limits();
+  test_parse_each();
   test_examples(dir);
 
   printf("%d passed, %d failed\n", n_pass, n_fail);

@@ -479,6 +479,36 @@ static void test_json(void) {
   apx_arena_free(a2);
 }
 
+/* apx_buf_int writes what printf's %lld writes; printf into a buffer with
+ * room (one pass) and without (two) give the same text. */
+static void test_buf(void) {
+  static const long long nums[] = {0, 7, -7, 10, 8080, -65536, 2147483647LL, 9223372036854775807LL,
+                                   -9223372036854775807LL - 1};
+  bool same = true;
+  for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+    apx_buf a = {0};
+    char want[32];
+    snprintf(want, sizeof want, "%lld", nums[i]);
+    apx_buf_puts(&a, "x");
+    apx_buf_int(&a, nums[i]);
+    if (strcmp(apx_buf_str(&a), "x") == 0 || strcmp(apx_buf_str(&a) + 1, want) != 0 || a.len != 1 + strlen(want))
+      same = false;
+    apx_buf_free(&a);
+  }
+  CHECK(same, "buf: apx_buf_int writes what %%lld writes, INT64_MIN and INT64_MAX included");
+  apx_buf b = {0};
+  apx_buf_puts(&b, "ab");
+  apx_buf_printf(&b, "%s-%d", "cd", 12); /* fits the first block */
+  char big[300];
+  memset(big, 'z', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  apx_buf_printf(&b, "[%s]", big); /* does not: grows, formats again */
+  CHECK(b.len == 7 + 301 && strncmp(apx_buf_str(&b), "abcd-12[zz", 10) == 0 && b.data[b.len - 1] == ']' &&
+            b.data[b.len] == '\0',
+        "buf: printf appends, in one pass or after growing");
+  apx_buf_free(&b);
+}
+
 int main(void) {
   arena = apx_arena_new();
   apx_diag_init(&diag, arena);
@@ -489,6 +519,7 @@ int main(void) {
   test_render();
   test_walk();
   test_json();
+  test_buf();
   apx_arena_free(arena);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
