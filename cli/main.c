@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "driver/driver.h"
+#include "driver/plugin.h"
 
 static void usage(FILE *out) {
   fputs("usage: aspirec FILE.apx [options]\n"
@@ -28,6 +29,10 @@ static void usage(FILE *out) {
         "                       set a parameter (also APX_PARAM_<NAME> in the environment)\n"
         "  -I DIR               add DIR to the import search path (before APX_PATH\n"
         "                       and the standard library)\n"
+        "  --plugin=PATH        load a plugin (passes, back ends; doc/plugins.md);\n"
+        "                       repeatable, loaded in order after those of APX_PLUGINS\n"
+        "  --plugin-arg=PLUGIN:KEY=VALUE\n"
+        "                       an option for the plugin named PLUGIN\n"
         "  --dump-after=PASS    print the IR as JSON after PASS (see --list-passes)\n"
         "  --time-passes        print how long each pass took\n"
         "  --list-targets       list the targets of --emit\n"
@@ -43,9 +48,14 @@ static void usage(FILE *out) {
         out);
 }
 
+static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool list_targets, bool list_passes,
+                        const char *emit, const char *outdir, apx_driver_opts *po, bool run, apx_run_opts *ro,
+                        bool color, size_t error_limit, const char **params, size_t nparams, const char **incs,
+                        size_t nincs);
+
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
-         OPT_GRACE, OPT_ERROR_LIMIT };
+         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -59,6 +69,8 @@ int main(int argc, char **argv) {
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"grace", required_argument, NULL, OPT_GRACE},
       {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
+      {"plugin", required_argument, NULL, OPT_PLUGIN},
+      {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
       {"help", no_argument, NULL, 'h'},
       {"version", no_argument, NULL, 'V'},
       {NULL, 0, NULL, 0}};
@@ -69,8 +81,9 @@ int main(int argc, char **argv) {
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
   size_t error_limit = APX_DIAG_DEFAULT_LIMIT;
   /* On the stack: every early return below is then leak-free. */
-  const char *params[argc + 1], *incs[argc + 1];
-  size_t nparams = 0, nincs = 0;
+  const char *params[argc + 1], *incs[argc + 1], *plugin_paths[argc + 1], *plugin_args[argc + 1];
+  size_t nparams = 0, nincs = 0, nplugins = 0, nplugin_args = 0;
+  bool list_targets = false, list_passes = false;
   int ch;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, ":o:p:I:hV", longs, NULL)) != -1) {
@@ -85,14 +98,18 @@ int main(int argc, char **argv) {
       params[nparams++] = optarg;
       break;
     case 'I': incs[nincs++] = optarg; break;
-    case OPT_DUMP:
-      if (!apx_pipeline_find(optarg)) {
-        fprintf(stderr, "aspirec: --dump-after=%s: no such pass; the passes are:", optarg);
-        for (size_t i = 0; i < apx_pipeline_len; i++) fprintf(stderr, " %s", apx_pipeline[i].name);
-        fputc('\n', stderr);
+    case OPT_PLUGIN: plugin_paths[nplugins++] = optarg; break;
+    case OPT_PLUGIN_ARG: {
+      const char *colon = strchr(optarg, ':');
+      if (!colon || colon == optarg || !colon[1] || colon[1] == '=') {
+        fprintf(stderr, "aspirec: --plugin-arg=%s: write --plugin-arg=PLUGIN:KEY=VALUE\n", optarg);
         return 2;
       }
-      po.dump_after = optarg;
+      plugin_args[nplugin_args++] = optarg;
+      break;
+    }
+    case OPT_DUMP:
+      po.dump_after = optarg; /* checked once the plugins' passes are known */
       po.dump_out = stdout;
       break;
     case OPT_TIME: po.time_passes = true; break;
@@ -117,12 +134,8 @@ int main(int argc, char **argv) {
       break;
     }
     case OPT_NOCOLOR: color = false; ro.no_color = true; break;
-    case OPT_LIST_TARGETS:
-      for (size_t i = 0; i < apx_backends_len; i++) printf("%-10s %s\n", apx_backends[i].name, apx_backends[i].description);
-      return 0;
-    case OPT_LIST_PASSES:
-      for (size_t i = 0; i < apx_pipeline_len; i++) printf("%-10s %s\n", apx_pipeline[i].name, apx_pipeline[i].description);
-      return 0;
+    case OPT_LIST_TARGETS: list_targets = true; break;
+    case OPT_LIST_PASSES: list_passes = true; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("aspirec %s\n", PACKAGE_VERSION); return 0;
     case ':':
@@ -133,6 +146,40 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  /* Plugins load before anything looks a pass or a target up. */
+  apx_plugins plugins;
+  apx_plugins_init(&plugins, stderr);
+  plugins.args = plugin_args;
+  plugins.nargs = nplugin_args;
+  int rc = apx_plugins_load_list(&plugins, getenv("APX_PLUGINS"));
+  for (size_t i = 0; rc == 0 && i < nplugins; i++) rc = apx_plugins_load(&plugins, plugin_paths[i]);
+  if (rc == 0) rc = apx_plugins_check_args(&plugins);
+  if (rc == 0) rc = apx_cli_main(argc, argv, &plugins, list_targets, list_passes, emit, outdir, &po, run, &ro, color,
+                                 error_limit, params, nparams, incs, nincs);
+  apx_plugins_free(&plugins);
+  return rc;
+}
+
+/* The rest of main, with the plugins loaded. */
+static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool list_targets, bool list_passes,
+                        const char *emit, const char *outdir, apx_driver_opts *po, bool run, apx_run_opts *ro,
+                        bool color, size_t error_limit, const char **params, size_t nparams, const char **incs,
+                        size_t nincs) {
+  if (list_targets || list_passes) {
+    if (list_targets) apx_plugins_list_targets(plugins, stdout);
+    if (list_passes) apx_plugins_list_passes(plugins, stdout);
+    return 0;
+  }
+  po->plugins = plugins;
+  if (po->dump_after && !apx_plugins_has_pass(plugins, po->dump_after)) {
+    fprintf(stderr, "aspirec: --dump-after=%s: no such pass; the passes are:", po->dump_after);
+    size_t n;
+    apx_pass_slot *list = apx_plugins_pass_list(plugins, &n);
+    for (size_t i = 0; i < n; i++) fprintf(stderr, " %s", list[i].pass->name);
+    free(list);
+    fputc('\n', stderr);
+    return 2;
+  }
   if (optind != argc - 1) {
     fputs(optind >= argc ? "aspirec: no input file\n" : "aspirec: give one input file\n", stderr);
     usage(stderr);
@@ -141,10 +188,11 @@ int main(int argc, char **argv) {
   const char *input = argv[optind];
   const apx_backend *be = NULL;
   if (emit) {
-    be = apx_backend_find(emit);
+    be = apx_plugins_backend_find(plugins, emit);
     if (!be) {
       fprintf(stderr, "aspirec: --emit=%s: unknown target; the targets are:", emit);
       for (size_t i = 0; i < apx_backends_len; i++) fprintf(stderr, " %s", apx_backends[i].name);
+      for (size_t i = 0; i < plugins->nbackends; i++) fprintf(stderr, " %s", plugins->backends[i]->be.name);
       fputc('\n', stderr);
       return 2;
     }
@@ -153,7 +201,7 @@ int main(int argc, char **argv) {
     fputs("aspirec: --run and --emit go separately: run the program, or write a target's files\n", stderr);
     return 2;
   }
-  if ((ro.state_dir || ro.grace_ms) && !run) {
+  if ((ro->state_dir || ro->grace_ms) && !run) {
     fputs("aspirec: --state-dir and --grace need --run\n", stderr);
     return 2;
   }
@@ -169,7 +217,7 @@ int main(int argc, char **argv) {
   c.opts.params = params;
   c.opts.nparams = nparams;
   apx_search_path_set(&c, incs, nincs);
-  apx_driver_job job = {input, &po, be, outdir, run ? &ro : NULL, stderr};
+  apx_driver_job job = {input, po, be, outdir, run ? ro : NULL, stderr};
   int rc = apx_driver_main(&c, &job);
   apx_compilation_free(&c);
   return rc;

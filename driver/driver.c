@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "plugin.h"
 
 void apx_compilation_init(apx_compilation *c) {
   memset(c, 0, sizeof *c);
@@ -45,11 +46,15 @@ static void apx_dump_ir(apx_module *m, FILE *out) {
   apx_output_free(o);
 }
 
+/* The pass table with the plugins' passes at their places. */
 static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
-  for (size_t i = 0; i < apx_pipeline_len; i++) {
-    const apx_pass *p = &apx_pipeline[i];
+  size_t n;
+  apx_pass_slot *list = apx_plugins_pass_list(o ? o->plugins : NULL, &n);
+  for (size_t i = 0; i < n; i++) {
+    const apx_pass *p = list[i].pass;
     double t0 = apx_now_ms();
-    p->run(m);
+    if (list[i].plugin) apx_plugin_run_pass(list[i].plugin, m);
+    else p->run(m);
     double ms = apx_now_ms() - t0;
     if (!o) continue;
     if (o->time_passes)
@@ -57,6 +62,7 @@ static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
     if (o->dump_after && strcmp(o->dump_after, p->name) == 0) apx_dump_ir(m, o->dump_out ? o->dump_out : stderr);
     if (o->after_pass) o->after_pass(o->hook_ud, p, m, ms);
   }
+  free(list);
 }
 
 /* Parse and lower the main file, close its imports, run the passes. */
@@ -100,7 +106,7 @@ int apx_compile_text(apx_compilation *c, const char *path, const char *text, siz
 int apx_driver_emit(apx_compilation *c, const apx_backend *be, const char *outdir) {
   apx_output *out = apx_output_new(outdir);
   int rc = 0;
-  if (be->emit(c->module, out) || c->diag.errors) rc = 1;
+  if ((be->emit ? be->emit(c->module, out) : apx_plugin_emit(be, c->module, out)) || c->diag.errors) rc = 1;
   else if (apx_output_commit(out) != 0) rc = 2;
   apx_output_free(out);
   return rc;

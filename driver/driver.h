@@ -55,8 +55,9 @@ typedef struct apx_driver_opts {
   const char *dump_after;   /* pass name: print the IR (--emit=ir) after it, to dump_out */
   FILE *dump_out;           /* NULL: stderr */
   bool time_passes;         /* each step's time to stderr */
-  apx_pass_hook after_pass; /* one more hook after every pass (plugins, tests) */
+  apx_pass_hook after_pass; /* one more hook after every pass (tests) */
   void *hook_ud;
+  const struct apx_plugins *plugins; /* their passes join the pipeline (driver/plugin.h); NULL: none */
 } apx_driver_opts;
 
 /* Loads `path` (or `text` when not NULL, reported as `path`), parses it and

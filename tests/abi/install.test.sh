@@ -18,11 +18,11 @@ else not_ok "make install DESTDIR=... fails"; tail -n 20 "$T/log" | diag; apx_do
 prefix=$(sed -n 's/^prefix = //p' "$builddir/Makefile")
 P=$D$prefix
 missing=
-for f in bin/aspirec include/aspirec.h lib/libaspirec.so lib/pkgconfig/aspirec.pc share/aspirec/postgres.apx \
-         share/man/man1/aspirec.1; do
+for f in bin/aspirec include/aspirec.h include/aspirec/plugin.h lib/libaspirec.so lib/pkgconfig/aspirec.pc share/aspirec/postgres.apx \
+         share/man/man1/aspirec.1 share/doc/aspirec/plugins.md share/doc/aspirec/examples/plugins/systemd/Makefile; do
   [ -e "$P/$f" ] || missing="$missing $f"
 done
-if [ -z "$missing" ]; then ok "installed: aspirec, libaspirec.so, aspirec.h, aspirec.pc, the stdlib, the man page"
+if [ -z "$missing" ]; then ok "installed: aspirec, libaspirec.so, aspirec.h, aspirec/plugin.h, aspirec.pc, the stdlib, the man page, doc and example plugins"
 else not_ok "not installed under $prefix:$missing"; fi
 
 if ldd "$P/bin/aspirec" | grep -q 'libaspirec'; then
