@@ -7,6 +7,7 @@ const apx_backend apx_backends[] = {
     {"compose", "docker-compose.yaml and .env for Docker Compose", apx_emit_compose},
     {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir},
     {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
+    {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];

@@ -7,6 +7,8 @@
 #   NAME.ir.json                 --emit=ir (stdout)
 #   NAME.dot                     --emit=dot (stdout)
 #   NAME.err                     stderr of --emit=ir with NO_COLOR=1, then a line `exit: N`
+#   NAME.TARGET/                 any directory: --emit=TARGET -o DIR, compared with diff -r
+#                                (NAME.bicep/, NAME.hcl/, ...); --update rewrites it
 # A first line `// aspirec-args: -p region=eu` passes those options too.
 # Runs from tests/golden with relative paths, so messages are stable.
 #
@@ -102,6 +104,8 @@ for src in "${inputs[@]}"; do
   read -ra args <<< "$(apx_args_of "$src")"
   has_any=0
   for x in compose.yaml env ir.json dot err; do [ -e "$name.$x" ] && has_any=1; done
+  dirs=(); for d in "$name".*/; do [ -d "$d" ] && dirs+=("${d%/}"); done
+  [ ${#dirs[@]} -gt 0 ] && has_any=1
 
   # errors (always computed: it tells whether the program compiles)
   "$ASPIREC" "$src" "${args[@]}" --emit=ir > "$tmp/ir" 2> "$tmp/err"
@@ -162,6 +166,22 @@ for src in "${inputs[@]}"; do
     fi
     rm -rf "$out"
   fi
+
+  # NAME.TARGET/: the whole output directory of --emit=TARGET.
+  for d in "${dirs[@]}"; do
+    target=${d#"$name".}
+    out=$outroot/$name.$target
+    rm -rf "$out"
+    "$ASPIREC" "$src" "${args[@]}" --emit="$target" -o "$out" > "$tmp/t.out" 2>&1; rc=$?
+    if [ $rc != 0 ]; then
+      if [ $update = 1 ]; then echo "FAILED    $d/: compile failed (exit $rc), left as it was"; update_errors=$((update_errors + 1))
+      else not_ok "golden $d/: compile failed (exit $rc)"; diag < "$tmp/t.out"; fi
+    elif [ $update = 1 ]; then
+      if diff -r "$d" "$out" > /dev/null; then echo "unchanged $d/"; else rm -rf "$d"; cp -r "$out" "$d"; echo "updated   $d/"; fi
+    elif diff -r -u "$d" "$out" > "$tmp/diff"; then ok "golden $d/"
+    else not_ok "golden $d/ differs"; diag 60 < "$tmp/diff"; fi
+    rm -rf "$out"
+  done
 done
 
 if [ $update = 1 ]; then
