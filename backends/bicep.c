@@ -330,6 +330,10 @@ static void apx_bicep_app(apx_bicep_be *k, const apx_resource *r) {
               r->name, name);
   *slot = 1;
   apx_cloud_warn_common(&k->c, r);
+  if (r->explicit_start)
+    apx_warning(m->diag, r->loc,
+                "'%s' has explicit_start, which Azure Container Apps cannot express; it is deployed and started",
+                r->name);
   bool built = r->kind != APX_KIND_CONTAINER;
   if (!built && r->workdir_written)
     apx_warning(m->diag, r->loc, "the workdir of '%s' cannot be expressed in Azure Container Apps; it is left out",

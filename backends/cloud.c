@@ -39,9 +39,6 @@ void apx_cloud_warn_common(apx_cloud *c, const apx_resource *r) {
   for (size_t i = 0; i < r->nbinds; i++)
     apx_warning(d, r->binds[i].loc, "the bind mount '%s' of '%s' cannot be expressed in %s; it is left out",
                 r->binds[i].target ? r->binds[i].target : "", r->name, c->target);
-  if (r->explicit_start)
-    apx_warning(d, r->loc, "'%s' has explicit_start, which %s cannot express; it is deployed and started", r->name,
-                c->target);
   if (r->restart == APX_RESTART_NO)
     apx_warning(d, r->loc, "'%s' has restart = \"no\", which %s cannot express; it is restarted when it exits",
                 r->name, c->target);

@@ -1,6 +1,6 @@
 /* What the two cloud back ends (bicep.c, hcl.c) share: which resources
  * become deployed apps, the warnings for what neither can express
- * (executables, binds, explicit start, log checks, `restart = "no"`), the
+ * (executables, binds, log checks, `restart = "no"`), the
  * waits they turn into deployment order, and the health checks they map. */
 #ifndef APX_CLOUD_H
 #define APX_CLOUD_H
@@ -31,8 +31,8 @@ const apx_resource *apx_cloud_app_of(const apx_resource *r);
 
 /* Warns for a published executable (left out); returns true for an app. */
 bool apx_cloud_select(apx_cloud *c, const apx_resource *r);
-/* Warnings for what neither cloud target expresses (binds, explicit_start,
- * restart = "no", log health checks). */
+/* Warnings for what neither cloud target expresses (binds, restart = "no",
+ * log health checks). */
 void apx_cloud_warn_common(apx_cloud *c, const apx_resource *r);
 
 /* Renders v through t; reports an error naming `what` and r on failure.

@@ -8,6 +8,7 @@ const apx_backend apx_backends[] = {
     {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir},
     {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
     {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep},
+    {"hcl", "Terraform (main.tf, variables.tf, outputs.tf, versions.tf) for AWS ECS Fargate", apx_emit_hcl},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];

@@ -95,8 +95,57 @@ PY
   fi
 fi
 
+# ---- hcl ------------------------------------------------------------------------------
+emitted_for hcl
+if [ ! -d "$tools/node_modules/@cdktf/hcl2json" ]; then
+  not_ok "hcl validators: $tools/node_modules missing (run scripts/setup.sh)"
+else
+  for i in "${!OUTS[@]}"; do
+    o=${OUTS[$i]} l=${LABELS[$i]}
+    for f in main.tf variables.tf outputs.tf versions.tf; do
+      check "hcl2json parses $f: $l" node "$tools/validate-hcl.mjs" --quiet "$o/$f"
+    done
+    check "validate-hcl --terraform (references declared): $l" node "$tools/validate-hcl.mjs" --terraform --quiet "$o"
+    check "check-tf (secrets, container definitions): $l" node "$tools/check-tf.mjs" "$o"
+  done
+  ctl= ; best=0
+  # the largest with a sensitive variable (for the secret controls)
+  for o in "${OUTS[@]}"; do
+    grep -q 'sensitive = true' "$o/variables.tf" || continue
+    s=$(wc -c < "$o/main.tf"); [ "$s" -gt "$best" ] && { best=$s; ctl=$o; }
+  done
+  if [ -z "$ctl" ]; then not_ok "no Terraform directory emitted: nothing validated"; else
+    badtf() { rm -rf "$tmp/badtf-$1"; cp -r "$ctl" "$tmp/badtf-$1"; python3 - "$tmp/badtf-$1" "$2" "$3" "$4" <<'PY'
+import sys
+d, f, old, new = sys.argv[1:]
+s = open(d + "/" + f).read()
+if old not in s: sys.exit("negative control: %r not in %s" % (old, f))
+open(d + "/" + f, "w").write(s.replace(old, new, 1))
+PY
+    }
+    # syntax: an unclosed block; references: an undeclared variable; secrets: a
+    # sensitive variable with a default, a secret in environment; shape: a port
+    # mapping without a number, a key ECS does not know.
+    badtf syntax main.tf 'resource "aws_ecs_cluster" "main" {' 'resource "aws_ecs_cluster" "main" { {' &&
+      check_fails "hcl2json rejects syntax" node "$tools/validate-hcl.mjs" --quiet "$tmp/badtf-syntax/main.tf"
+    badtf undeclared main.tf 'var.vpc_id' 'var.no_such_vpc' &&
+      check_fails "validate-hcl --terraform rejects undeclared" node "$tools/validate-hcl.mjs" --terraform --quiet "$tmp/badtf-undeclared"
+    badtf secret-default variables.tf 'sensitive = true' 'sensitive = true
+  default = "hunter2"' &&
+      check_fails "check-tf rejects secret-default" node "$tools/check-tf.mjs" "$tmp/badtf-secret-default"
+    badtf secret-env main.tf 'environment = [' 'environment = [
+        { name = "LEAK", value = "${random_password.leak.result}" },' &&
+      check_fails "check-tf rejects secret-env" node "$tools/check-tf.mjs" "$tmp/badtf-secret-env"
+    badtf port main.tf 'containerPort = ' 'containerPort = "x" # ' &&
+      check_fails "check-tf rejects port" node "$tools/check-tf.mjs" "$tmp/badtf-port"
+    badtf key main.tf 'essential = true' 'essential = true
+      memoryReservashun = 1' &&
+      check_fails "check-tf rejects key" node "$tools/check-tf.mjs" "$tmp/badtf-key"
+  fi
+fi
+
 # ---- secrets given at compile time stay out of every file ---------------------------
-for target in bicep; do
+for target in bicep hcl; do
   out=$tmp/secret-$target
   (cd "$APX_SRCDIR/examples" && "$ASPIREC" shop.apx -p pg_password=Sekr3tValue-apx --emit=$target -o "$out" 2> "$out.err")
   if [ $? != 0 ]; then not_ok "--emit=$target with a secret value"; diag < "$out.err"
@@ -105,7 +154,7 @@ for target in bicep; do
 done
 
 # ---- warnings name the resource and the target ---------------------------------------
-for target in bicep; do
+for target in bicep hcl; do
   name=$([ $target = bicep ] && echo "Azure Container Apps" || echo "AWS ECS Fargate")
   emit $target "$APX_SRCDIR/tests/golden/topology.apx" "$tmp/warn-$target" || true
   for w in "executable 'tool' is not published to $name" "bind mount '/srv/config' of 'api' cannot be expressed in $name" \
