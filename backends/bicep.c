@@ -133,7 +133,8 @@ static bool apx_bicep_http_ingress(const apx_endpoint *primary) {
 static void apx_bicep_host(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
   apx_bicep_be *k = ud;
   const apx_resource *run = apx_ir_runner(r);
-  apx_bicep_escape(out, apx_bicep_app_name(k->m->arena, run->name), strlen(apx_bicep_app_name(k->m->arena, run->name)));
+  const char *name = apx_bicep_app_name(k->m->arena, run->name);
+  apx_bicep_escape(out, name, strlen(name));
   /* An external app answers on its public name too; that works anywhere. */
   if (e->external && e == apx_bicep_primary(run) && apx_bicep_http_ingress(e))
     apx_buf_puts(out, ".${" APX_BICEP_ENV_SYM ".properties.defaultDomain}");
@@ -698,9 +699,11 @@ int apx_emit_bicep(apx_module *m, apx_output *out) {
   apx_bicep_blank(&head);
   apx_bicep_params(&k, &head, apps, napps, pj);
   apx_buf_append(&head.out, k.body.out.data ? k.body.out.data : "", k.body.out.len);
+  apx_bicep_free(&k.body);
 
   if (m->diag->errors == errors0) {
-    apx_output_add(out, "main.bicep", apx_buf_str(&head.out), head.out.len);
+    size_t len = head.out.len;
+    apx_output_add_owned(out, "main.bicep", apx_buf_take(&head.out, NULL), len);
     char *json = cJSON_Print(root);
     if (!json) abort();
     apx_buf j = {0};

@@ -6,8 +6,8 @@
  * definition (awsvpc) and a service; a Cloud Map private DNS namespace
  * `APP.local` in which every app with an endpoint is registered, so a
  * reference renders as `NAME.APP.local:target_port`; an Application Load
- * Balancer (var.public_subnet_ids) with a listener and target group per
- * external http endpoint; Secrets Manager for every value holding a secret
+ * Balancer (var.public_subnet_ids) per app with external http endpoints,
+ * a listener and target group per endpoint; Secrets Manager for every value holding a secret
  * (the container's `secrets`, never `environment`); EFS for volumes.
  * Parameters are variables (`sensitive = true` for secrets, no default);
  * generated ones are `random_password` resources. Text goes through
@@ -435,7 +435,19 @@ static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
     apx_hcl_blank(w);
   }
 
-  /* The load balancer's side of each external http endpoint. */
+  /* The load balancer's side of each external http endpoint: one load
+   * balancer per app (its own DNS name), a listener per endpoint. */
+  bool alb = false;
+  for (size_t i = 0; i < r->nendpoints; i++) alb = alb || apx_hcl_on_alb(&r->endpoints[i]);
+  if (alb) {
+    apx_hcl_block(w, "resource", "aws_lb", n);
+    apx_hcl_bool(w, "internal", false);
+    apx_hcl_str(w, "load_balancer_type", "application");
+    apx_hcl_expr(w, "security_groups", "[aws_security_group.alb.id]");
+    apx_hcl_expr(w, "subnets", "var.public_subnet_ids");
+    apx_hcl_end(w);
+    apx_hcl_blank(w);
+  }
   for (size_t i = 0; i < r->nendpoints; i++) {
     const apx_endpoint *e = &r->endpoints[i];
     if (e->external && !apx_hcl_on_alb(e)) {
@@ -450,7 +462,7 @@ static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
     int port = e->port > 0 ? e->port : apx_hcl_is_https(e) ? 443 : 80;
     char portkey[32];
     snprintf(portkey, sizeof portkey, "%d", port);
-    if (!apx_hcl_claim(k, "listener-port", apx_arena_strdup(m->arena, portkey), r)) {
+    if (!apx_hcl_claim(k, apx_arena_printf(m->arena, "listener-port.%s", n), apx_arena_strdup(m->arena, portkey), r)) {
       apx_error(m->diag, e->loc, "the load balancer already listens on port %d; give endpoint '%s' of '%s' another port",
                 port, e->name, r->name);
       continue;
@@ -475,7 +487,7 @@ static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
     apx_hcl_end(w);
     apx_hcl_blank(w);
     apx_hcl_block(w, "resource", "aws_lb_listener", en);
-    apx_hcl_expr(w, "load_balancer_arn", "aws_lb.main.arn");
+    apx_hcl_expr(w, "load_balancer_arn", apx_arena_printf(m->arena, "aws_lb.%s.arn", n));
     apx_hcl_int(w, "port", port);
     if (apx_hcl_is_https(e)) {
       k->any_https = true;
@@ -656,13 +668,6 @@ static void apx_hcl_shared_after(apx_hcl_be *k, apx_hcl *w) {
   apx_hcl_expr(w, "source_security_group_id", "aws_security_group.alb.id");
   apx_hcl_end(w);
   apx_hcl_blank(w);
-  apx_hcl_block(w, "resource", "aws_lb", "main");
-  apx_hcl_bool(w, "internal", false);
-  apx_hcl_str(w, "load_balancer_type", "application");
-  apx_hcl_expr(w, "security_groups", "[aws_security_group.alb.id]");
-  apx_hcl_expr(w, "subnets", "var.public_subnet_ids");
-  apx_hcl_end(w);
-  apx_hcl_blank(w);
 }
 
 /* ---- variables, outputs, versions ------------------------------------------------------ */
@@ -775,8 +780,8 @@ static void apx_hcl_outputs(apx_hcl_be *k, apx_hcl *o, const apx_resource **apps
       int port = e->port > 0 ? e->port : apx_hcl_is_https(e) ? 443 : 80;
       apx_hcl_block(o, "output", apx_arena_printf(m->arena, "%s_url", en), NULL);
       apx_hcl_str(o, "description", apx_arena_printf(m->arena, "URL of endpoint %s of %s", e->name, r->name));
-      apx_hcl_tpl(o, "value", apx_arena_printf(m->arena, "%s://${aws_lb.main.dns_name}:%d",
-                                               apx_hcl_is_https(e) ? "https" : "http", port));
+      apx_hcl_tpl(o, "value", apx_arena_printf(m->arena, "%s://${aws_lb.%s.dns_name}:%d",
+                                               apx_hcl_is_https(e) ? "https" : "http", apx_hcl_name(k, r), port));
       apx_hcl_end(o);
       apx_hcl_blank(o);
     }
@@ -806,7 +811,8 @@ static void apx_hcl_versions(apx_hcl_be *k, apx_hcl *w) {
 }
 
 static void apx_hcl_add(apx_output *out, const char *path, apx_hcl *w) {
-  apx_output_add(out, path, apx_buf_str(&w->out), w->out.len);
+  size_t len = w->out.len;
+  apx_output_add_owned(out, path, apx_buf_take(&w->out, NULL), len);
 }
 
 int apx_emit_hcl(apx_module *m, apx_output *out) {
@@ -824,40 +830,37 @@ int apx_emit_hcl(apx_module *m, apx_output *out) {
   size_t napps = 0;
   for (size_t i = 0; i < m->nresources; i++)
     if (apx_cloud_select(&k.c, m->resources[i])) apps[napps++] = m->resources[i];
-  for (size_t i = 0; i < napps; i++) apx_hcl_app(&k, apps[i]);
-
-  apx_hcl head, tail, vars, outs, vers;
-  apx_hcl_init(&head);
-  apx_hcl_init(&tail);
-  apx_hcl_init(&vars);
-  apx_hcl_init(&outs);
-  apx_hcl_init(&vers);
+  /* main.tf in order, into one buffer: what all apps share, the apps, then
+   * what only some need (known once they are written). */
   apx_buf c = {0};
   apx_buf_printf(&c, "AWS ECS Fargate deployment of %s, written by aspirec.\nDeploy: terraform init && terraform apply",
                  m->app_name ? m->app_name : "app");
-  apx_hcl_comment(&head, apx_buf_str(&c));
+  apx_hcl_comment(&k.main, apx_buf_str(&c));
   apx_buf_free(&c);
-  apx_hcl_blank(&head);
-  apx_hcl_shared(&k, &head);
-  apx_hcl_shared_after(&k, &tail);
-  apx_hcl_variables(&k, &vars, &tail, apps, napps);
+  apx_hcl_blank(&k.main);
+  apx_hcl_shared(&k, &k.main);
+  for (size_t i = 0; i < napps; i++) apx_hcl_app(&k, apps[i]);
+
+  apx_hcl vars, outs, vers;
+  apx_hcl_init(&vars);
+  apx_hcl_init(&outs);
+  apx_hcl_init(&vers);
+  apx_hcl_shared_after(&k, &k.main);
+  apx_hcl_variables(&k, &vars, &k.main, apps, napps);
   apx_hcl_outputs(&k, &outs, apps, napps);
   apx_hcl_versions(&k, &vers);
-  apx_buf_append(&head.out, k.main.out.data ? k.main.out.data : "", k.main.out.len);
-  apx_buf_append(&head.out, tail.out.data ? tail.out.data : "", tail.out.len);
-  while (head.out.len > 1 && head.out.data[head.out.len - 1] == '\n' && head.out.data[head.out.len - 2] == '\n')
-    head.out.data[--head.out.len] = '\0';
+  apx_hcl *head = &k.main;
+  while (head->out.len > 1 && head->out.data[head->out.len - 1] == '\n' && head->out.data[head->out.len - 2] == '\n')
+    head->out.data[--head->out.len] = '\0';
   while (vars.out.len > 1 && vars.out.data[vars.out.len - 1] == '\n' && vars.out.data[vars.out.len - 2] == '\n')
     vars.out.data[--vars.out.len] = '\0';
 
   if (m->diag->errors == errors0) {
-    apx_hcl_add(out, "main.tf", &head);
+    apx_hcl_add(out, "main.tf", head);
     apx_hcl_add(out, "variables.tf", &vars);
     apx_hcl_add(out, "outputs.tf", &outs);
     apx_hcl_add(out, "versions.tf", &vers);
   }
-  apx_hcl_free(&head);
-  apx_hcl_free(&tail);
   apx_hcl_free(&vars);
   apx_hcl_free(&outs);
   apx_hcl_free(&vers);

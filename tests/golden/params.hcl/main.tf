@@ -143,6 +143,13 @@ resource "aws_service_discovery_service" "gateway" {
   }
 }
 
+resource "aws_lb" "gateway" {
+  internal = false
+  load_balancer_type = "application"
+  security_groups = [aws_security_group.alb.id]
+  subnets = var.public_subnet_ids
+}
+
 resource "aws_lb_target_group" "gateway_http" {
   port = 80
   protocol = "HTTP"
@@ -151,7 +158,7 @@ resource "aws_lb_target_group" "gateway_http" {
 }
 
 resource "aws_lb_listener" "gateway_http" {
-  load_balancer_arn = aws_lb.main.arn
+  load_balancer_arn = aws_lb.gateway.arn
   port = 8080
   protocol = "HTTP"
   default_action {
@@ -226,11 +233,4 @@ resource "aws_security_group_rule" "tasks_from_alb" {
   protocol = "tcp"
   security_group_id = aws_security_group.tasks.id
   source_security_group_id = aws_security_group.alb.id
-}
-
-resource "aws_lb" "main" {
-  internal = false
-  load_balancer_type = "application"
-  security_groups = [aws_security_group.alb.id]
-  subnets = var.public_subnet_ids
 }

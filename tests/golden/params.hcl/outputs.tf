@@ -1,6 +1,6 @@
 output "gateway_http_url" {
   description = "URL of endpoint http of gateway"
-  value = "http://${aws_lb.main.dns_name}:8080"
+  value = "http://${aws_lb.gateway.dns_name}:8080"
 }
 
 output "cluster_name" {

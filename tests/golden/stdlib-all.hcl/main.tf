@@ -486,6 +486,13 @@ resource "aws_service_discovery_service" "front" {
   }
 }
 
+resource "aws_lb" "front" {
+  internal = false
+  load_balancer_type = "application"
+  security_groups = [aws_security_group.alb.id]
+  subnets = var.public_subnet_ids
+}
+
 resource "aws_lb_target_group" "front_http" {
   port = 80
   protocol = "HTTP"
@@ -498,7 +505,7 @@ resource "aws_lb_target_group" "front_http" {
 }
 
 resource "aws_lb_listener" "front_http" {
-  load_balancer_arn = aws_lb.main.arn
+  load_balancer_arn = aws_lb.front.arn
   port = 8088
   protocol = "HTTP"
   default_action {
@@ -885,13 +892,6 @@ resource "aws_security_group_rule" "tasks_from_alb" {
   protocol = "tcp"
   security_group_id = aws_security_group.tasks.id
   source_security_group_id = aws_security_group.alb.id
-}
-
-resource "aws_lb" "main" {
-  internal = false
-  load_balancer_type = "application"
-  security_groups = [aws_security_group.alb.id]
-  subnets = var.public_subnet_ids
 }
 
 # parameter pg-password: generated

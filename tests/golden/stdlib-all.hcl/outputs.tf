@@ -1,6 +1,6 @@
 output "front_http_url" {
   description = "URL of endpoint http of front"
-  value = "http://${aws_lb.main.dns_name}:8088"
+  value = "http://${aws_lb.front.dns_name}:8088"
 }
 
 output "cluster_name" {

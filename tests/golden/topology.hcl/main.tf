@@ -441,6 +441,13 @@ resource "aws_service_discovery_service" "edge" {
   }
 }
 
+resource "aws_lb" "edge" {
+  internal = false
+  load_balancer_type = "application"
+  security_groups = [aws_security_group.alb.id]
+  subnets = var.public_subnet_ids
+}
+
 resource "aws_lb_target_group" "edge_https" {
   port = 443
   protocol = "HTTPS"
@@ -449,7 +456,7 @@ resource "aws_lb_target_group" "edge_https" {
 }
 
 resource "aws_lb_listener" "edge_https" {
-  load_balancer_arn = aws_lb.main.arn
+  load_balancer_arn = aws_lb.edge.arn
   port = 8443
   protocol = "HTTPS"
   ssl_policy = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -573,11 +580,4 @@ resource "aws_security_group_rule" "tasks_from_alb" {
   protocol = "tcp"
   security_group_id = aws_security_group.tasks.id
   source_security_group_id = aws_security_group.alb.id
-}
-
-resource "aws_lb" "main" {
-  internal = false
-  load_balancer_type = "application"
-  security_groups = [aws_security_group.alb.id]
-  subnets = var.public_subnet_ids
 }

@@ -1,6 +1,6 @@
 output "edge_https_url" {
   description = "URL of endpoint https of edge"
-  value = "https://${aws_lb.main.dns_name}:8443"
+  value = "https://${aws_lb.edge.dns_name}:8443"
 }
 
 output "cluster_name" {
