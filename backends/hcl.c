@@ -32,6 +32,7 @@ typedef struct apx_hcl_be {
   const char *ns;        /* Cloud Map namespace: APP.local */
   apx_map used;          /* parameters a value refers to */
   apx_map names;         /* Terraform names taken per resource type, "type.name" */
+  apx_map ports;         /* external endpoint -> its listener port */
   bool any_alb, any_https, any_random;
   const char **secret_arns; size_t nsecret_arns, capsecret_arns;
 } apx_hcl_be;
@@ -218,6 +219,20 @@ static void apx_hcl_health(apx_hcl_be *k, const apx_resource *r) {
 
 static const char *apx_hcl_volume_name(apx_hcl_be *k, const apx_resource *r, const apx_volume *v) {
   return apx_hcl_ident(k->m->arena, apx_arena_printf(k->m->arena, "%s_%s", r->name, v->name));
+}
+
+/* The listener port of an external endpoint: its `port`, else 80 (443 for
+ * https), else, when another endpoint of the app has that, its target port.
+ * Negative when taken (an error for the caller to report). Claims it. */
+static int apx_hcl_listener_port(apx_hcl_be *k, const apx_resource *r, const apx_endpoint *e) {
+  const char *type = apx_arena_printf(k->m->arena, "listener-port.%s", apx_hcl_name(k, r));
+  int first = e->port > 0 ? e->port : apx_hcl_is_https(e) ? 443 : 80;
+  int tries[2] = {first, e->port > 0 ? 0 : e->target_port};
+  for (int i = 0; i < 2; i++) {
+    if (tries[i] <= 0) continue;
+    if (apx_hcl_claim(k, type, apx_arena_printf(k->m->arena, "%d", tries[i]), r)) return tries[i];
+  }
+  return -first;
 }
 
 static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
@@ -459,15 +474,15 @@ static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
     }
     if (!apx_hcl_on_alb(e)) continue;
     const char *en = apx_hcl_ep_name(k, r, e);
-    int port = e->port > 0 ? e->port : apx_hcl_is_https(e) ? 443 : 80;
-    char portkey[32];
-    snprintf(portkey, sizeof portkey, "%d", port);
-    if (!apx_hcl_claim(k, apx_arena_printf(m->arena, "listener-port.%s", n), apx_arena_strdup(m->arena, portkey), r)) {
+    int port = apx_hcl_listener_port(k, r, e);
+    if (port < 0) {
+      port = -port;
       apx_error(m->diag, e->loc, "the load balancer already listens on port %d; give endpoint '%s' of '%s' another port",
                 port, e->name, r->name);
       continue;
     }
     apx_hcl_claim(k, "endpoint", en, r);
+    *apx_map_ptr(&k->ports, e, NULL, true) = (size_t)port;
     apx_hcl_block(w, "resource", "aws_lb_target_group", en);
     apx_hcl_int(w, "port", e->target_port);
     apx_hcl_str(w, "protocol", apx_hcl_is_https(e) ? "HTTPS" : "HTTP");
@@ -775,9 +790,9 @@ static void apx_hcl_outputs(apx_hcl_be *k, apx_hcl *o, const apx_resource **apps
       const apx_endpoint *e = &r->endpoints[j];
       if (!apx_hcl_on_alb(e)) continue;
       const char *en = apx_hcl_ep_name(k, r, e);
-      size_t *owner = apx_map_str(&k->names, apx_arena_printf(m->arena, "endpoint.%s", en), false);
-      if (!owner || (const apx_resource *)(uintptr_t)*owner != r) continue;
-      int port = e->port > 0 ? e->port : apx_hcl_is_https(e) ? 443 : 80;
+      size_t *slot = apx_map_ptr(&k->ports, e, NULL, false);
+      if (!slot) continue;
+      int port = (int)*slot;
       apx_hcl_block(o, "output", apx_arena_printf(m->arena, "%s_url", en), NULL);
       apx_hcl_str(o, "description", apx_arena_printf(m->arena, "URL of endpoint %s of %s", e->name, r->name));
       apx_hcl_tpl(o, "value", apx_arena_printf(m->arena, "%s://${aws_lb.%s.dns_name}:%d",
@@ -822,6 +837,7 @@ int apx_emit_hcl(apx_module *m, apx_output *out) {
   apx_cloud_init(&k.c, m, "AWS ECS Fargate");
   apx_map_init_ptr(&k.used, m->arena);
   apx_map_init_str(&k.names, m->arena);
+  apx_map_init_ptr(&k.ports, m->arena);
   k.app = apx_name_dns_label(m->arena, m->app_name ? m->app_name : "app");
   k.ns = apx_arena_printf(m->arena, "%s.local", k.app);
   apx_hcl_init(&k.main);

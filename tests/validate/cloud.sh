@@ -153,6 +153,22 @@ for target in bicep hcl; do
   else ok "--emit=$target writes no secret value in clear"; fi
 done
 
+# ---- a failed compile writes nothing ------------------------------------------------
+# Bicep: two names alike in their first 32 characters would be one container
+# app; HCL: two external http endpoints of one app on port 80 (one listener).
+printf '%s\n' 'container a-very-long-name-of-a-service-number-1 { image = "a:1" }' \
+  'container a-very-long-name-of-a-service-number-2 { image = "b:1" }' \
+  'container web { image = "c:1"' '  endpoint http { target_port = 8080  port = 80  external = true }' \
+  '  endpoint admin { target_port = 8081  port = 80  scheme = "http"  external = true }' '}' > "$tmp/clash.apx"
+for target in bicep hcl; do
+  out=$tmp/clash-$target
+  (cd "$tmp" && "$ASPIREC" clash.apx --emit=$target -o "$out" > "$out.log" 2>&1); rc=$?
+  if [ $rc = 1 ] && grep -qE "^clash.apx:[0-9]+:[0-9]+: error: .*(rename one|another port)" "$out.log"; then ok "--emit=$target: a name clash is a located error"
+  else not_ok "--emit=$target: a name clash is a located error (exit $rc)"; diag < "$out.log"; fi
+  if [ ! -e "$out" ]; then ok "--emit=$target: nothing written after an error"
+  else not_ok "--emit=$target: nothing written after an error"; ls -la "$out" | diag; fi
+done
+
 # ---- warnings name the resource and the target ---------------------------------------
 for target in bicep hcl; do
   name=$([ $target = bicep ] && echo "Azure Container Apps" || echo "AWS ECS Fargate")
