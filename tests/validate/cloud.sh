@@ -155,11 +155,13 @@ done
 
 # ---- a failed compile writes nothing ------------------------------------------------
 # Bicep: two names alike in their first 32 characters would be one container
-# app; HCL: two external http endpoints of one app on port 80 (one listener).
+# app; HCL: three external http endpoints of one app, the first on 80, the
+# second (80 taken) on its target port 8081, the third fixed on 8081 too.
 printf '%s\n' 'container a-very-long-name-of-a-service-number-1 { image = "a:1" }' \
   'container a-very-long-name-of-a-service-number-2 { image = "b:1" }' \
-  'container web { image = "c:1"' '  endpoint http { target_port = 8080  port = 80  external = true }' \
-  '  endpoint admin { target_port = 8081  port = 80  scheme = "http"  external = true }' '}' > "$tmp/clash.apx"
+  'container web { image = "c:1"' '  endpoint http { target_port = 8080  external = true }' \
+  '  endpoint admin { target_port = 8081  scheme = "http"  external = true }' \
+  '  endpoint other { target_port = 9000  port = 8081  scheme = "http"  external = true }' '}' > "$tmp/clash.apx"
 for target in bicep hcl; do
   out=$tmp/clash-$target
   (cd "$tmp" && "$ASPIREC" clash.apx --emit=$target -o "$out" > "$out.log" 2>&1); rc=$?
