@@ -32,7 +32,7 @@
 #define APX_BICEP_ENV_SYM "containerAppsEnvironment"
 
 typedef struct apx_bicep_be {
-  apx_cloud c;
+  apx_cloud c; /* first: render callbacks shared in cloud.c take the state as an apx_cloud */
   apx_module *m;
   apx_bicep body;     /* resources and outputs; params are written once known used */
   apx_map param_used; /* parameters a value refers to: only those are declared */
@@ -152,13 +152,6 @@ static void apx_bicep_port(void *ud, const apx_resource *r, const apx_endpoint *
   else apx_buf_printf(out, "%d", e->target_port);
 }
 
-static void apx_bicep_target_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
-  apx_bicep_be *k = ud;
-  (void)r;
-  if (e->target_port <= 0) k->c.cb_error = "the endpoint has no target port";
-  else apx_buf_printf(out, "%d", e->target_port);
-}
-
 static bool apx_bicep_param_cb(void *ud, const apx_resource *p, apx_buf *out) {
   apx_bicep_be *k = ud;
   *apx_map_ptr(&k->param_used, p, NULL, true) = 1;
@@ -176,7 +169,7 @@ static apx_render_target apx_bicep_target(apx_bicep_be *k) {
   t.ud = k;
   t.host = apx_bicep_host;
   t.port = apx_bicep_port;
-  t.target_port = apx_bicep_target_port;
+  t.target_port = apx_cloud_target_port;
   t.param = apx_bicep_param_cb;
   t.text = apx_bicep_text;
   return t;

@@ -177,3 +177,10 @@ void apx_cloud_shell_quote(const char *s, apx_buf *out) {
 }
 
 int64_t apx_cloud_clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+void apx_cloud_target_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
+  apx_cloud *c = ud;
+  (void)r;
+  if (e->target_port <= 0) c->cb_error = "the endpoint has no target port";
+  else apx_buf_printf(out, "%d", e->target_port);
+}

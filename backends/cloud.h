@@ -65,4 +65,8 @@ const apx_endpoint *apx_cloud_health_endpoint(apx_cloud *c, const apx_resource *
 
 int64_t apx_cloud_clamp(int64_t v, int64_t lo, int64_t hi);
 
+/* A render target's target_port callback for both: ud is the back end's
+ * state, whose first member is its apx_cloud. */
+void apx_cloud_target_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out);
+
 #endif

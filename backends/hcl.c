@@ -25,7 +25,7 @@
 #include "hcl_writer.h"
 
 typedef struct apx_hcl_be {
-  apx_cloud c;
+  apx_cloud c; /* first: render callbacks shared in cloud.c take the state as an apx_cloud */
   apx_module *m;
   apx_hcl main;
   const char *app;       /* DNS label of the application: names of shared things */
@@ -88,15 +88,6 @@ static void apx_hcl_host(void *ud, const apx_resource *r, const apx_endpoint *e,
   apx_hcl_escape(out, h, strlen(h));
 }
 
-/* Tasks in awsvpc mode have addresses of their own: clients connect to the
- * port the container listens on. */
-static void apx_hcl_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
-  apx_hcl_be *k = ud;
-  (void)r;
-  if (e->target_port <= 0) k->c.cb_error = "the endpoint has no target port";
-  else apx_buf_printf(out, "%d", e->target_port);
-}
-
 static bool apx_hcl_param_cb(void *ud, const apx_resource *p, apx_buf *out) {
   apx_hcl_be *k = ud;
   *apx_map_ptr(&k->used, p, NULL, true) = 1;
@@ -113,8 +104,10 @@ static bool apx_hcl_render(apx_hcl_be *k, const apx_resource *r, const apx_value
   apx_render_target t = {0};
   t.ud = k;
   t.host = apx_hcl_host;
-  t.port = apx_hcl_port;
-  t.target_port = apx_hcl_port;
+  /* Tasks in awsvpc mode have addresses of their own: clients connect to
+   * the port the container listens on. */
+  t.port = apx_cloud_target_port;
+  t.target_port = apx_cloud_target_port;
   t.param = apx_hcl_param_cb;
   t.text = apx_hcl_text;
   return apx_cloud_render(&k->c, &t, r, v, v ? v->loc : r->loc, what, out);
@@ -576,6 +569,17 @@ static void apx_hcl_app(apx_hcl_be *k, const apx_resource *r) {
 
 /* ---- what the apps share ------------------------------------------------------------- */
 
+/* An ingress or egress block of a security group: cidr (an expression) or self. */
+static void apx_hcl_sg_rule(apx_hcl *w, const char *block, int from, int to, const char *proto, const char *cidr) {
+  apx_hcl_block(w, block, NULL, NULL);
+  apx_hcl_int(w, "from_port", from);
+  apx_hcl_int(w, "to_port", to);
+  apx_hcl_str(w, "protocol", proto);
+  if (cidr) apx_hcl_expr(w, "cidr_blocks", cidr);
+  else apx_hcl_bool(w, "self", true);
+  apx_hcl_end(w);
+}
+
 static void apx_hcl_shared(apx_hcl_be *k, apx_hcl *w) {
   apx_module *m = k->m;
   apx_hcl_block(w, "provider", "aws", NULL);
@@ -596,18 +600,8 @@ static void apx_hcl_shared(apx_hcl_be *k, apx_hcl *w) {
   apx_hcl_str(w, "name_prefix", apx_arena_printf(m->arena, "%s-tasks-", k->app));
   apx_hcl_str(w, "description", "the tasks of the app; they reach each other on any port");
   apx_hcl_expr(w, "vpc_id", "var.vpc_id");
-  apx_hcl_block(w, "ingress", NULL, NULL);
-  apx_hcl_int(w, "from_port", 0);
-  apx_hcl_int(w, "to_port", 0);
-  apx_hcl_str(w, "protocol", "-1");
-  apx_hcl_bool(w, "self", true);
-  apx_hcl_end(w);
-  apx_hcl_block(w, "egress", NULL, NULL);
-  apx_hcl_int(w, "from_port", 0);
-  apx_hcl_int(w, "to_port", 0);
-  apx_hcl_str(w, "protocol", "-1");
-  apx_hcl_expr(w, "cidr_blocks", "[\"0.0.0.0/0\"]");
-  apx_hcl_end(w);
+  apx_hcl_sg_rule(w, "ingress", 0, 0, "-1", NULL);
+  apx_hcl_sg_rule(w, "egress", 0, 0, "-1", "[\"0.0.0.0/0\"]");
   apx_hcl_end(w);
   apx_hcl_blank(w);
   apx_hcl_block(w, "resource", "aws_iam_role", "execution");
@@ -660,18 +654,8 @@ static void apx_hcl_shared_after(apx_hcl_be *k, apx_hcl *w) {
   apx_hcl_str(w, "name_prefix", apx_arena_printf(m->arena, "%s-alb-", k->app));
   apx_hcl_str(w, "description", "the load balancer of the app's external endpoints");
   apx_hcl_expr(w, "vpc_id", "var.vpc_id");
-  apx_hcl_block(w, "ingress", NULL, NULL);
-  apx_hcl_int(w, "from_port", 0);
-  apx_hcl_int(w, "to_port", 65535);
-  apx_hcl_str(w, "protocol", "tcp");
-  apx_hcl_expr(w, "cidr_blocks", "var.ingress_cidr_blocks");
-  apx_hcl_end(w);
-  apx_hcl_block(w, "egress", NULL, NULL);
-  apx_hcl_int(w, "from_port", 0);
-  apx_hcl_int(w, "to_port", 0);
-  apx_hcl_str(w, "protocol", "-1");
-  apx_hcl_expr(w, "cidr_blocks", "[\"0.0.0.0/0\"]");
-  apx_hcl_end(w);
+  apx_hcl_sg_rule(w, "ingress", 0, 65535, "tcp", "var.ingress_cidr_blocks");
+  apx_hcl_sg_rule(w, "egress", 0, 0, "-1", "[\"0.0.0.0/0\"]");
   apx_hcl_end(w);
   apx_hcl_blank(w);
   apx_hcl_block(w, "resource", "aws_security_group_rule", "tasks_from_alb");
