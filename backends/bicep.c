@@ -92,9 +92,14 @@ static void apx_bicep_claim(apx_bicep_be *k, const char *sym, const apx_resource
   }
   const apx_resource *other = (const apx_resource *)(uintptr_t)*slot;
   if (other == owner) return;
-  apx_error(k->m->diag, owner ? owner->loc : APX_NOLOC, "%s '%s' would be the Bicep symbol '%s', which %s%s%s already is; rename one",
-            what, owner ? owner->name : "", sym, other ? "'" : "the deployment's own", other ? other->name : "",
-            other ? "'" : "");
+  if (other)
+    apx_error(k->m->diag, owner ? owner->loc : APX_NOLOC,
+              "%s '%s' would be the Bicep symbol '%s', as '%s' already is; rename one", what, owner ? owner->name : "",
+              sym, other->name);
+  else
+    apx_error(k->m->diag, owner ? owner->loc : APX_NOLOC,
+              "%s '%s' would be the Bicep symbol '%s', which the deployment itself declares; rename it", what,
+              owner ? owner->name : "", sym);
 }
 
 /* ---- ingress ------------------------------------------------------------------- */

@@ -68,8 +68,8 @@ static bool apx_hcl_claim(apx_hcl_be *k, const char *type, const char *name, con
     return true;
   }
   if ((const apx_resource *)(uintptr_t)*slot != owner)
-    apx_error(k->m->diag, owner ? owner->loc : APX_NOLOC, "'%s' would be the Terraform name %s, which is already taken; rename one",
-              owner ? owner->name : "", key);
+    apx_error(k->m->diag, owner ? owner->loc : APX_NOLOC,
+              "'%s' would be the Terraform name %s, which is already taken; rename one", owner ? owner->name : "", key);
   return false;
 }
 
@@ -701,6 +701,10 @@ static void apx_hcl_variables(apx_hcl_be *k, apx_hcl *v, apx_hcl *w, const apx_r
   apx_hcl_variable(v, "task_memory", "map(number)", "memory (MiB) per app (by name); 512 when not given", "{}", false);
   apx_hcl_variable(v, "log_retention_days", "number", "days CloudWatch keeps the apps' logs", "30", false);
 
+  static const char *const own[] = {"aws_region", "vpc_id", "subnet_ids", "assign_public_ip", "public_subnet_ids",
+                                    "ingress_cidr_blocks", "certificate_arn", "task_cpu", "task_memory",
+                                    "log_retention_days"};
+  for (size_t i = 0; i < sizeof own / sizeof *own; i++) apx_hcl_claim(k, "var", own[i], NULL);
   apx_buf d = {0}, e = {0};
   bool header = false;
   for (size_t i = 0; i < m->nresources; i++) {

@@ -171,6 +171,16 @@ for target in bicep hcl; do
   else not_ok "--emit=$target: nothing written after an error"; ls -la "$out" | diag; fi
 done
 
+# A parameter named like one of the target's own declarations.
+printf '%s\n' 'param vpc_id { default = "x" }' 'param location { default = "y" }' \
+  'container a { image = "i"  env { V = vpc_id  L = location } }' > "$tmp/own.apx"
+for pair in "bicep:parameter 'location' would be the Bicep symbol 'location'" "hcl:'vpc_id' would be the Terraform name var.vpc_id"; do
+  target=${pair%%:*} want=${pair#*:}
+  (cd "$tmp" && "$ASPIREC" own.apx --emit=$target -o "$tmp/own-$target" > "$tmp/own-$target.log" 2>&1)
+  if grep -qF "$want" "$tmp/own-$target.log" && [ ! -e "$tmp/own-$target" ]; then ok "--emit=$target: a parameter cannot take the target's own name"
+  else not_ok "--emit=$target: a parameter cannot take the target's own name"; diag < "$tmp/own-$target.log"; fi
+done
+
 # ---- warnings name the resource and the target ---------------------------------------
 for target in bicep hcl; do
   name=$([ $target = bicep ] && echo "Azure Container Apps" || echo "AWS ECS Fargate")
