@@ -5,6 +5,14 @@
 
 void apx_bicep_escape(apx_buf *out, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
+    /* A run of bytes that need nothing, in one append. */
+    size_t j = i;
+    while (j < n && (unsigned char)s[j] >= 0x20 && s[j] != '\\' && s[j] != '\'' && s[j] != '$') j++;
+    if (j > i) {
+      apx_buf_append(out, s + i, j - i);
+      i = j - 1;
+      continue;
+    }
     unsigned char c = (unsigned char)s[i];
     switch (c) {
     case '\\': apx_buf_puts(out, "\\\\"); break;
