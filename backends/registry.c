@@ -9,6 +9,8 @@ const apx_backend apx_backends[] = {
     {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
     {"k8s", "Kubernetes manifests: manifests.yaml and secrets.yaml", apx_emit_k8s},
     {"helm", "a Helm chart: Chart.yaml, values.yaml, templates/", apx_emit_helm},
+    {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep},
+    {"hcl", "Terraform (main.tf, variables.tf, outputs.tf, versions.tf) for AWS ECS Fargate", apx_emit_hcl},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];

@@ -10,6 +10,8 @@
 #                                other (a generated secret in secrets.yaml is recorded as
 #                                `<generated: NAME>`, checked against the generator: k8s_generated())
 #   NAME.err                     stderr of --emit=ir with NO_COLOR=1, then a line `exit: N`
+#   NAME.TARGET/                 any directory: --emit=TARGET -o DIR, compared with diff -r
+#                                (NAME.bicep/, NAME.hcl/, ...); --update rewrites it
 # A first line `// aspirec-args: -p region=eu` passes those options too.
 # Runs from tests/golden with relative paths, so messages are stable.
 #
@@ -134,9 +136,10 @@ open(sys.argv[2], "w").write(text)
 PY
 }
 
-# kube_dir TARGET NAME SRC ARGS...: --emit=TARGET -o into the out tree, then
-# compares with (or, updating, copies to) NAME.TARGET/.
-kube_dir() {
+# target_dir TARGET NAME SRC ARGS...: --emit=TARGET -o into the out tree, then
+# compares with (or, updating, copies to) NAME.TARGET/ (a k8s secrets.yaml's
+# generated values first turned into their placeholders).
+target_dir() {
   local target=$1 name=$2 src=$3 rc
   shift 3
   local exp=$name.$target out=$outroot/$name.$target
@@ -173,7 +176,9 @@ for src in "${inputs[@]}"; do
   if [ ! -f "$src" ]; then not_ok "golden $src: no such input"; continue; fi
   read -ra args <<< "$(apx_args_of "$src")"
   has_any=0
-  for x in compose.yaml env ir.json dot err k8s helm; do [ -e "$name.$x" ] && has_any=1; done
+  for x in compose.yaml env ir.json dot err; do [ -e "$name.$x" ] && has_any=1; done
+  dirs=(); for d in "$name".*/; do [ -d "$d" ] && dirs+=("${d%/}"); done
+  [ ${#dirs[@]} -gt 0 ] && has_any=1
 
   # errors (always computed: it tells whether the program compiles)
   "$ASPIREC" "$src" "${args[@]}" --emit=ir > "$tmp/ir" 2> "$tmp/err"
@@ -235,8 +240,9 @@ for src in "${inputs[@]}"; do
     rm -rf "$out"
   fi
 
-  for t in k8s helm; do
-    [ -d "$name.$t" ] && kube_dir $t "$name" "$src" "${args[@]}"
+  # NAME.TARGET/: the whole output directory of --emit=TARGET.
+  for d in "${dirs[@]}"; do
+    target_dir "${d#"$name".}" "$name" "$src" "${args[@]}"
   done
 done
 

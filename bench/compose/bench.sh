@@ -9,8 +9,11 @@
 #                               [--dc-sizes "1000"] [--no-docker-compose]
 #                               [--dc-timeout SECONDS] [--cg-sizes "10000"]
 #                               [--no-callgrind]
+#                               [--cloud-targets "bicep hcl"]
 #   ASPIREC   the binary to time (default: build one in _build-bench, a
 #             static -O2 build, so no libtool wrapper script is timed)
+#   --cloud-targets  also time these back ends on the same topologies (a
+#             second table; "" for none)
 # Writes bench/out/compose/N/ (the topology, the compose project) and
 # bench/out/compose/results.md (the table). Needs python3, GNU time
 # (apt-get install time), valgrind (callgrind) and docker-compose (Debian's, v1).
@@ -24,6 +27,7 @@ dc_sizes="1000"
 dc_timeout=360
 cg=1
 cg_sizes="10000"
+cloud_targets="bicep hcl"
 while [ $# -gt 0 ]; do
   case $1 in
     --sizes) sizes=$2; shift 2 ;;
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
     --dc-timeout) dc_timeout=$2; shift 2 ;;
     --cg-sizes) cg_sizes=$2; shift 2 ;;
     --no-callgrind) cg=0; shift ;;
+    --cloud-targets) cloud_targets=$2; shift 2 ;;
     -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -164,6 +169,34 @@ for n in $sizes; do
   row="| $n | ${apx_kb} KB | ${yml_kb} KB | $wall_ms | $(ms "$best_user") | $us_per | $rss_mb | $insns | $chk_ms | $fe_mbs | $dcms | $ratio |"
   echo "$row" | tee -a "$results.tmp"
 done
+
+# ---- the cloud back ends on the same topologies ------------------------------------
+if [ -n "$cloud_targets" ]; then
+  {
+    echo
+    echo "| target | N | files | aspirec wall ms | µs/resource | peak RSS MB |"
+    echo "|---|---:|---:|---:|---:|---:|"
+  } | tee -a "$results.tmp"
+  for t in $cloud_targets; do
+    for n in $sizes; do
+      d=$out/$n
+      args=("$d/app.apx" --emit="$t" -o "$d/$t" -p pg_password=bench-Secret-42)
+      "$ASPIREC" "${args[@]}" 2> "$d/$t.err" || { cat "$d/$t.err" >&2; die "aspirec --emit=$t failed on N=$n"; }
+      best_wall=''
+      for ((i = 0; i < runs; i++)); do
+        t0=$(date +%s%N)
+        "$ASPIREC" "${args[@]}" 2> /dev/null
+        t1=$(date +%s%N)
+        w=$(( (t1 - t0) / 1000 ))
+        if [ -z "$best_wall" ] || [ "$w" -lt "$best_wall" ]; then best_wall=$w; fi
+      done
+      time_cmd "$d/$t.time.err" "$ASPIREC" "${args[@]}"
+      kb=$(( $(cat "$d/$t"/* | wc -c) / 1024 ))
+      awk -v t="$t" -v n="$n" -v kb="$kb" -v u="$best_wall" -v k="$RSS" \
+        'BEGIN { printf "| %s | %d | %d KB | %.1f | %.1f | %.1f |\n", t, n, kb, u / 1000, u / n, k / 1024 }' | tee -a "$results.tmp"
+    done
+  done
+fi
 
 # ---- goals ---------------------------------------------------------------------
 {
