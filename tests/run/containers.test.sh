@@ -1,0 +1,181 @@
+#!/bin/bash
+# apx-test: slow
+# Run mode runs containers on a private dockerd (tests/compose-up/bin:
+# state, socket and network namespace of its own; a busybox image imported
+# from busybox-static, no registry). aspirec runs inside the engine's network
+# namespace (nsenter), so that ports published on 127.0.0.1 and the host
+# gateway are those of this engine only. Real traffic in every direction:
+#   container -> container  by name and target port on the run's network;
+#   process   -> container  through the port published on 127.0.0.1;
+#   container -> process    through host.docker.internal (host-gateway);
+# health through the published port gates wait_for; Ctrl-C removes every
+# container and the network; a SIGKILL of aspirec leaves the watchdog to
+# remove them; a missing image fails with the engine's reason and its
+# dependents never start; --engine names an engine that must answer.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/helpers.sh"
+need_aspirec
+. "$APX_SRCDIR/tests/compose-up/lib/engine.sh"
+cu_need dockerd "$DOCKER" /bin/busybox nsenter python3
+apx_tmpdir T
+IMAGE=aspirec-test/busybox:1
+cu_engine "$T/dk"
+if ! msg=$("$CU_HERE/bin/make-busybox-image" "$IMAGE" 2>&1); then
+  not_ok "busybox image imported"; printf '%s\n' "$msg" | diag; exit 1
+fi
+engine_pid=$(cat "$T/dk/launcher.pid")
+# aspirec in the engine's network namespace; exec keeps the pid (SIGINT, SIGKILL reach aspirec).
+cat > "$T/aspirec-ns" <<SH
+#!/bin/sh
+exec nsenter -t $engine_pid -n -- "$ASPIREC" "\$@"
+SH
+chmod +x "$T/aspirec-ns"
+REAL_ASPIREC=$ASPIREC
+ASPIREC=$T/aspirec-ns
+
+mkdir -p "$T/app"
+cat > "$T/app/app.apx" <<'APX'
+container cserver {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo from-cserver > /www/index.html; echo cserver listening; exec httpd -f -p 8080 -h /www"]
+  endpoint http { target_port = 8080 }
+  health { http = "/"  interval = 300ms }
+}
+executable pserver {
+  command = "python3"
+  args    = ["-c", "import http.server as h, os\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b'from-pserver\\n')\n  def log_message(s, *a): print('pserver: GET', flush=True)\nprint('pserver listening', flush=True)\nh.HTTPServer(('0.0.0.0', int(os.environ['PORT'])), H).serve_forever()"]
+  endpoint http { env = "PORT" }
+  health { tcp = "http"  interval = 300ms }
+}
+container cclient {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo \"cclient: to cserver at $CSERVER_HTTP\"; echo \"cclient: got $(wget -qO- $CSERVER_HTTP/)\"; echo \"cclient: to pserver at $PSERVER_HTTP\"; echo \"cclient: got $(wget -qO- $PSERVER_HTTP/)\"; exec sleep 1000"]
+  references = [cserver, pserver]
+  wait_for = [cserver, pserver]
+}
+executable pclient {
+  command = "python3"
+  args    = ["-c", "import os, urllib.request as u\na = os.environ['CSERVER_HTTP']\nprint('pclient: to cserver at', a, flush=True)\nprint('pclient: got', u.urlopen(a + '/').read().decode().strip(), flush=True)\nimport time; time.sleep(1000)"]
+  references = [cserver]
+  wait_for = [cserver]
+}
+APX
+ctrs() { "$DOCKER" ps -aq --filter label=aspirec.program=app; }
+nets() { "$DOCKER" network ls -q --filter name=aspirec-app; }
+
+out=$T/out1
+run_start "$out" "$T/app/app.apx" --run --grace 3s
+wait_for_text "$out" 'app is up|started with problems' 60
+if wait_for_text "$out" 'cclient +\| cclient: got from-cserver' 20 &&
+   grep -qE 'cclient +\| cclient: to cserver at http://cserver:8080$' "$out"; then
+  ok "container -> container: by name and target port (http://cserver:8080)"
+else not_ok "container -> container by name and target port"; show "$out"; fi
+port=$("$DOCKER" port aspirec-app-cserver 8080/tcp 2> /dev/null | head -1)
+if wait_for_text "$out" 'pclient +\| pclient: got from-cserver' 20 &&
+   grep -qE "pclient +\| pclient: to cserver at http://localhost:${port##*:}\$" "$out" && [ "${port%:*}" = 127.0.0.1 ]; then
+  ok "process -> container: through the port published on 127.0.0.1 ($port)"
+else not_ok "process -> container through the published port ($port)"; show "$out"; fi
+if wait_for_text "$out" 'cclient +\| cclient: got from-pserver' 20 &&
+   grep -qE 'cclient +\| cclient: to pserver at http://host.docker.internal:[0-9]+$' "$out"; then
+  ok "container -> process: through host.docker.internal (host-gateway)"
+else not_ok "container -> process through host.docker.internal"; show "$out"; fi
+line() { grep -nE -- "$1" "$out" | head -1 | cut -d: -f1; }
+a=$(line 'cserver: healthy') b=$(line 'cclient: started') c=$(line 'pclient: started')
+if [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && [ "$a" -lt "$b" ] && [ "$a" -lt "$c" ]; then
+  ok "health through the published port gates wait_for (cserver healthy before its clients start)"
+else not_ok "health gates wait_for"; show "$out"; fi
+if grep -qE 'cserver +\| cserver listening' "$out"; then ok "a container's output comes through the multiplexer, prefixed"
+else not_ok "container output prefixed"; show "$out"; fi
+if [ "$(nets)" ] && [ "$(ctrs | wc -l)" = 2 ]; then ok "one network (aspirec-app) and two containers while it runs"
+else not_ok "network and containers while running: $(nets) / $(ctrs | wc -l)"; fi
+kill -INT "$RUN_PID"
+wait_exit "$RUN_PID" 30
+left=$(ctrs) lnet=$(nets)
+if [ "$RUN_RC" = 0 ] && [ -z "$left" ] && [ -z "$lnet" ] && no_marked_left "$RUN_MARK" 5; then
+  ok "Ctrl-C: aspirec exits 0, no container, network or process left"
+else not_ok "Ctrl-C: rc $RUN_RC, containers '$left', network '$lnet'"; show "$out"; fi
+
+# SIGKILL: the watchdog removes the containers.
+out=$T/out2
+run_start "$out" "$T/app/app.apx" --run --grace 2s
+wait_for_text "$out" 'app is up|started with problems' 60
+n=$(ctrs | wc -l)
+kill -KILL "$RUN_PID"
+gone=
+for _ in $(seq 100); do [ -z "$(ctrs)" ] && { gone=1; break; }; sleep 0.2; done
+if [ "$n" = 2 ] && [ -n "$gone" ] && no_marked_left "$RUN_MARK" 10; then
+  ok "SIGKILL of aspirec: the watchdog removes its $n containers; no process left"
+else not_ok "SIGKILL: $n containers before, left: $(ctrs)"; show "$out"; fi
+"$DOCKER" network rm aspirec-app > /dev/null 2>&1   # a killed run leaves its network, reused next run
+
+# Volumes keep their data across runs; binds are relative to the program;
+# a container killed behind aspirec's back is restarted (restart = "always").
+mkdir -p "$T/vol/conf"
+echo hi-from-bind > "$T/vol/conf/hello.txt"
+cat > "$T/vol/vol.apx" <<'APX'
+container store {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "n=$(cat /data/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /data/n; echo \"store: start $n, bind says $(cat /conf/hello.txt)\"; exec sleep 1000"]
+  volume data { target = "/data" }
+  bind { source = "./conf"  target = "/conf"  readonly = true }
+  restart = "always"
+}
+APX
+out=$T/out6
+run_start "$out" "$T/vol/vol.apx" --run --grace 1s
+if wait_for_text "$out" 'store +\| store: start 1, bind says hi-from-bind' 30; then
+  ok "bind: ./conf relative to the program, mounted read-only"
+else not_ok "bind mounted"; show "$out"; fi
+"$DOCKER" kill aspirec-vol-store > /dev/null 2>&1
+if wait_for_text "$out" 'store: restarted \(docker container' 20 && wait_for_text "$out" 'store +\| store: start 2,' 10; then
+  ok "a killed container is restarted (restart = always), its volume kept"
+else not_ok "killed container restarted"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+out=$T/out7
+run_start "$out" "$T/vol/vol.apx" --run --grace 1s
+if wait_for_text "$out" 'store +\| store: start 3,' 30 && "$DOCKER" volume inspect aspirec-vol-store-data > /dev/null 2>&1; then
+  ok "named volume aspirec-vol-store-data: its data survives the run (start 3 on the next run)"
+else not_ok "volume data kept across runs"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+if [ "$RUN_RC" = 0 ] && [ -z "$("$DOCKER" ps -aq --filter label=aspirec.program=vol)" ]; then ok "vol: Ctrl-C, nothing left"
+else not_ok "vol: Ctrl-C rc $RUN_RC"; fi
+
+# A missing image: the engine's reason; what waits for it never starts.
+mkdir -p "$T/bad"
+cat > "$T/bad/bad.apx" <<'APX'
+container db { image = "aspirec-test/nope:1"  endpoint tcp { target_port = 5432 } }
+executable after { command = "sh"  args = ["-c", "echo after started; exec sleep 100"]  wait_for = [db] }
+APX
+out=$T/out3
+run_start "$out" "$T/bad/bad.apx" --run --engine=docker --grace 1s
+wait_exit "$RUN_PID" 60
+if grep -qE "db: .*image aspirec-test/nope:1 is not on docker and cannot be pulled: .+" "$out" &&
+   ! grep -q 'after started' "$out" && [ "$RUN_RC" = 1 ]; then
+  ok "missing image: fails with the engine's reason ($(grep -oE 'cannot be pulled: .{0,60}' "$out" | head -1)); its dependent never starts"
+else not_ok "missing image: rc $RUN_RC"; show "$out"; fi
+
+# --engine names one that must answer.
+out=$T/out4
+CONTAINER_HOST=unix://$T/no-podman.sock "$ASPIREC" "$T/app/app.apx" --run --engine=podman > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q -- '--engine=podman: no podman answers on its API socket' "$out"; then
+  ok "--engine=podman with no podman service: exit 2, clear error"
+else not_ok "--engine=podman with none: rc $rc"; show "$out"; fi
+
+# The daemon stopped: a clear error, nothing starts.
+"$CU_HERE/bin/dockerd-local" stop "$T/dk" > /dev/null 2>&1
+out=$T/out5
+"$REAL_ASPIREC" "$T/app/app.apx" --run --engine=docker > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q -- '--engine=docker: no docker answers on its API socket' "$out" && ! grep -q started "$out"; then
+  ok "stopped daemon: exit 2, clear error, nothing started"
+else not_ok "stopped daemon: rc $rc"; show "$out"; fi
+"$REAL_ASPIREC" "$T/app/app.apx" --run > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q "error: container 'cserver' cannot run: no container engine (docker, podman) answers" "$out"; then
+  ok "stopped daemon, no --engine: the no-engine error of before"
+else not_ok "stopped daemon, no --engine: rc $rc"; show "$out"; fi
+apx_done
