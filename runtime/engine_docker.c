@@ -17,6 +17,8 @@
  * Every container carries the label aspirec.session=<this run>, which the
  * watchdog uses to remove them when aspirec is killed (watchdog.c). */
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,9 @@ typedef struct apx_ctr {
   bool thread_on;
   uv_async_t done;
   long status;      /* the exit status (wait), -1 unknown */
+  bool persistent;  /* lifetime = "persistent": left running at the end */
+  long since;       /* a reused one: its logs from this time on (0: all) */
+  _Atomic int detach; /* stop following it (persistent, at the end): the thread ends without a wait */
   char err[256];    /* why the wait failed */
   struct apx_ctr *next;
 } apx_ctr;
@@ -198,13 +203,23 @@ static size_t apx_demux_cb(char *data, size_t size, size_t nmemb, void *ud) {
   return n;
 }
 
+static int apx_ctr_progress(void *ud, curl_off_t a, curl_off_t b, curl_off_t x, curl_off_t y) {
+  (void)a, (void)b, (void)x, (void)y;
+  return atomic_load(&((apx_ctr *)ud)->detach) ? 1 : 0;
+}
+
 static void apx_ctr_thread(void *arg) {
   apx_ctr *c = arg;
   char url[256];
-  snprintf(url, sizeof url, "http://localhost/v1.41/containers/%s/logs?follow=1&stdout=1&stderr=1", c->id);
+  snprintf(url, sizeof url, "http://localhost/v1.41/containers/%s/logs?follow=1&stdout=1&stderr=1&since=%ld", c->id,
+           c->since);
   CURL *h = curl_easy_init();
   if (h) {
     apx_demux d = {.fd = c->wfd};
+    /* Asked about once a second even when no output comes: how a detach ends the stream. */
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, apx_ctr_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, c);
     curl_easy_setopt(h, CURLOPT_UNIX_SOCKET_PATH, c->sock);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -215,6 +230,11 @@ static void apx_ctr_thread(void *arg) {
   }
   close(c->wfd);
   c->wfd = -1;
+  if (atomic_load(&c->detach)) {
+    c->status = 0;
+    uv_async_send(&c->done);
+    return;
+  }
   apx_buf b = {0};
   char path[160];
   snprintf(path, sizeof path, "/containers/%s/wait", c->id);
@@ -261,7 +281,7 @@ static void apx_ctr_done(uv_async_t *a) {
   if (c->thread_on) uv_thread_join(&c->thread);
   c->thread_on = false;
   apx_ctr_unlink(c);
-  apx_ctr_remove(c->sock, c->id);
+  if (!atomic_load(&c->detach)) apx_ctr_remove(c->sock, c->id);
   long st = c->status;
   int sig = 0;
   /* The engine reports a container killed by a signal as 128 + the signal. */
@@ -277,8 +297,43 @@ static void apx_ctr_done(uv_async_t *a) {
 
 /* ---- start ------------------------------------------------------------------------------------ */
 
-static char *apx_create_body(apx_runtime *run, apx_run_unit *u) {
+/* Follows a running container: its output into the unit's log, its end
+ * into the loop (the thread), as the unit's main workload. */
+static int apx_follow(apx_runtime *run, apx_run_unit *u, const char *id, bool persistent, long since) {
+  int wfd;
+  apx_run_proc *p = apx_run_proc_new(run, u, APX_PROC_MAIN, u->drv, &wfd);
+  if (!p) {
+    if (!persistent) apx_ctr_remove(run->engine_sock, id);
+    return -1;
+  }
+  apx_ctr *c = calloc(1, sizeof *c);
+  if (!c) abort();
+  snprintf(c->id, sizeof c->id, "%s", id);
+  c->run = run;
+  c->proc = p;
+  c->sock = run->engine_sock;
+  c->wfd = wfd;
+  c->status = -1;
+  c->persistent = persistent;
+  c->since = since;
+  uv_async_init(&run->loop, &c->done, apx_ctr_done);
+  c->done.data = c;
+  p->handles++; /* the async */
+  p->engine = c;
+  snprintf(p->label, sizeof p->label, "%s container %.12s", run->engine, c->id);
+  p->streams = 1;
+  if (apx_run_stream_start(p->out) != 0) p->streams--;
+  c->next = apx_ctrs;
+  apx_ctrs = c;
+  if (uv_thread_create(&c->thread, apx_ctr_thread, c) == 0) c->thread_on = true;
+  else apx_ctr_thread(c); /* no thread: what it would do, now (the container is followed no further) */
+  u->proc = p;
+  return 0;
+}
+
+static char *apx_create_body(apx_runtime *run, apx_run_unit *u, char hash[17]) {
   const apx_resource *r = u->res;
+  bool persistent = r->lifetime == APX_LIFETIME_PERSISTENT;
   const char *net = apx_run_engine_network(run);
   cJSON *j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "Image", u->image);
@@ -295,7 +350,9 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u) {
   cJSON *labels = cJSON_AddObjectToObject(j, "Labels");
   cJSON_AddStringToObject(labels, "aspirec.program", run->m->app_name ? run->m->app_name : "");
   cJSON_AddStringToObject(labels, "aspirec.resource", r->name);
-  cJSON_AddStringToObject(labels, "aspirec.session", run->engine_session);
+  /* A persistent container outlives the session: the watchdog must not find it. */
+  if (!persistent) cJSON_AddStringToObject(labels, "aspirec.session", run->engine_session);
+  else cJSON_AddStringToObject(labels, "aspirec.lifetime", "persistent");
   cJSON *exposed = cJSON_AddObjectToObject(j, "ExposedPorts");
   cJSON *hc = cJSON_AddObjectToObject(j, "HostConfig");
   cJSON *pb = cJSON_AddObjectToObject(hc, "PortBindings");
@@ -346,14 +403,91 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u) {
   cJSON *al = cJSON_AddArrayToObject(en, "Aliases");
   cJSON_AddItemToArray(al, cJSON_CreateString(r->name));
   char *s = cJSON_PrintUnformatted(j);
+  /* The configuration's digest, as a label: a persistent container is
+   * reused only when the one running was made from the same request. */
+  uint64_t h = 14695981039346656037ull;
+  for (const char *p = s; *p; p++) {
+    h ^= (unsigned char)*p;
+    h *= 1099511628211ull;
+  }
+  snprintf(hash, 17, "%016llx", (unsigned long long)h);
+  if (persistent) {
+    cJSON_AddStringToObject(labels, "aspirec.config", hash);
+    free(s);
+    s = cJSON_PrintUnformatted(j);
+  }
   cJSON_Delete(j);
   return s;
 }
 
+/* A persistent container of an earlier run: its id when it runs and was
+ * made from the same configuration (hash); else removed, and NULL. */
+static bool apx_reusable(apx_runtime *run, const char *name, const char *hash, char *id, size_t n) {
+  char *e = apx_esc(name);
+  char path[400];
+  snprintf(path, sizeof path, "/containers/%s/json", e);
+  curl_free(e);
+  apx_buf b = {0};
+  bool ok = false;
+  if (apx_run_http(run->engine_sock, "GET", path, NULL, &b, 30000) == 200) {
+    cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(j, "Config");
+    const cJSON *labels = cJSON_GetObjectItemCaseSensitive(cfg, "Labels");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(labels, "aspirec.config");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(j, "State");
+    const cJSON *running = cJSON_GetObjectItemCaseSensitive(st, "Running");
+    const cJSON *cid = cJSON_GetObjectItemCaseSensitive(j, "Id");
+    ok = cJSON_IsString(h) && strcmp(h->valuestring, hash) == 0 && cJSON_IsTrue(running) && cJSON_IsString(cid);
+    if (ok) snprintf(id, n, "%s", cid->valuestring);
+    cJSON_Delete(j);
+  }
+  apx_buf_free(&b);
+  return ok;
+}
+
+/* Before ports are chosen: a persistent container left by an earlier run
+ * keeps its published ports, so that its clients' addresses stay the same. */
+static int apx_docker_inspect(apx_runtime *run, apx_run_unit *u) {
+  const apx_resource *r = u->res;
+  if (r->lifetime != APX_LIFETIME_PERSISTENT || !r->nendpoints) return 0;
+  char *e = apx_esc(apx_ctr_name(run, u));
+  char path[400];
+  snprintf(path, sizeof path, "/containers/%s/json", e);
+  curl_free(e);
+  apx_buf b = {0};
+  if (apx_run_http(run->engine_sock, "GET", path, NULL, &b, 30000) == 200) {
+    cJSON *j = cJSON_ParseWithLength(b.data, b.len);
+    const cJSON *hc = cJSON_GetObjectItemCaseSensitive(j, "HostConfig");
+    const cJSON *pb = cJSON_GetObjectItemCaseSensitive(hc, "PortBindings");
+    if (!u->ports) u->ports = APX_NEW_ARRAY(run->arena, int, r->nendpoints);
+    for (size_t k = 0; k < r->nendpoints; k++) {
+      const apx_endpoint *ep = &r->endpoints[k];
+      if (!ep->target_port || ep->port) continue;
+      char key[32];
+      snprintf(key, sizeof key, "%d/%s", ep->target_port, ep->protocol && strcmp(ep->protocol, "udp") == 0 ? "udp" : "tcp");
+      const cJSON *arr = cJSON_GetObjectItemCaseSensitive(pb, key);
+      const cJSON *hp = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, 0), "HostPort");
+      if (cJSON_IsString(hp)) u->ports[k] = atoi(hp->valuestring);
+    }
+    cJSON_Delete(j);
+  }
+  apx_buf_free(&b);
+  return 0;
+}
+
 static int apx_docker_start(apx_runtime *run, apx_run_unit *u) {
   const char *name = apx_ctr_name(run, u);
-  apx_ctr_remove(run->engine_sock, name); /* a leftover of a run that was killed */
-  char *body = apx_create_body(run, u);
+  char hash[17];
+  char *body = apx_create_body(run, u, hash);
+  bool persistent = u->res->lifetime == APX_LIFETIME_PERSISTENT;
+  char reuse[80];
+  if (persistent && apx_reusable(run, name, hash, reuse, sizeof reuse)) {
+    free(body);
+    apx_run_say(run, "%s: reusing persistent container %s (%.12s, same configuration)", u->name, name, reuse);
+    return apx_follow(run, u, reuse, true, (long)time(NULL));
+  }
+  if (persistent) apx_run_say(run, "%s: creating persistent container %s", u->name, name);
+  apx_ctr_remove(run->engine_sock, name); /* a leftover of a run that was killed, or a changed one */
   char *e = apx_esc(name);
   char path[400];
   snprintf(path, sizeof path, "/containers/create?name=%s", e);
@@ -369,52 +503,31 @@ static int apx_docker_start(apx_runtime *run, apx_run_unit *u) {
     return -1;
   }
   cJSON *j = cJSON_ParseWithLength(b.data, b.len);
-  const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "Id");
-  apx_ctr *c = calloc(1, sizeof *c);
-  if (!c) abort();
-  snprintf(c->id, sizeof c->id, "%s", cJSON_IsString(id) ? id->valuestring : name);
+  const cJSON *jid = cJSON_GetObjectItemCaseSensitive(j, "Id");
+  char id[80];
+  snprintf(id, sizeof id, "%s", cJSON_IsString(jid) ? jid->valuestring : name);
   cJSON_Delete(j);
-  snprintf(path, sizeof path, "/containers/%s/start", c->id);
+  snprintf(path, sizeof path, "/containers/%s/start", id);
   st = apx_run_http(run->engine_sock, "POST", path, NULL, &b, 60000);
   if (st != 204 && st != 304) {
     apx_engine_reason(&b, why, sizeof why);
     snprintf(u->why, sizeof u->why, "%s cannot start its container: %s", run->engine, why);
-    apx_ctr_remove(run->engine_sock, c->id);
+    apx_ctr_remove(run->engine_sock, id);
     apx_buf_free(&b);
-    free(c);
     return -1;
   }
   apx_buf_free(&b);
-  int wfd;
-  apx_run_proc *p = apx_run_proc_new(run, u, APX_PROC_MAIN, u->drv, &wfd);
-  if (!p) {
-    apx_ctr_remove(run->engine_sock, c->id);
-    free(c);
-    return -1;
-  }
-  c->run = run;
-  c->proc = p;
-  c->sock = run->engine_sock;
-  c->wfd = wfd;
-  c->status = -1;
-  uv_async_init(&run->loop, &c->done, apx_ctr_done);
-  c->done.data = c;
-  p->handles++; /* the async */
-  p->engine = c;
-  snprintf(p->label, sizeof p->label, "%s container %.12s", run->engine, c->id);
-  p->streams = 1;
-  if (apx_run_stream_start(p->out) != 0) p->streams--;
-  c->next = apx_ctrs;
-  apx_ctrs = c;
-  if (uv_thread_create(&c->thread, apx_ctr_thread, c) == 0) c->thread_on = true;
-  else apx_ctr_thread(c); /* no thread: what it would do, now (the container is followed no further) */
-  u->proc = p;
-  return 0;
+  return apx_follow(run, u, id, persistent, 0);
 }
 
 static void apx_docker_signal(apx_run_proc *p, int sig) {
   apx_ctr *c = p->engine;
   if (!c) return;
+  if (c->persistent) {
+    /* Left running for the next run: only the following ends. */
+    if (!atomic_exchange(&c->detach, 1)) apx_run_say(c->run, "%s: left running (lifetime = persistent)", p->unit->name);
+    return;
+  }
   char path[200];
   snprintf(path, sizeof path, "/containers/%s/kill?signal=%d", c->id, sig);
   apx_buf b = {0};
@@ -426,7 +539,8 @@ static void apx_docker_close(apx_runtime *run) {
   /* Containers still there (the loop ended before their end was seen):
    * removed, which ends their log streams and so their threads. */
   for (apx_ctr *c = apx_ctrs; c; c = c->next) {
-    apx_ctr_remove(c->sock, c->id);
+    if (c->persistent) atomic_store(&c->detach, 1);
+    else apx_ctr_remove(c->sock, c->id);
     if (c->thread_on) uv_thread_join(&c->thread);
     c->thread_on = false;
   }
@@ -441,6 +555,7 @@ static void apx_docker_close(apx_runtime *run) {
 
 const apx_run_driver apx_run_driver_docker = {.name = "docker",
                                               .open = apx_docker_open,
+                                              .inspect = apx_docker_inspect,
                                               .create = apx_docker_create,
                                               .start = apx_docker_start,
                                               .signal = apx_docker_signal,

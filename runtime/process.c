@@ -260,4 +260,4 @@ static int apx_proc_start(apx_runtime *run, apx_run_unit *u) {
 
 /* The host process: the first way a unit runs (run_internal.h). */
 const apx_run_driver apx_run_driver_process = {
-    .name = "process", .open = NULL, .create = NULL, .start = apx_proc_start, .signal = apx_proc_kill, .close = NULL};
+    .name = "process", .open = NULL, .inspect = NULL, .create = NULL, .start = apx_proc_start, .signal = apx_proc_kill, .close = NULL};

@@ -321,6 +321,8 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   int rc = apx_run_state_open(&run);
   if (!rc) rc = apx_run_plan(&run);
   if (!rc) rc = apx_run_params(&run);
+  for (size_t i = 0; i < run.nunits && !rc; i++)
+    if (run.units[i]->drv->inspect) rc = run.units[i]->drv->inspect(&run, run.units[i]);
   if (!rc) rc = apx_run_ports(&run);
   if (!rc) rc = apx_run_state_resources(&run);
   if (!rc) rc = apx_run_render(&run);

@@ -295,6 +295,9 @@ struct apx_run_driver {
   const char *name; /* "process", "docker", "podman": for messages */
   /* Before anything starts, once per run: what the engine needs (its network). 0, or 2 after printing why. */
   int (*open)(apx_runtime *run);
+  /* Before ports are chosen: what an earlier run left of the unit (a
+   * persistent container's published ports, kept). 0, or 2. NULL: nothing. */
+  int (*inspect)(apx_runtime *run, apx_run_unit *u);
   /* Before the unit's first start, in the loop: what its workload needs (an
    * image). 0, or -1 with u->why set. NULL: nothing. */
   int (*create)(apx_runtime *run, apx_run_unit *u);

@@ -143,6 +143,57 @@ kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
 if [ "$RUN_RC" = 0 ] && [ -z "$("$DOCKER" ps -aq --filter label=aspirec.program=vol)" ]; then ok "vol: Ctrl-C, nothing left"
 else not_ok "vol: Ctrl-C rc $RUN_RC"; fi
 
+# lifetime = "persistent": left running on exit, reused next run when its
+# configuration is unchanged (same container, same published port), made
+# anew (same port) when it changed.
+mkdir -p "$T/pers"
+pers_apx() {
+  cat > "$T/pers/pers.apx" <<APX
+container keep {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo keep-\$FLAVOUR > /www/index.html; echo keep up; exec httpd -f -p 8080 -h /www"]
+  env { FLAVOUR = "$1" }
+  endpoint http { target_port = 8080 }
+  health { http = "/"  interval = 300ms }
+  lifetime = "persistent"
+}
+executable reader {
+  command = "python3"
+  args    = ["-c", "import os, urllib.request as u; print('reader got', u.urlopen(os.environ['KEEP_HTTP'] + '/').read().decode().strip(), flush=True); import time; time.sleep(100)"]
+  references = [keep]
+  wait_for = [keep]
+}
+APX
+}
+pid_of() { "$DOCKER" inspect -f '{{.Id}}' aspirec-pers-keep 2> /dev/null; }
+port_of() { "$DOCKER" port aspirec-pers-keep 8080/tcp 2> /dev/null | head -1; }
+pers_apx one
+out=$T/out8
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+wait_for_text "$out" 'reader +\| reader got keep-one' 40 || { not_ok "persistent: first run serves"; show "$out"; }
+id1=$(pid_of) port1=$(port_of)
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+running=$("$DOCKER" inspect -f '{{.State.Running}}' aspirec-pers-keep 2> /dev/null)
+if [ "$RUN_RC" = 0 ] && [ "$running" = true ] && grep -q 'keep: left running (lifetime = persistent)' "$out"; then
+  ok "persistent: left running after Ctrl-C ($port1)"
+else not_ok "persistent: left running (rc $RUN_RC, running '$running')"; show "$out"; fi
+out=$T/out9
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+if wait_for_text "$out" 'reader +\| reader got keep-one' 40 && grep -q 'keep: reusing persistent container' "$out" &&
+   [ "$(pid_of)" = "$id1" ] && [ "$(port_of)" = "$port1" ]; then
+  ok "persistent: reused next run (same container ${id1:0:12}, same port $port1)"
+else not_ok "persistent: reused ($(pid_of) vs $id1, $(port_of) vs $port1)"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+pers_apx two
+out=$T/out10
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+if wait_for_text "$out" 'reader +\| reader got keep-two' 40 && [ "$(pid_of)" != "$id1" ] && [ "$(port_of)" = "$port1" ]; then
+  ok "persistent: a changed configuration makes a new container, on the same port $port1"
+else not_ok "persistent: changed configuration ($(pid_of), $(port_of))"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+"$DOCKER" rm -f aspirec-pers-keep > /dev/null 2>&1
+
 # A missing image: the engine's reason; what waits for it never starts.
 mkdir -p "$T/bad"
 cat > "$T/bad/bad.apx" <<'APX'
