@@ -110,7 +110,26 @@ static int apx_docker_open(apx_runtime *run) {
   long st = apx_run_http(run->engine_sock, "POST", "/networks/create", body, &b, 30000);
   free(body);
   int rc = 0;
-  if (st != 201 && st != 409) { /* 409: it exists (a run of this program that was killed): reuse it */
+  /* It may exist (a run that was killed, a persistent container on it):
+   * reused. docker says 409, podman 500; either way it is there to inspect. */
+  char *e = apx_esc(net);
+  char path[400];
+  snprintf(path, sizeof path, "/networks/%s", e);
+  curl_free(e);
+  apx_buf in = {0};
+  long ist = st == 201 || st == 409 || st == 500 ? apx_run_http(run->engine_sock, "GET", path, NULL, &in, 30000) : -1;
+  if (ist == 200) {
+    /* Its gateway is the host as containers see it: host.docker.internal
+     * (podman 4 has no "host-gateway"; docker's is another bridge's). */
+    cJSON *j = cJSON_ParseWithLength(in.data, in.len);
+    const cJSON *cfg = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "IPAM"), "Config"), 0);
+    const cJSON *gw = cJSON_GetObjectItemCaseSensitive(cfg, "Gateway");
+    if (cJSON_IsString(gw) && gw->valuestring[0]) run->engine_gateway = apx_arena_strdup(run->arena, gw->valuestring);
+    cJSON_Delete(j);
+    st = 201;
+  }
+  apx_buf_free(&in);
+  if (st != 201) {
     char why[256];
     apx_engine_reason(&b, why, sizeof why);
     apx_run_error(run, NULL, "%s: cannot create the network %s: %s", run->engine, net, why);
@@ -396,7 +415,9 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u, char hash[17]) {
   }
   cJSON_AddStringToObject(hc, "NetworkMode", net);
   cJSON *extra = cJSON_AddArrayToObject(hc, "ExtraHosts");
-  cJSON_AddItemToArray(extra, cJSON_CreateString("host.docker.internal:host-gateway"));
+  cJSON_AddItemToArray(extra, cJSON_CreateString(apx_arena_printf(
+                                  run->arena, "host.docker.internal:%s",
+                                  run->engine_gateway ? run->engine_gateway : "host-gateway")));
   cJSON *nc = cJSON_AddObjectToObject(j, "NetworkingConfig");
   cJSON *ec = cJSON_AddObjectToObject(nc, "EndpointsConfig");
   cJSON *en = cJSON_AddObjectToObject(ec, net);
@@ -554,6 +575,16 @@ static void apx_docker_close(apx_runtime *run) {
 }
 
 const apx_run_driver apx_run_driver_docker = {.name = "docker",
+                                              .open = apx_docker_open,
+                                              .inspect = apx_docker_inspect,
+                                              .create = apx_docker_create,
+                                              .start = apx_docker_start,
+                                              .signal = apx_docker_signal,
+                                              .close = apx_docker_close};
+
+/* podman's Docker-compatible service speaks the same API: the same
+ * operations, its own name in messages. */
+const apx_run_driver apx_run_driver_podman = {.name = "podman",
                                               .open = apx_docker_open,
                                               .inspect = apx_docker_inspect,
                                               .create = apx_docker_create,

@@ -87,7 +87,7 @@ int apx_run_plan(apx_runtime *run) {
       return 2;
     }
     if (run->engine) {
-      run->engine_drv = &apx_run_driver_docker;
+      run->engine_drv = strcmp(run->engine, "podman") == 0 ? &apx_run_driver_podman : &apx_run_driver_docker;
       run->engine_session = apx_arena_printf(a, "%ld-%ld", (long)getpid(), (long)time(NULL));
     }
   }

@@ -222,6 +222,7 @@ struct apx_runtime {
   bool stopped_by_signal;
   const char *engine;         /* "docker" or "podman" when containers run in one; NULL otherwise */
   const char *engine_sock;    /* its API socket */
+  const char *engine_gateway; /* the run network's gateway: the host, from a container */
   const char *engine_session; /* the label value marking this run's containers (the watchdog's) */
   const apx_run_driver *engine_drv;
   size_t procs_live; /* apx_run_proc structs not yet freed */
@@ -310,7 +311,8 @@ struct apx_run_driver {
   void (*close)(apx_runtime *run);
 };
 extern const apx_run_driver apx_run_driver_process;
-extern const apx_run_driver apx_run_driver_docker; /* docker and podman: the same API */
+extern const apx_run_driver apx_run_driver_docker; /* the Docker Engine API */
+extern const apx_run_driver apx_run_driver_podman; /* the same, through podman's service */
 /* Whether a resource's units run in a container engine. */
 bool apx_run_in_engine(const apx_runtime *run, const apx_resource *r);
 

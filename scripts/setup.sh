@@ -18,8 +18,8 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
   libyaml-dev libcjson-dev libpcre2-dev libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev
   clang libclang-rt-14-dev graphviz)
 # Tests: busybox for the container image, databases and Python clients for run
-# mode, iproute2 for network namespaces.
-test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2)
+# mode, iproute2 for network namespaces, podman for run mode's second engine.
+test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 podman)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)

@@ -16,14 +16,34 @@
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
 . "$APX_SRCDIR/tests/compose-up/lib/engine.sh"
-cu_need dockerd "$DOCKER" /bin/busybox nsenter python3
+# ENGINE: docker (this file) or podman (containers-podman.test.sh sets it).
+ENGINE=${APX_CT_ENGINE:-docker}
 apx_tmpdir T
 IMAGE=aspirec-test/busybox:1
-cu_engine "$T/dk"
+unset CONTAINER_HOST
+if [ "$ENGINE" = docker ]; then
+  cu_need dockerd "$DOCKER" /bin/busybox nsenter python3
+  cu_engine "$T/dk"
+  engine_dir=$T/dk
+else
+  cu_need podman /bin/busybox nsenter python3 curl
+  PL=$APX_SRCDIR/tests/run/bin/podman-local
+  engine_dir=$T/pod
+  at_exit "'$PL' stop '$engine_dir'"
+  if ! start=$("$PL" start "$engine_dir" 2>&1); then
+    not_ok "private podman service started"; printf '%s\n' "$start" | diag; exit 1
+  fi
+  eval "$(printf '%s\n' "$start" | grep '^export ')"
+  unset DOCKER_HOST
+  ok "private podman service started ($CONTAINER_HOST)"
+  DOCKER=$T/podman-cli
+  printf '#!/bin/sh\nexec "%s" cli "%s" "$@"\n' "$PL" "$engine_dir" > "$DOCKER"
+  chmod +x "$DOCKER"
+fi
 if ! msg=$("$CU_HERE/bin/make-busybox-image" "$IMAGE" 2>&1); then
   not_ok "busybox image imported"; printf '%s\n' "$msg" | diag; exit 1
 fi
-engine_pid=$(cat "$T/dk/launcher.pid")
+engine_pid=$(cat "$engine_dir/launcher.pid")
 # aspirec in the engine's network namespace; exec keeps the pid (SIGINT, SIGKILL reach aspirec).
 cat > "$T/aspirec-ns" <<SH
 #!/bin/sh
@@ -130,7 +150,7 @@ if wait_for_text "$out" 'store +\| store: start 1, bind says hi-from-bind' 30; t
   ok "bind: ./conf relative to the program, mounted read-only"
 else not_ok "bind mounted"; show "$out"; fi
 "$DOCKER" kill aspirec-vol-store > /dev/null 2>&1
-if wait_for_text "$out" 'store: restarted \(docker container' 20 && wait_for_text "$out" 'store +\| store: start 2,' 10; then
+if wait_for_text "$out" "store: restarted \\($ENGINE container" 20 && wait_for_text "$out" 'store +\| store: start 2,' 10; then
   ok "a killed container is restarted (restart = always), its volume kept"
 else not_ok "killed container restarted"; show "$out"; fi
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
@@ -201,27 +221,29 @@ container db { image = "aspirec-test/nope:1"  endpoint tcp { target_port = 5432 
 executable after { command = "sh"  args = ["-c", "echo after started; exec sleep 100"]  wait_for = [db] }
 APX
 out=$T/out3
-run_start "$out" "$T/bad/bad.apx" --run --engine=docker --grace 1s
+run_start "$out" "$T/bad/bad.apx" --run --engine=$ENGINE --grace 1s
 wait_exit "$RUN_PID" 60
-if grep -qE "db: .*image aspirec-test/nope:1 is not on docker and cannot be pulled: .+" "$out" &&
+if grep -qE "db: .*image aspirec-test/nope:1 is not on $ENGINE and cannot be pulled: .+" "$out" &&
    ! grep -q 'after started' "$out" && [ "$RUN_RC" = 1 ]; then
   ok "missing image: fails with the engine's reason ($(grep -oE 'cannot be pulled: .{0,60}' "$out" | head -1)); its dependent never starts"
 else not_ok "missing image: rc $RUN_RC"; show "$out"; fi
 
 # --engine names one that must answer.
+other=podman; [ "$ENGINE" = podman ] && other=docker
 out=$T/out4
-CONTAINER_HOST=unix://$T/no-podman.sock "$ASPIREC" "$T/app/app.apx" --run --engine=podman > "$out" 2>&1
+CONTAINER_HOST=unix://$T/none.sock DOCKER_HOST=unix://$T/none.sock "$ASPIREC" "$T/app/app.apx" --run --engine=$other > "$out" 2>&1
 rc=$?
-if [ $rc = 2 ] && grep -q -- '--engine=podman: no podman answers on its API socket' "$out"; then
-  ok "--engine=podman with no podman service: exit 2, clear error"
-else not_ok "--engine=podman with none: rc $rc"; show "$out"; fi
+if [ $rc = 2 ] && grep -q -- "--engine=$other: no $other answers on its API socket" "$out"; then
+  ok "--engine=$other with no $other service: exit 2, clear error"
+else not_ok "--engine=$other with none: rc $rc"; show "$out"; fi
 
 # The daemon stopped: a clear error, nothing starts.
-"$CU_HERE/bin/dockerd-local" stop "$T/dk" > /dev/null 2>&1
+if [ "$ENGINE" = docker ]; then "$CU_HERE/bin/dockerd-local" stop "$engine_dir" > /dev/null 2>&1
+else "$PL" stop "$engine_dir"; fi
 out=$T/out5
-"$REAL_ASPIREC" "$T/app/app.apx" --run --engine=docker > "$out" 2>&1
+"$REAL_ASPIREC" "$T/app/app.apx" --run --engine=$ENGINE > "$out" 2>&1
 rc=$?
-if [ $rc = 2 ] && grep -q -- '--engine=docker: no docker answers on its API socket' "$out" && ! grep -q started "$out"; then
+if [ $rc = 2 ] && grep -q -- "--engine=$ENGINE: no $ENGINE answers on its API socket" "$out" && ! grep -q started "$out"; then
   ok "stopped daemon: exit 2, clear error, nothing started"
 else not_ok "stopped daemon: rc $rc"; show "$out"; fi
 "$REAL_ASPIREC" "$T/app/app.apx" --run > "$out" 2>&1
