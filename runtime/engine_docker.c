@@ -426,11 +426,7 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u, char hash[17]) {
   char *s = cJSON_PrintUnformatted(j);
   /* The configuration's digest, as a label: a persistent container is
    * reused only when the one running was made from the same request. */
-  uint64_t h = 14695981039346656037ull;
-  for (const char *p = s; *p; p++) {
-    h ^= (unsigned char)*p;
-    h *= 1099511628211ull;
-  }
+  uint64_t h = apx_run_fnv(14695981039346656037ull, s, strlen(s));
   snprintf(hash, 17, "%016llx", (unsigned long long)h);
   if (persistent) {
     cJSON_AddStringToObject(labels, "aspirec.config", hash);

@@ -247,7 +247,7 @@ static void apx_render_env(apx_rctx *c, apx_envb *e, const apx_entry *env, size_
   }
 }
 
-static uint64_t apx_fnv(uint64_t h, const char *s, size_t n) {
+uint64_t apx_run_fnv(uint64_t h, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     h ^= (unsigned char)s[i];
     h *= 1099511628211ull;
@@ -277,8 +277,8 @@ static void apx_render_setup(apx_rctx *c, const apx_value *setup) {
     }
     if (!argv) return;
     u->setup[i] = argv;
-    for (char **p = argv; *p; p++) h = apx_fnv(h, *p, strlen(*p) + 1);
-    h = apx_fnv(h, "\n", 1);
+    for (char **p = argv; *p; p++) h = apx_run_fnv(h, *p, strlen(*p) + 1);
+    h = apx_run_fnv(h, "\n", 1);
   }
   u->setup_key = apx_arena_printf(c->run->arena, "%016llx", (unsigned long long)h);
 }

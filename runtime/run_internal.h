@@ -244,6 +244,8 @@ int apx_run_plan(apx_runtime *run);
 /* Renders commands, arguments, environments, working directories and probe
  * targets once ports and parameters are known. 0, or 1 after printing why. */
 int apx_run_render(apx_runtime *run);
+/* FNV-1a over n bytes, continuing from h (start: 14695981039346656037): setup and configuration digests. */
+uint64_t apx_run_fnv(uint64_t h, const char *s, size_t n);
 
 /* ---- run_target.c: deferred values for run mode --------------------------- */
 
