@@ -21,6 +21,7 @@ static void usage(FILE *out) {
         "  --state-dir=DIR      run mode's state directory (default: .aspirec beside\n"
         "                       the program)\n"
         "  --grace=DURATION     on stop, SIGKILL what is left after DURATION (default 10s)\n"
+        "  --engine=ENGINE      with --run: docker, podman, or local (containers through their local {})\n"
         "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
         "                       (k8s: Kubernetes manifests, helm: a Helm chart)\n"
         "  -o, --output=DIR     output directory (without it a single-file target\n"
@@ -55,7 +56,7 @@ static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool 
 
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
-         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG };
+         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG, OPT_ENGINE };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -68,6 +69,7 @@ int main(int argc, char **argv) {
       {"run", no_argument, NULL, OPT_RUN},
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"grace", required_argument, NULL, OPT_GRACE},
+      {"engine", required_argument, NULL, OPT_ENGINE},
       {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
       {"plugin", required_argument, NULL, OPT_PLUGIN},
       {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
@@ -115,6 +117,13 @@ int main(int argc, char **argv) {
     case OPT_TIME: po.time_passes = true; break;
     case OPT_RUN: run = true; break;
     case OPT_STATE_DIR: ro.state_dir = optarg; break;
+    case OPT_ENGINE:
+      if (strcmp(optarg, "docker") != 0 && strcmp(optarg, "podman") != 0 && strcmp(optarg, "local") != 0) {
+        fprintf(stderr, "aspirec: --engine=%s: write docker, podman or local\n", optarg);
+        return 2;
+      }
+      ro.engine = optarg;
+      break;
     case OPT_GRACE:
       if (!apx_run_parse_duration(optarg, &ro.grace_ms)) {
         fprintf(stderr, "aspirec: --grace=%s: write a duration such as 10s, 500ms or 2m\n", optarg);
@@ -201,8 +210,8 @@ static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool 
     fputs("aspirec: --run and --emit go separately: run the program, or write a target's files\n", stderr);
     return 2;
   }
-  if ((ro->state_dir || ro->grace_ms) && !run) {
-    fputs("aspirec: --state-dir and --grace need --run\n", stderr);
+  if ((ro->state_dir || ro->grace_ms || ro->engine) && !run) {
+    fputs("aspirec: --state-dir, --grace and --engine need --run\n", stderr);
     return 2;
   }
   if (outdir && !emit) {

@@ -469,6 +469,15 @@ int apx_run_probes_plan(apx_runtime *run, apx_run_unit *u) {
       break;
     }
     case APX_HEALTH_EXEC: {
+      if (u->drv != &apx_run_driver_process) {
+        /* It would run on the host, not inside the container: refused rather than wrong. */
+        apx_run_error(run, "use an http, tcp or log check, or --engine=local with a local {} fallback",
+                      "the exec health check of container '%s' cannot run yet: run mode does not exec inside "
+                      "containers",
+                      r->name);
+        rc = 1;
+        break;
+      }
       const apx_value *v = h->exec;
       size_t n = v && v->kind == APX_V_LIST ? v->u.list.n : 1;
       p->argv = APX_NEW_ARRAY(run->arena, char *, n + 1);

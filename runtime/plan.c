@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run_internal.h"
@@ -36,6 +37,7 @@ static apx_run_unit *apx_unit_new(apx_runtime *run, const apx_resource *r, unsig
   u->name = r->replicas > 1 ? apx_arena_printf(run->arena, "%s.%u", r->name, replica) : r->name;
   u->restart = r->restart == APX_RESTART_DEFAULT ? APX_RESTART_NO : r->restart;
   u->has_process = kind == APX_UNIT_PROCESS;
+  u->drv = &apx_run_driver_process;
   u->fallback = r->kind == APX_KIND_CONTAINER;
   u->manual = r->explicit_start;
   u->nchecks = kind == APX_UNIT_PROCESS ? r->nhealth : 0;
@@ -70,11 +72,30 @@ int apx_run_plan(apx_runtime *run) {
   const apx_resource **bad = APX_NEW_ARRAY(a, const apx_resource *, m->nresources ? m->nresources : 1);
   run->units = APX_NEW_ARRAY(a, apx_run_unit *, cap);
   int rc = 0;
+  /* The engine: asked only when there is a container, and not with --engine=local. */
+  const char *want = run->opts.engine;
+  bool local_only = want && strcmp(want, "local") == 0;
+  bool any_container = false;
+  for (size_t i = 0; i < m->nresources; i++) any_container = any_container || m->resources[i]->kind == APX_KIND_CONTAINER;
+  if (any_container && !local_only) {
+    run->engine = apx_run_engine_find(want, &run->engine_sock);
+    if (!run->engine && want) {
+      apx_run_error(run,
+                    strcmp(want, "docker") == 0 ? "start dockerd, or point DOCKER_HOST at its socket (unix://PATH)"
+                                                : "start `podman system service`, or point CONTAINER_HOST at its socket (unix://PATH)",
+                    "--engine=%s: no %s answers on its API socket", want, want);
+      return 2;
+    }
+    if (run->engine) {
+      run->engine_drv = strcmp(run->engine, "podman") == 0 ? &apx_run_driver_podman : &apx_run_driver_docker;
+      run->engine_session = apx_arena_printf(a, "%ld-%ld", (long)getpid(), (long)time(NULL));
+    }
+  }
   for (size_t i = 0; i < m->nresources; i++) {
     const apx_resource *r = m->resources[i];
     apx_run_unit_kind kind;
     if (apx_ir_kind_runs(r->kind)) {
-      if (r->kind == APX_KIND_CONTAINER && !r->local) {
+      if (r->kind == APX_KIND_CONTAINER && !run->engine && !r->local) {
         bad[nbad++] = r;
         continue;
       }
@@ -90,6 +111,10 @@ int apx_run_plan(apx_runtime *run) {
     rr->units = APX_NEW_ARRAY(a, apx_run_unit *, rr->n);
     for (size_t k = 0; k < rr->n; k++) {
       apx_run_unit *u = apx_unit_new(run, r, (unsigned)k, kind);
+      if (r->kind == APX_KIND_CONTAINER && run->engine) {
+        u->drv = run->engine_drv;
+        u->fallback = false;
+      }
       if (apx_plan_user(run, u)) rc = 2;
       rr->units[k] = u;
       if (run->nunits == cap) {
@@ -101,20 +126,16 @@ int apx_run_plan(apx_runtime *run) {
     }
   }
   if (nbad) {
-    const char *engine = apx_run_engine_detect();
     for (size_t i = 0; i < nbad; i++) {
-      if (engine)
-        apx_run_error(run,
-                      "give it a local {} block that runs the same service as a host process (stdlib/README.md), "
-                      "or use --emit=compose and run it with docker compose",
-                      "container '%s' cannot run: %s is installed, but running containers in run mode is not "
-                      "built yet, and '%s' has no local {} fallback",
-                      bad[i]->name, engine, bad[i]->name);
+      if (local_only)
+        apx_run_error(run, "give it a local {} block that runs the same service as a host process (stdlib/README.md), "
+                           "or drop --engine=local",
+                      "container '%s' cannot run with --engine=local: it has no local {} fallback", bad[i]->name);
       else
         apx_run_error(run,
-                      "install docker or podman, or give it a local {} block that runs the same service as a "
-                      "host process (stdlib/README.md)",
-                      "container '%s' cannot run: no container engine (docker, podman) is installed and '%s' has "
+                      "start docker or podman (DOCKER_HOST, CONTAINER_HOST or their default sockets), or give it "
+                      "a local {} block that runs the same service as a host process (stdlib/README.md)",
+                      "container '%s' cannot run: no container engine (docker, podman) answers and '%s' has "
                       "no local {} fallback",
                       bad[i]->name, bad[i]->name);
     }
@@ -267,12 +288,35 @@ static bool apx_is_dir(const char *p) {
   return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A container run by an engine: image, command, entrypoint and its own
+ * environment only (it does not inherit aspirec's, as under Compose). */
+static void apx_render_container(apx_rctx *c) {
+  apx_runtime *run = c->run;
+  apx_run_unit *u = c->u;
+  const apx_resource *r = u->res;
+  if (r->image) u->image = apx_render_str(c, r->image, "the image");
+  if (r->command || (r->args && r->args->kind == APX_V_LIST && r->args->u.list.n))
+    u->argv = apx_render_argv(c, r->command, r->args, "the command");
+  if (r->entrypoint && r->entrypoint->kind == APX_V_LIST && r->entrypoint->u.list.n)
+    u->entrypoint = apx_render_argv(c, NULL, r->entrypoint, "the entrypoint");
+  apx_envb e = {0};
+  apx_render_env(c, &e, r->env, r->nenv, "the environment");
+  if (!apx_env_has(&e, "OTEL_SERVICE_NAME")) apx_env_put(run, &e, "OTEL_SERVICE_NAME", 17, r->name);
+  u->envp = apx_env_finish(run, &e);
+  u->cwd = run->m->main_dir;
+  if (apx_run_probes_plan(run, u)) c->rc = 1;
+}
+
 static void apx_render_unit(apx_rctx *c) {
   apx_runtime *run = c->run;
   apx_run_unit *u = c->u;
   const apx_resource *r = u->res;
   if (u->kind == APX_UNIT_CHILD) {
     if (apx_run_db_plan(run, u)) c->rc = 1;
+    return;
+  }
+  if (u->drv != &apx_run_driver_process) {
+    apx_render_container(c);
     return;
   }
   const apx_local *l = u->fallback ? r->local : NULL;

@@ -132,6 +132,7 @@ int apx_run_ports(apx_runtime *run) {
       for (size_t k = 0; k < r->nendpoints; k++) {
         const apx_endpoint *e = &r->endpoints[k];
         int fixed = apx_run_fixed_port(r, e);
+        if (!fixed && u->ports[k]) continue; /* kept from an earlier run (a persistent container's) */
         if ((pass == 0) != (fixed != 0)) continue;
         if (fixed) {
           u->ports[k] = fixed;

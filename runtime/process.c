@@ -107,21 +107,25 @@ void apx_run_proc_stream_eof(apx_run_proc *p) {
 
 static void apx_proc_linger(uv_timer_t *t) { apx_proc_report(t->data); }
 
-static void apx_proc_exit(uv_process_t *h, int64_t status, int term_signal) {
-  apx_run_proc *p = h->data;
+void apx_run_proc_ended(apx_run_proc *p, int64_t status, int term_signal) {
   p->exited = true;
   p->status = status;
   p->term_signal = term_signal;
-  /* Leftovers of the group (background jobs) go with their leader. */
-  kill(-p->pid, SIGKILL);
-  apx_run_watchdog_remove(p->run->watchdog_fd, p->pid);
-  uv_close((uv_handle_t *)h, apx_proc_closed);
   if (p->streams <= 0) {
     apx_proc_report(p);
   } else {
     p->linger_on = true;
     uv_timer_start(&p->linger, apx_proc_linger, APX_LINGER_MS, 0);
   }
+}
+
+static void apx_proc_exit(uv_process_t *h, int64_t status, int term_signal) {
+  apx_run_proc *p = h->data;
+  /* Leftovers of the group (background jobs) go with their leader. */
+  kill(-p->pid, SIGKILL);
+  apx_run_watchdog_remove(p->run->watchdog_fd, p->pid);
+  uv_close((uv_handle_t *)h, apx_proc_closed);
+  apx_run_proc_ended(p, status, term_signal);
 }
 
 void apx_run_proc_close_handle(apx_runtime *run, uv_handle_t *h) {
@@ -136,8 +140,10 @@ void apx_run_proc_close_handle(apx_runtime *run, uv_handle_t *h) {
 
 void apx_run_proc_signal(apx_run_proc *p, int sig) {
   if (!p || p->exited) return;
-  kill(-p->pid, sig);
+  p->drv->signal(p, sig);
 }
+
+static void apx_proc_kill(apx_run_proc *p, int sig) { kill(-p->pid, sig); }
 
 static void apx_spawn_why(apx_run_unit *u, int err, const char *file, const char *cwd, char **envp) {
   if (err == UV_ENOENT) {
@@ -180,8 +186,8 @@ void apx_run_spawn_options(uv_process_options_t *o, const apx_run_unit *u, char 
   o->stdio = stdio;
 }
 
-int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role, char **argv, char **envp,
-                       const char *cwd) {
+apx_run_proc *apx_run_proc_new(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role,
+                               const apx_run_driver *drv, int *wfd) {
   /* One pipe for stdout and stderr, made here rather than by libuv (which
    * would make one per descriptor): the process's lines then arrive in the
    * order it wrote them, as on a terminal, and reading one pipe before the
@@ -189,7 +195,7 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) {
     snprintf(u->why, sizeof u->why, "cannot make a pipe for its output: %s", strerror(errno));
-    return UV_EMFILE;
+    return NULL;
   }
   apx_run_proc *p = calloc(1, sizeof *p);
   if (!p) abort();
@@ -200,6 +206,7 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
   p->run = run;
   p->unit = u;
   p->role = role;
+  p->drv = drv;
   /* A bigger pipe means fewer wake-ups for a process that writes a lot. */
   fcntl(fds[0], F_SETPIPE_SZ, 256 * 1024);
   uv_pipe_t *po;
@@ -207,18 +214,28 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
   uv_pipe_open(po, fds[0]);
   uv_timer_init(&run->loop, &p->linger);
   p->linger.data = p;
-  p->handles = 3; /* process, linger, pipe */
+  p->handles = 2; /* linger, pipe */
+  *wfd = fds[1];
+  return p;
+}
+
+int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role, char **argv, char **envp,
+                       const char *cwd) {
+  int wfd;
+  apx_run_proc *p = apx_run_proc_new(run, u, role, &apx_run_driver_process, &wfd);
+  if (!p) return UV_EMFILE;
+  p->handles++; /* the process */
   uv_stdio_container_t stdio[3];
   stdio[0].flags = UV_IGNORE;
   stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = fds[1];
+  stdio[1].data.fd = wfd;
   stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = fds[1];
+  stdio[2].data.fd = wfd;
   uv_process_options_t o;
   apx_run_spawn_options(&o, u, argv, envp, cwd, stdio, apx_proc_exit);
   p->handle.data = p;
   int rc = uv_spawn(&run->loop, &p->handle, &o);
-  close(fds[1]); /* the child has it; the pipe ends when the child (and its group) close it */
+  close(wfd); /* the child has it; the pipe ends when the child (and its group) close it */
   if (rc != 0) {
     apx_spawn_why(u, rc, argv[0], cwd, envp);
     p->exited = true;
@@ -229,9 +246,18 @@ int apx_run_proc_spawn(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role
     return rc;
   }
   p->pid = p->handle.pid;
+  snprintf(p->label, sizeof p->label, "pid %ld", (long)p->pid);
   apx_run_watchdog_add(run->watchdog_fd, p->pid);
   p->streams = 1;
   if (apx_run_stream_start(p->out) != 0) p->streams--;
   u->proc = p;
   return 0;
 }
+
+static int apx_proc_start(apx_runtime *run, apx_run_unit *u) {
+  return apx_run_proc_spawn(run, u, APX_PROC_MAIN, u->argv, u->envp, u->cwd) == 0 ? 0 : -1;
+}
+
+/* The host process: the first way a unit runs (run_internal.h). */
+const apx_run_driver apx_run_driver_process = {
+    .name = "process", .open = NULL, .inspect = NULL, .create = NULL, .start = apx_proc_start, .signal = apx_proc_kill, .close = NULL};

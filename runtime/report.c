@@ -104,9 +104,9 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
   }
   case APX_ST_RUNNING:
     if (from == APX_ST_EXITED)
-      apx_run_say(run, "%s: restarted (pid %ld, start %u)", u->name, u->proc ? (long)u->proc->pid : 0L, u->starts);
+      apx_run_say(run, "%s: restarted (%s, start %u)", u->name, u->proc ? u->proc->label : "", u->starts);
     else
-      apx_run_say(run, "%s: started (pid %ld)%s", u->name, u->proc ? (long)u->proc->pid : 0L,
+      apx_run_say(run, "%s: started (%s)%s", u->name, u->proc ? u->proc->label : "",
                   u->nchecks ? "; waiting for its health checks" : "");
     break;
   case APX_ST_HEALTHY:

@@ -100,6 +100,10 @@ static void op_prepare(void *ud, apx_run_unit *u) {
     apx_db_create(run, u);
     return;
   }
+  if (u->drv->create && u->drv->create(run, u) != 0) {
+    apx_post(run, u, APX_EV_PREP_FAILED);
+    return;
+  }
   if (u->nsetup && !apx_run_setup_done(run, u)) {
     apx_run_say(run, "%s: running setup (%zu command%s, once)", u->name, u->nsetup, u->nsetup == 1 ? "" : "s");
     u->setup_step = 0;
@@ -112,7 +116,7 @@ static void op_prepare(void *ud, apx_run_unit *u) {
 static int op_spawn(void *ud, apx_run_unit *u) {
   apx_runtime *run = apx_of(ud);
   if (!u->has_process) return 1;
-  return apx_run_proc_spawn(run, u, APX_PROC_MAIN, u->argv, u->envp, u->cwd) == 0 ? 0 : -1;
+  return u->drv->start(run, u);
 }
 
 static void apx_kill_timer(uv_timer_t *t);
@@ -341,6 +345,8 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   int rc = apx_run_state_open(&run);
   if (!rc) rc = apx_run_plan(&run);
   if (!rc) rc = apx_run_params(&run);
+  for (size_t i = 0; i < run.nunits && !rc; i++)
+    if (run.units[i]->drv->inspect) rc = run.units[i]->drv->inspect(&run, run.units[i]);
   if (!rc) rc = apx_run_ports(&run);
   if (!rc) rc = apx_run_state_resources(&run);
   if (!rc) rc = apx_run_render(&run);
@@ -350,7 +356,10 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
     goto out;
   }
 
+  if (run.engine_drv && run.engine_drv->open && (rc = run.engine_drv->open(&run)) != 0) goto out;
+
   /* The watchdog first: fork before libuv starts threads or signal pipes. */
+  if (run.engine) apx_run_watchdog_engine(run.engine_sock, run.engine_session);
   run.watchdog_fd = apx_run_watchdog_start(run.opts.grace_ms, &run.watchdog_pid);
   if (run.watchdog_fd < 0) {
     apx_run_error(&run, NULL, "cannot start the watchdog process: %s", strerror(errno));
@@ -394,10 +403,12 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
       }
     }
   }
+  if (run.engine_drv && run.engine_drv->close) run.engine_drv->close(&run);
   apx_teardown(&run);
   apx_run_logs_flush(&run);
 
 out:
+  if (rc && run.engine_drv && run.engine_drv->close && !run.loop_ready) run.engine_drv->close(&run);
   if (run.loop_ready) {
     apx_run_logs_free(&run);
     if (uv_loop_close(&run.loop) != 0) fprintf(stderr, "aspirec: internal: event loop handles left open\n");

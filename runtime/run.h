@@ -13,6 +13,7 @@ typedef struct apx_run_opts {
   const char *state_dir; /* NULL: .aspirec beside the program's main file */
   int64_t grace_ms;      /* SIGTERM, then SIGKILL after this; <= 0: 10 s */
   bool no_color;         /* --no-color (NO_COLOR and a non-terminal also turn colour off) */
+  const char *engine;    /* --engine: "docker", "podman", "local" (fallbacks only); NULL: the first that answers */
 } apx_run_opts;
 
 /* Runs a compiled module until Ctrl-C, SIGTERM or SIGHUP, or until nothing

@@ -58,6 +58,7 @@ typedef struct apx_run_proc apx_run_proc;
 typedef struct apx_run_sink apx_run_sink;
 typedef struct apx_run_probe apx_run_probe;
 typedef struct apx_runtime apx_runtime;
+typedef struct apx_run_driver apx_run_driver;
 
 /* One wait of a unit on every unit of another resource. */
 typedef struct apx_run_wait {
@@ -85,9 +86,11 @@ struct apx_run_unit {
   size_t ndependents, capdependents;
 
   /* what to run (plan.c, rendered once ports and parameters are known) */
-  char **argv;
+  char **argv;       /* a container: its command (NULL: the image's) */
   char **envp;
   const char *cwd;
+  const char *image;  /* a container run by an engine: its image */
+  char **entrypoint;  /* ... and its entrypoint (NULL: the image's) */
   char ***setup; /* setup commands, each an argv; replica 0 only */
   size_t nsetup;
   const char *setup_key; /* digest of the setup commands, kept in the state dir once done */
@@ -108,6 +111,8 @@ struct apx_run_unit {
   char why[512]; /* the last reason worth showing */
 
   /* runtime parts */
+  const apx_run_driver *drv; /* how its main workload runs: a host process, a container */
+  void *engine;              /* the driver's own record of the unit (a container's name), or NULL */
   apx_run_proc *proc;  /* its current process: a setup step, database creation or the main one */
   apx_run_sink *sink;  /* where its output goes */
   apx_run_probe *probes;
@@ -217,6 +222,11 @@ struct apx_runtime {
   int interrupts;
   bool up_reported;
   bool stopped_by_signal;
+  const char *engine;         /* "docker" or "podman" when containers run in one; NULL otherwise */
+  const char *engine_sock;    /* its API socket */
+  const char *engine_gateway; /* the run network's gateway: the host, from a container */
+  const char *engine_session; /* the label value marking this run's containers (the watchdog's) */
+  const apx_run_driver *engine_drv;
   size_t procs_live; /* apx_run_proc structs not yet freed */
   apx_run_proc *procs; /* their list */
 };
@@ -285,6 +295,35 @@ void apx_run_setup_mark(apx_runtime *run, const apx_run_unit *u);
 /* STATE/NAME (arena). */
 const char *apx_run_state_path(apx_runtime *run, const char *name);
 
+/* ---- the ways a unit runs ---------------------------------------------------------
+ *
+ * One table of operations per engine: the host process (process.c), docker
+ * and podman (engine_docker.c). run.c calls them through u->drv and never
+ * asks which engine runs a unit; a new engine is one file and one table. */
+struct apx_run_driver {
+  const char *name; /* "process", "docker", "podman": for messages */
+  /* Before anything starts, once per run: what the engine needs (its network). 0, or 2 after printing why. */
+  int (*open)(apx_runtime *run);
+  /* Before ports are chosen: what an earlier run left of the unit (a
+   * persistent container's published ports, kept). 0, or 2. NULL: nothing. */
+  int (*inspect)(apx_runtime *run, apx_run_unit *u);
+  /* Before the unit's first start, in the loop: what its workload needs (an
+   * image). 0, or -1 with u->why set. NULL: nothing. */
+  int (*create)(apx_runtime *run, apx_run_unit *u);
+  /* Starts the main workload with its output streamed into the unit's log
+   * (sets u->proc); its end comes back through apx_run_proc_done(). 0, or -1 with u->why set. */
+  int (*start)(apx_runtime *run, apx_run_unit *u);
+  /* Signals one workload (SIGTERM to stop it, SIGKILL when the grace period is over). */
+  void (*signal)(apx_run_proc *p, int sig);
+  /* At the end of the run: removes what is left (containers, the network). NULL: nothing. */
+  void (*close)(apx_runtime *run);
+};
+extern const apx_run_driver apx_run_driver_process;
+extern const apx_run_driver apx_run_driver_docker; /* the Docker Engine API */
+extern const apx_run_driver apx_run_driver_podman; /* the same, through podman's service */
+/* Whether a resource's units run in a container engine. */
+bool apx_run_in_engine(const apx_runtime *run, const apx_resource *r);
+
 /* ---- process.c --------------------------------------------------------------- */
 
 typedef enum { APX_PROC_MAIN, APX_PROC_SETUP, APX_PROC_DB } apx_run_proc_role;
@@ -298,11 +337,14 @@ void apx_run_spawn_options(uv_process_options_t *o, const apx_run_unit *u, char 
 struct apx_run_proc {
   apx_runtime *run;
   apx_run_unit *unit;
+  const apx_run_driver *drv; /* whose signal() reaches it */
   apx_run_proc_role role;
   uv_process_t handle;
   struct apx_run_stream *out; /* its stdout and stderr, one pipe */
   uv_timer_t linger;
   pid_t pid;
+  void *engine;     /* the driver's record of a workload that is not a host process */
+  char label[96];   /* "pid 123", "docker container 0123abcd": for messages */
   int handles;   /* open uv handles; the struct is freed when it reaches 0 */
   int streams;   /* output streams not at end of file yet */
   bool exited, reported, linger_on;
@@ -323,8 +365,17 @@ void apx_run_proc_handle_closed(apx_run_proc *p);
  * process record, or an exec check's attempt). */
 void apx_run_proc_close_handle(apx_runtime *run, uv_handle_t *h);
 void apx_run_probes_close_handle(uv_handle_t *h);
-/* Signals the process group of p (and what is left of it). */
+/* Signals the workload of p through its driver (a host process: its process group). */
 void apx_run_proc_signal(apx_run_proc *p, int sig);
+/* For drivers whose workload is not a host process: a record with a
+ * linger timer and one output pipe into the unit's log. *wfd is the pipe's
+ * write end (the driver writes the workload's output there and closes it
+ * at its end); p->handles counts the two handles, plus whatever the driver
+ * adds. */
+apx_run_proc *apx_run_proc_new(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role,
+                               const apx_run_driver *drv, int *wfd);
+/* The workload of p ended: the exit is reported once its output is drained. */
+void apx_run_proc_ended(apx_run_proc *p, int64_t status, int term_signal);
 /* Searches PATH (of envp, else aspirec's) for a program; NULL if absent.
  * In the arena, or malloc'd when a is NULL. */
 char *apx_run_which(apx_arena *a, const char *prog, char **envp);
@@ -375,14 +426,28 @@ bool apx_run_db_starting(const apx_run_unit *u, const char *output);
  * SIGKILL) it SIGTERMs every registered process group, then SIGKILLs what
  * is left after grace_ms. Returns the write end (close-on-exec) or -1. */
 int apx_run_watchdog_start(int64_t grace_ms, pid_t *pid);
+/* Containers too: after the process groups, every container of the session is removed. */
+void apx_run_watchdog_engine(const char *sock, const char *session);
 void apx_run_watchdog_add(int fd, pid_t pgid);
 void apx_run_watchdog_remove(int fd, pid_t pgid);
 void apx_run_watchdog_stop(int fd, pid_t pid);
 
 /* ---- engine.c ------------------------------------------------------------------------- */
 
-/* "docker" or "podman" when one is installed and answering; NULL otherwise. */
+/* "docker" or "podman" when one answers on its socket; NULL otherwise. */
 const char *apx_run_engine_detect(void);
+/* The engine `want` (NULL: docker, then podman) if its socket answers; *sock its path. */
+const char *apx_run_engine_find(const char *want, const char **sock);
+/* One request to the engine's API: the HTTP status (its body in out), or
+ * -1 with libcurl's reason in out. timeout_ms 0: none. */
+long apx_run_http(const char *sock, const char *method, const char *path, const char *body, apx_buf *out,
+                  long timeout_ms);
+/* The run's network: "aspirec-PROGRAM". */
+const char *apx_run_engine_network(apx_runtime *run);
+/* A named volume's name on the engine: "aspirec-PROGRAM-RESOURCE-VOLUME" (stable across runs). */
+const char *apx_run_engine_volume(apx_runtime *run, const apx_resource *r, const apx_volume *v);
+/* Removes every container labelled aspirec.session=session (the watchdog's last act). */
+void apx_run_engine_reap(const char *sock, const char *session);
 
 /* ---- report.c ----------------------------------------------------------------------- */
 

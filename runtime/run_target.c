@@ -18,18 +18,46 @@ int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_
   return u->ports ? u->ports[e - r->endpoints] : 0;
 }
 
+bool apx_run_in_engine(const apx_runtime *run, const apx_resource *r) {
+  const apx_run_res *rr = apx_run_res_find(run, r);
+  return rr && rr->n && rr->units[0]->drv != &apx_run_driver_process;
+}
+
+static bool apx_self_in_engine(const apx_run_tctx *c) {
+  return c->self && c->self->drv != &apx_run_driver_process;
+}
+
+/* Where a client runs decides the address (doc/run-mode.md): a process
+ * reaches everything at localhost (a container through its port published
+ * on 127.0.0.1); a container reaches another by its name on the run's
+ * network, and a process through the host gateway. */
 static void t_host(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
-  (void)ud;
-  (void)r;
+  apx_run_tctx *c = ud;
   (void)e;
-  apx_buf_puts(out, "localhost");
+  if (!apx_self_in_engine(c)) apx_buf_puts(out, "localhost");
+  else if (apx_run_in_engine(c->run, r)) apx_buf_puts(out, r->name);
+  else apx_buf_puts(out, "host.docker.internal");
+}
+
+/* The port a container listens on inside its network namespace. */
+static int apx_inner_port(const apx_run_tctx *c, const apx_resource *r, const apx_endpoint *e) {
+  if (e->target_port) return e->target_port;
+  return apx_run_port_of(c->run, c->self, r, e);
 }
 
 /* Inside a process the port clients use and the port it listens on are the
- * same: nothing sits in between. */
+ * same: nothing sits in between. From one container to another: the
+ * target port; otherwise the port on the host (published, for a container). */
 static void t_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
   apx_run_tctx *c = ud;
-  apx_buf_printf(out, "%d", apx_run_port_of(c->run, c->self, r, e));
+  if (apx_self_in_engine(c) && apx_run_in_engine(c->run, r)) apx_buf_printf(out, "%d", apx_inner_port(c, r, e));
+  else apx_buf_printf(out, "%d", apx_run_port_of(c->run, c->self, r, e));
+}
+
+static void t_target_port(void *ud, const apx_resource *r, const apx_endpoint *e, apx_buf *out) {
+  apx_run_tctx *c = ud;
+  if (apx_run_in_engine(c->run, r)) apx_buf_printf(out, "%d", apx_inner_port(c, r, e));
+  else apx_buf_printf(out, "%d", apx_run_port_of(c->run, c->self, r, e));
 }
 
 static bool t_param(void *ud, const apx_resource *p, apx_buf *out) {
@@ -51,7 +79,7 @@ void apx_run_target(apx_render_target *t, apx_run_tctx *ctx, apx_runtime *run, c
   t->ud = ctx;
   t->host = t_host;
   t->port = t_port;
-  t->target_port = t_port;
+  t->target_port = t_target_port;
   t->param = t_param;
   t->state_dir = t_state_dir;
 }

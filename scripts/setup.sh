@@ -21,9 +21,10 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # mode, iproute2 for network namespaces; and what a minimal Debian lacks:
 # time (GNU time: the fuzz tests' CPU times and peak memory), procps (ps:
 # the run-mode tests look at processes with it), systemd (systemd-analyze
-# verify) and jq for the plugin tests (tests/plugins/).
+# verify) and jq for the plugin tests (tests/plugins/); podman for run
+# mode's second engine.
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
-  systemd jq)
+  systemd jq podman)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)

@@ -1,0 +1,254 @@
+#!/bin/bash
+# apx-test: slow
+# Run mode runs containers on a private dockerd (tests/compose-up/bin:
+# state, socket and network namespace of its own; a busybox image imported
+# from busybox-static, no registry). aspirec runs inside the engine's network
+# namespace (nsenter), so that ports published on 127.0.0.1 and the host
+# gateway are those of this engine only. Real traffic in every direction:
+#   container -> container  by name and target port on the run's network;
+#   process   -> container  through the port published on 127.0.0.1;
+#   container -> process    through host.docker.internal (host-gateway);
+# health through the published port gates wait_for; Ctrl-C removes every
+# container and the network; a SIGKILL of aspirec leaves the watchdog to
+# remove them; a missing image fails with the engine's reason and its
+# dependents never start; --engine names an engine that must answer.
+. "$(dirname "$0")/../lib.sh"
+. "$(dirname "$0")/helpers.sh"
+need_aspirec
+. "$APX_SRCDIR/tests/compose-up/lib/engine.sh"
+# ENGINE: docker (this file) or podman (containers-podman.test.sh sets it).
+ENGINE=${APX_CT_ENGINE:-docker}
+apx_tmpdir T
+IMAGE=aspirec-test/busybox:1
+unset CONTAINER_HOST
+if [ "$ENGINE" = docker ]; then
+  cu_need dockerd "$DOCKER" /bin/busybox nsenter python3
+  cu_engine "$T/dk"
+  engine_dir=$T/dk
+else
+  cu_need podman /bin/busybox nsenter python3 curl
+  PL=$APX_SRCDIR/tests/run/bin/podman-local
+  engine_dir=$T/pod
+  at_exit "'$PL' stop '$engine_dir'"
+  if ! start=$("$PL" start "$engine_dir" 2>&1); then
+    not_ok "private podman service started"; printf '%s\n' "$start" | diag; exit 1
+  fi
+  eval "$(printf '%s\n' "$start" | grep '^export ')"
+  unset DOCKER_HOST
+  ok "private podman service started ($CONTAINER_HOST)"
+  DOCKER=$T/podman-cli
+  printf '#!/bin/sh\nexec "%s" cli "%s" "$@"\n' "$PL" "$engine_dir" > "$DOCKER"
+  chmod +x "$DOCKER"
+fi
+if ! msg=$("$CU_HERE/bin/make-busybox-image" "$IMAGE" 2>&1); then
+  not_ok "busybox image imported"; printf '%s\n' "$msg" | diag; exit 1
+fi
+engine_pid=$(cat "$engine_dir/launcher.pid")
+# aspirec in the engine's network namespace; exec keeps the pid (SIGINT, SIGKILL reach aspirec).
+cat > "$T/aspirec-ns" <<SH
+#!/bin/sh
+exec nsenter -t $engine_pid -n -- "$ASPIREC" "\$@"
+SH
+chmod +x "$T/aspirec-ns"
+REAL_ASPIREC=$ASPIREC
+ASPIREC=$T/aspirec-ns
+
+mkdir -p "$T/app"
+cat > "$T/app/app.apx" <<'APX'
+container cserver {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo from-cserver > /www/index.html; echo cserver listening; exec httpd -f -p 8080 -h /www"]
+  endpoint http { target_port = 8080 }
+  health { http = "/"  interval = 300ms }
+}
+executable pserver {
+  command = "python3"
+  args    = ["-c", "import http.server as h, os\nclass H(h.BaseHTTPRequestHandler):\n  def do_GET(s):\n    s.send_response(200); s.end_headers(); s.wfile.write(b'from-pserver\\n')\n  def log_message(s, *a): print('pserver: GET', flush=True)\nprint('pserver listening', flush=True)\nh.HTTPServer(('0.0.0.0', int(os.environ['PORT'])), H).serve_forever()"]
+  endpoint http { env = "PORT" }
+  health { tcp = "http"  interval = 300ms }
+}
+container cclient {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo \"cclient: to cserver at $CSERVER_HTTP\"; echo \"cclient: got $(wget -qO- $CSERVER_HTTP/)\"; echo \"cclient: to pserver at $PSERVER_HTTP\"; echo \"cclient: got $(wget -qO- $PSERVER_HTTP/)\"; exec sleep 1000"]
+  references = [cserver, pserver]
+  wait_for = [cserver, pserver]
+}
+executable pclient {
+  command = "python3"
+  args    = ["-c", "import os, urllib.request as u\na = os.environ['CSERVER_HTTP']\nprint('pclient: to cserver at', a, flush=True)\nprint('pclient: got', u.urlopen(a + '/').read().decode().strip(), flush=True)\nimport time; time.sleep(1000)"]
+  references = [cserver]
+  wait_for = [cserver]
+}
+APX
+ctrs() { "$DOCKER" ps -aq --filter label=aspirec.program=app; }
+nets() { "$DOCKER" network ls -q --filter name=aspirec-app; }
+
+out=$T/out1
+run_start "$out" "$T/app/app.apx" --run --grace 3s
+wait_for_text "$out" 'app is up|started with problems' 60
+if wait_for_text "$out" 'cclient +\| cclient: got from-cserver' 20 &&
+   grep -qE 'cclient +\| cclient: to cserver at http://cserver:8080$' "$out"; then
+  ok "container -> container: by name and target port (http://cserver:8080)"
+else not_ok "container -> container by name and target port"; show "$out"; fi
+port=$("$DOCKER" port aspirec-app-cserver 8080/tcp 2> /dev/null | head -1)
+if wait_for_text "$out" 'pclient +\| pclient: got from-cserver' 20 &&
+   grep -qE "pclient +\| pclient: to cserver at http://localhost:${port##*:}\$" "$out" && [ "${port%:*}" = 127.0.0.1 ]; then
+  ok "process -> container: through the port published on 127.0.0.1 ($port)"
+else not_ok "process -> container through the published port ($port)"; show "$out"; fi
+if wait_for_text "$out" 'cclient +\| cclient: got from-pserver' 20 &&
+   grep -qE 'cclient +\| cclient: to pserver at http://host.docker.internal:[0-9]+$' "$out"; then
+  ok "container -> process: through host.docker.internal (host-gateway)"
+else not_ok "container -> process through host.docker.internal"; show "$out"; fi
+line() { grep -nE -- "$1" "$out" | head -1 | cut -d: -f1; }
+a=$(line 'cserver: healthy') b=$(line 'cclient: started') c=$(line 'pclient: started')
+if [ -n "$a" ] && [ -n "$b" ] && [ -n "$c" ] && [ "$a" -lt "$b" ] && [ "$a" -lt "$c" ]; then
+  ok "health through the published port gates wait_for (cserver healthy before its clients start)"
+else not_ok "health gates wait_for"; show "$out"; fi
+if grep -qE 'cserver +\| cserver listening' "$out"; then ok "a container's output comes through the multiplexer, prefixed"
+else not_ok "container output prefixed"; show "$out"; fi
+if [ "$(nets)" ] && [ "$(ctrs | wc -l)" = 2 ]; then ok "one network (aspirec-app) and two containers while it runs"
+else not_ok "network and containers while running: $(nets) / $(ctrs | wc -l)"; fi
+kill -INT "$RUN_PID"
+wait_exit "$RUN_PID" 30
+left=$(ctrs) lnet=$(nets)
+if [ "$RUN_RC" = 0 ] && [ -z "$left" ] && [ -z "$lnet" ] && no_marked_left "$RUN_MARK" 5; then
+  ok "Ctrl-C: aspirec exits 0, no container, network or process left"
+else not_ok "Ctrl-C: rc $RUN_RC, containers '$left', network '$lnet'"; show "$out"; fi
+
+# SIGKILL: the watchdog removes the containers.
+out=$T/out2
+run_start "$out" "$T/app/app.apx" --run --grace 2s
+wait_for_text "$out" 'app is up|started with problems' 60
+n=$(ctrs | wc -l)
+kill -KILL "$RUN_PID"
+gone=
+for _ in $(seq 100); do [ -z "$(ctrs)" ] && { gone=1; break; }; sleep 0.2; done
+if [ "$n" = 2 ] && [ -n "$gone" ] && no_marked_left "$RUN_MARK" 10; then
+  ok "SIGKILL of aspirec: the watchdog removes its $n containers; no process left"
+else not_ok "SIGKILL: $n containers before, left: $(ctrs)"; show "$out"; fi
+"$DOCKER" network rm aspirec-app > /dev/null 2>&1   # a killed run leaves its network, reused next run
+
+# Volumes keep their data across runs; binds are relative to the program;
+# a container killed behind aspirec's back is restarted (restart = "always").
+mkdir -p "$T/vol/conf"
+echo hi-from-bind > "$T/vol/conf/hello.txt"
+cat > "$T/vol/vol.apx" <<'APX'
+container store {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "n=$(cat /data/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > /data/n; echo \"store: start $n, bind says $(cat /conf/hello.txt)\"; exec sleep 1000"]
+  volume data { target = "/data" }
+  bind { source = "./conf"  target = "/conf"  readonly = true }
+  restart = "always"
+}
+APX
+out=$T/out6
+run_start "$out" "$T/vol/vol.apx" --run --grace 1s
+if wait_for_text "$out" 'store +\| store: start 1, bind says hi-from-bind' 30; then
+  ok "bind: ./conf relative to the program, mounted read-only"
+else not_ok "bind mounted"; show "$out"; fi
+"$DOCKER" kill aspirec-vol-store > /dev/null 2>&1
+if wait_for_text "$out" "store: restarted \\($ENGINE container" 20 && wait_for_text "$out" 'store +\| store: start 2,' 10; then
+  ok "a killed container is restarted (restart = always), its volume kept"
+else not_ok "killed container restarted"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+out=$T/out7
+run_start "$out" "$T/vol/vol.apx" --run --grace 1s
+if wait_for_text "$out" 'store +\| store: start 3,' 30 && "$DOCKER" volume inspect aspirec-vol-store-data > /dev/null 2>&1; then
+  ok "named volume aspirec-vol-store-data: its data survives the run (start 3 on the next run)"
+else not_ok "volume data kept across runs"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+if [ "$RUN_RC" = 0 ] && [ -z "$("$DOCKER" ps -aq --filter label=aspirec.program=vol)" ]; then ok "vol: Ctrl-C, nothing left"
+else not_ok "vol: Ctrl-C rc $RUN_RC"; fi
+
+# lifetime = "persistent": left running on exit, reused next run when its
+# configuration is unchanged (same container, same published port), made
+# anew (same port) when it changed.
+mkdir -p "$T/pers"
+pers_apx() {
+  cat > "$T/pers/pers.apx" <<APX
+container keep {
+  image   = "aspirec-test/busybox:1"
+  command = "/bin/sh"
+  args    = ["-c", "echo keep-\$FLAVOUR > /www/index.html; echo keep up; exec httpd -f -p 8080 -h /www"]
+  env { FLAVOUR = "$1" }
+  endpoint http { target_port = 8080 }
+  health { http = "/"  interval = 300ms }
+  lifetime = "persistent"
+}
+executable reader {
+  command = "python3"
+  args    = ["-c", "import os, urllib.request as u; print('reader got', u.urlopen(os.environ['KEEP_HTTP'] + '/').read().decode().strip(), flush=True); import time; time.sleep(100)"]
+  references = [keep]
+  wait_for = [keep]
+}
+APX
+}
+pid_of() { "$DOCKER" inspect -f '{{.Id}}' aspirec-pers-keep 2> /dev/null; }
+port_of() { "$DOCKER" port aspirec-pers-keep 8080/tcp 2> /dev/null | head -1; }
+pers_apx one
+out=$T/out8
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+wait_for_text "$out" 'reader +\| reader got keep-one' 40 || { not_ok "persistent: first run serves"; show "$out"; }
+id1=$(pid_of) port1=$(port_of)
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+running=$("$DOCKER" inspect -f '{{.State.Running}}' aspirec-pers-keep 2> /dev/null)
+if [ "$RUN_RC" = 0 ] && [ "$running" = true ] && grep -q 'keep: left running (lifetime = persistent)' "$out"; then
+  ok "persistent: left running after Ctrl-C ($port1)"
+else not_ok "persistent: left running (rc $RUN_RC, running '$running')"; show "$out"; fi
+out=$T/out9
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+if wait_for_text "$out" 'reader +\| reader got keep-one' 40 && grep -q 'keep: reusing persistent container' "$out" &&
+   [ "$(pid_of)" = "$id1" ] && [ "$(port_of)" = "$port1" ]; then
+  ok "persistent: reused next run (same container ${id1:0:12}, same port $port1)"
+else not_ok "persistent: reused ($(pid_of) vs $id1, $(port_of) vs $port1)"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+pers_apx two
+out=$T/out10
+run_start "$out" "$T/pers/pers.apx" --run --grace 2s
+if wait_for_text "$out" 'reader +\| reader got keep-two' 40 && [ "$(pid_of)" != "$id1" ] && [ "$(port_of)" = "$port1" ]; then
+  ok "persistent: a changed configuration makes a new container, on the same port $port1"
+else not_ok "persistent: changed configuration ($(pid_of), $(port_of))"; show "$out"; fi
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+"$DOCKER" rm -f aspirec-pers-keep > /dev/null 2>&1
+
+# A missing image: the engine's reason; what waits for it never starts.
+mkdir -p "$T/bad"
+cat > "$T/bad/bad.apx" <<'APX'
+container db { image = "aspirec-test/nope:1"  endpoint tcp { target_port = 5432 } }
+executable after { command = "sh"  args = ["-c", "echo after started; exec sleep 100"]  wait_for = [db] }
+APX
+out=$T/out3
+run_start "$out" "$T/bad/bad.apx" --run --engine=$ENGINE --grace 1s
+wait_exit "$RUN_PID" 60
+if grep -qE "db: .*image aspirec-test/nope:1 is not on $ENGINE and cannot be pulled: .+" "$out" &&
+   ! grep -q 'after started' "$out" && [ "$RUN_RC" = 1 ]; then
+  ok "missing image: fails with the engine's reason ($(grep -oE 'cannot be pulled: .{0,60}' "$out" | head -1)); its dependent never starts"
+else not_ok "missing image: rc $RUN_RC"; show "$out"; fi
+
+# --engine names one that must answer.
+other=podman; [ "$ENGINE" = podman ] && other=docker
+out=$T/out4
+CONTAINER_HOST=unix://$T/none.sock DOCKER_HOST=unix://$T/none.sock "$ASPIREC" "$T/app/app.apx" --run --engine=$other > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q -- "--engine=$other: no $other answers on its API socket" "$out"; then
+  ok "--engine=$other with no $other service: exit 2, clear error"
+else not_ok "--engine=$other with none: rc $rc"; show "$out"; fi
+
+# The daemon stopped: a clear error, nothing starts.
+if [ "$ENGINE" = docker ]; then "$CU_HERE/bin/dockerd-local" stop "$engine_dir" > /dev/null 2>&1
+else "$PL" stop "$engine_dir"; fi
+out=$T/out5
+"$REAL_ASPIREC" "$T/app/app.apx" --run --engine=$ENGINE > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q -- "--engine=$ENGINE: no $ENGINE answers on its API socket" "$out" && ! grep -q started "$out"; then
+  ok "stopped daemon: exit 2, clear error, nothing started"
+else not_ok "stopped daemon: rc $rc"; show "$out"; fi
+"$REAL_ASPIREC" "$T/app/app.apx" --run > "$out" 2>&1
+rc=$?
+if [ $rc = 2 ] && grep -q "error: container 'cserver' cannot run: no container engine (docker, podman) answers" "$out"; then
+  ok "stopped daemon, no --engine: the no-engine error of before"
+else not_ok "stopped daemon, no --engine: rc $rc"; show "$out"; fi
+apx_done
