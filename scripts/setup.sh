@@ -22,9 +22,10 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # time (GNU time: the fuzz tests' CPU times and peak memory), procps (ps:
 # the run-mode tests look at processes with it), systemd (systemd-analyze
 # verify) and jq for the plugin tests (tests/plugins/); podman for run
-# mode's second engine.
+# mode's second engine, with netavark and aardvark-dns (without recommends
+# apt would pick the CNI plugins, whose networks resolve no container names).
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
-  systemd jq podman)
+  systemd jq podman netavark aardvark-dns)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)
