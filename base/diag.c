@@ -139,15 +139,35 @@ static int apx_diag_cmp(const void *a, const void *b) {
  * can be megabytes long: past APX_TEXT_MAX bytes it is cut, at a character
  * boundary, and ends in "...". */
 enum { APX_TEXT_MAX = 480 };
+
+/* A control byte that the program wrote (an escape sequence in a string,
+ * a stray CR) would reach the terminal and act there, so it is shown as
+ * \xHH instead. */
+static bool apx_diag_is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
+
+static void apx_diag_put_escaped(apx_buf *b, const char *s, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t run = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (!apx_diag_is_control(c)) continue;
+    apx_buf_append(b, s + run, i - run);
+    char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+    apx_buf_append(b, e, sizeof e);
+    run = i + 1;
+  }
+  apx_buf_append(b, s + run, n - run);
+}
+
 static void apx_diag_put_text(apx_buf *b, const char *s) {
   size_t n = strnlen(s, APX_TEXT_MAX + 1);
   if (n <= APX_TEXT_MAX) {
-    apx_buf_append(b, s, n);
+    apx_diag_put_escaped(b, s, n);
     return;
   }
   n = APX_TEXT_MAX;
   while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-  apx_buf_append(b, s, n);
+  apx_diag_put_escaped(b, s, n);
   apx_buf_puts(b, "...");
 }
 
@@ -191,8 +211,12 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
       }
     }
     apx_buf_printf(b, "%5u | %s", line, cut_left ? "..." : "");
-    /* Tabs become one space so the caret lines up. */
-    for (uint32_t i = ws; i < we; i++) apx_buf_putc(b, s->text[i] == '\t' ? ' ' : s->text[i]);
+    /* Tabs become one space so the caret lines up; any other control byte
+     * becomes '?', one column too, so that it cannot act on the terminal. */
+    for (uint32_t i = ws; i < we; i++) {
+      unsigned char c = (unsigned char)s->text[i];
+      apx_buf_putc(b, c == '\t' ? ' ' : apx_diag_is_control(c) ? '?' : (char)c);
+    }
     apx_buf_printf(b, "%s\n      | %s", cut_right ? "..." : "", cut_left ? "   " : "");
     for (uint32_t i = ws; i < cb && i < we; i++) apx_buf_putc(b, ' ');
     uint32_t ce = dg->loc.end > we ? we : dg->loc.end;

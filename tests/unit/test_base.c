@@ -14,6 +14,7 @@
 #include "base/path.h"
 #include "base/arena.h"
 #include "base/buf.h"
+#include "base/diag.h"
 
 #include "check.h"
 
@@ -197,12 +198,37 @@ static void test_atomic(void) {
   apx_buf_free(&path);
 }
 
+/* What the program wrote reaches the terminal only as visible text: an
+ * escape sequence in a quoted value or in the source line must not act. */
+static void test_diag_control_bytes(void) {
+  apx_diag d;
+  apx_diag_init(&d, arena);
+  static const char src[] = "image = \"\033[2Jx\r\"\n";
+  uint32_t f = apx_diag_add_source(&d, "t.apx", src, sizeof src - 1);
+  apx_diagnostic *dg = apx_error(&d, (apx_loc){f, 8, 15}, "bad image '%s'", "\033[2Jx\r");
+  apx_diag_hint(&d, dg, "not \033]0;title\007");
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&text, &len);
+  apx_diag_print(&d, mf);
+  fclose(mf);
+  bool raw = false;
+  for (size_t i = 0; i < len; i++)
+    if (((unsigned char)text[i] < 0x20 && text[i] != '\n') || text[i] == 0x7f) raw = true;
+  CHECK(!raw && strstr(text, "bad image '\\x1b[2Jx\\x0d'") && strstr(text, "not \\x1b]0;title\\x07") &&
+            strstr(text, "| image = \"?[2Jx?\""),
+        "diag: control bytes in messages are shown as \\xHH, in the source line as '?' (one column)");
+  if (raw || !strstr(text, "\\x1b[2J")) printf("# printed: %s\n", text);
+  free(text);
+}
+
 int main(void) {
   arena = apx_arena_new();
   test_names();
   test_path();
   test_envfile();
   test_atomic();
+  test_diag_control_bytes();
   apx_arena_free(arena);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
