@@ -14,6 +14,7 @@
 #include "ir/ir.h"
 
 #include "check.h"
+#include "fixture.h"
 
 static void test_escapes(void) {
   apx_buf b = {0};
@@ -58,62 +59,25 @@ static void test_escapes(void) {
   apx_bicep_free(&bw);
 }
 
-typedef struct fixture {
-  apx_arena *arena;
-  apx_diag diag;
-  apx_options opts;
-  apx_module *m;
-  apx_loc loc;
-} fixture;
-
-static apx_resource *res(fixture *f, const char *name, apx_kind kind) {
-  apx_resource *r = apx_ir_resource_new(f->m, name, f->loc);
-  r->kind = kind;
-  r->type = apx_ir_kind_name(kind);
-  r->typed = true;
-  r->publish = true;
-  r->replicas = 1;
-  apx_ir_resource_add(f->m, r);
-  return r;
-}
-
-static void endpoint(fixture *f, apx_resource *r, const char *name, int target, bool external) {
-  apx_endpoint e = {0};
-  e.name = name;
-  e.loc = f->loc;
-  e.target_port = target;
-  e.scheme = strcmp(name, "http") == 0 ? "http" : "tcp";
-  e.protocol = "tcp";
-  e.external = external;
-  apx_ir_endpoint_add(f->m, r, &e);
-}
-
 static void build(fixture *f) {
-  memset(f, 0, sizeof *f);
-  f->arena = apx_arena_new();
-  apx_diag_init(&f->diag, f->arena);
-  static const char src[] = "// shop.apx\ncontainer db {}\n";
-  uint32_t file = apx_diag_add_source(&f->diag, "shop.apx", src, sizeof src - 1);
-  f->loc = (apx_loc){file, 12, 21};
-  f->m = apx_ir_module_new(f->arena, &f->diag, &f->opts);
-  f->m->app_name = "shop";
-  apx_resource *pw = res(f, "pw", APX_KIND_PARAM);
+  fixture_init(f, "shop", NULL);
+  apx_resource *pw = res(f, "pw", APX_KIND_PARAM, NULL);
   pw->param = APX_NEW(f->arena, apx_param);
   pw->param->secret = true;
   pw->param->value = "s3cr3t-Value";
   pw->param->source = APX_PARAM_FROM_CLI;
   pw->param->env_name = "PW";
-  apx_resource *db = res(f, "db", APX_KIND_CONTAINER);
+  apx_resource *db = res(f, "db", APX_KIND_CONTAINER, NULL);
   db->image = apx_ir_string(f->m, "postgres:16", f->loc);
-  endpoint(f, db, "tcp", 5432, false);
+  endpoint(f, db, "tcp", 0, 5432, false);
   apx_ir_env_set(f->m, db, "PASSWORD", apx_ir_ref_template(f->m, pw, APX_PROP_VALUE, NULL, f->loc), f->loc);
-  apx_resource *web = res(f, "web", APX_KIND_CONTAINER);
+  apx_resource *web = res(f, "web", APX_KIND_CONTAINER, NULL);
   web->image = apx_ir_string(f->m, "nginx:1.27", f->loc);
-  endpoint(f, web, "http", 8080, true);
+  endpoint(f, web, "http", 0, 8080, true);
   apx_ir_env_set(f->m, web, "DB_HOST", apx_ir_ref_template(f->m, db, APX_PROP_EP_HOST, "tcp", f->loc), f->loc);
   apx_ir_env_set(f->m, web, "NOTE", apx_ir_string(f->m, "costs ${5} 100%{", f->loc), f->loc);
   apx_ir_dep_add(f->m, web, APX_DEP_WAIT_HEALTHY, db, f->loc);
-  res(f, "tool", APX_KIND_EXECUTABLE);
+  res(f, "tool", APX_KIND_EXECUTABLE, NULL);
 }
 
 static bool has_warning(apx_diag *d, const char *needle) {
@@ -160,11 +124,11 @@ static void test_emit(const char *name, int (*fn)(apx_module *, apx_output *), c
   snprintf(w, sizeof w, "executable 'tool' is not published to %s", target);
   CHECK(has_warning(&f.diag, w), "%s: warns: %s", name, w);
   CHECK(has_warning(&f.diag, "cannot make 'web' wait for 'db' to be healthy"), "%s: warns that waits are deployment order", name);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
   build(&f);
   char *again = emit(fn, &f, &errors);
   CHECK(strcmp(text, again) == 0, "%s: the same module gives byte-identical files", name);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
   free(text);
   free(again);
 }

@@ -19,48 +19,9 @@
 #include "ir/ir.h"
 
 #include "check.h"
+#include "fixture.h"
 
 /* ---- reading YAML back ----------------------------------------------------- */
-
-static yaml_node_t *y_get(yaml_document_t *d, yaml_node_t *n, const char *key) {
-  if (!n) return NULL;
-  if (n->type == YAML_MAPPING_NODE) {
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-      yaml_node_t *k = yaml_document_get_node(d, p->key);
-      if (k && k->type == YAML_SCALAR_NODE && strlen(key) == k->data.scalar.length &&
-          memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
-        return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-  }
-  if (n->type == YAML_SEQUENCE_NODE) {
-    char *end;
-    long i = strtol(key, &end, 10);
-    if (*end || i < 0 || i >= n->data.sequence.items.top - n->data.sequence.items.start) return NULL;
-    return yaml_document_get_node(d, n->data.sequence.items.start[i]);
-  }
-  return NULL;
-}
-
-/* Follows a NULL-terminated path of keys (or sequence indexes). */
-static yaml_node_t *y_path(yaml_document_t *d, ...) {
-  va_list ap;
-  va_start(ap, d);
-  yaml_node_t *n = yaml_document_get_root_node(d);
-  const char *k;
-  while (n && (k = va_arg(ap, const char *)) != NULL) n = y_get(d, n, k);
-  va_end(ap);
-  return n;
-}
-
-static const char *y_str(yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool y_is(yaml_node_t *n, const char *want) {
-  const char *s = y_str(n);
-  return s && strcmp(s, want) == 0;
-}
 
 static long y_len(yaml_node_t *n) {
   if (!n) return -1;
@@ -108,17 +69,6 @@ static bool y_load(yaml_document_t *d, const char *text, size_t len) {
 
 /* ---- building the module ----------------------------------------------------- */
 
-typedef struct fixture {
-  apx_arena *arena;
-  apx_diag diag;
-  apx_options opts;
-  apx_module *m;
-  apx_loc loc;
-  char dir[256]; /* scratch directory, also the output directory */
-} fixture;
-
-static apx_value *str(apx_module *m, const char *s) { return apx_ir_string(m, s, APX_NOLOC); }
-
 static apx_value *list(apx_module *m, int n, ...) {
   apx_value *v = apx_ir_value_new(m, APX_V_LIST, APX_NOLOC);
   v->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, n ? n : 1);
@@ -130,15 +80,6 @@ static apx_value *list(apx_module *m, int n, ...) {
   return v;
 }
 
-static apx_resource *res(fixture *f, const char *name, apx_kind kind, const char *type) {
-  apx_resource *r = apx_ir_resource_new(f->m, name, f->loc);
-  r->kind = kind;
-  r->type = type ? type : apx_ir_kind_name(kind);
-  r->typed = true;
-  apx_ir_resource_add(f->m, r);
-  return r;
-}
-
 static apx_resource *param(fixture *f, const char *name, bool secret, const char *value, apx_param_source src) {
   apx_resource *p = res(f, name, APX_KIND_PARAM, "param");
   p->param = APX_NEW(f->arena, apx_param);
@@ -148,18 +89,6 @@ static apx_resource *param(fixture *f, const char *name, bool secret, const char
   p->param->env_name = apx_name_env_var(f->arena, name);
   if (src == APX_PARAM_FROM_DEFAULT) p->param->def = str(f->m, value);
   return p;
-}
-
-static apx_endpoint *endpoint(fixture *f, apx_resource *r, const char *name, int port, int target, bool external) {
-  apx_endpoint e = {0};
-  e.name = name;
-  e.loc = f->loc;
-  e.port = port;
-  e.target_port = target;
-  e.scheme = strcmp(name, "http") == 0 ? "http" : "tcp";
-  e.protocol = "tcp";
-  e.external = external;
-  return apx_ir_endpoint_add(f->m, r, &e);
 }
 
 static apx_health *health(fixture *f, apx_resource *r, apx_health_kind kind, const char *endpoint) {
@@ -175,45 +104,6 @@ static void env(fixture *f, apx_resource *r, const char *key, apx_value *v) { ap
 
 static apx_value *ref(fixture *f, apx_resource *t, apx_prop prop, const char *ep) {
   return apx_ir_ref_template(f->m, t, prop, ep, f->loc);
-}
-
-static void fixture_init(fixture *f) {
-  memset(f, 0, sizeof *f);
-  f->arena = apx_arena_new();
-  apx_diag_init(&f->diag, f->arena);
-  static const char src[] = "// shop.apx\ncontainer db {}\n";
-  uint32_t file = apx_diag_add_source(&f->diag, "shop.apx", src, sizeof src - 1);
-  f->loc = (apx_loc){file, 12, 21};
-  f->m = apx_ir_module_new(f->arena, &f->diag, &f->opts);
-  f->m->app_name = "shop";
-  snprintf(f->dir, sizeof f->dir, "/tmp/apx-test-compose-XXXXXX");
-  if (!mkdtemp(f->dir)) {
-    perror("mkdtemp");
-    exit(2);
-  }
-  f->m->main_dir = f->dir;
-}
-
-static void rm_rf(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      rm_rf(sub);
-    }
-    closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
-static void fixture_free(fixture *f) {
-  rm_rf(f->dir);
-  apx_arena_free(f->arena);
 }
 
 /* The shop of the examples, plus a few extras that cover the other rows. */
@@ -356,19 +246,6 @@ static bool has_warning(const apx_diag *d, const char *needle) {
   return false;
 }
 
-static char *read_file(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  apx_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) apx_buf_append(&b, chunk, n);
-  fclose(fp);
-  if (!b.data) apx_buf_append(&b, "", 0);
-  if (len) *len = b.len;
-  return b.data;
-}
-
 static void write_file(const char *path, const char *text) {
   FILE *fp = fopen(path, "wb");
   if (!fp) return;
@@ -391,7 +268,7 @@ static int count_temp_files(const char *dir) {
 
 static void test_compose_shop(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   build_shop(&f);
   char envpath[512];
   snprintf(envpath, sizeof envpath, "%s/.env", f.dir);
@@ -571,7 +448,7 @@ static void test_compose_shop(void) {
 
 static void test_compose_errors(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   apx_resource *p = param(&f, "motd", false, "line1\nline2", APX_PARAM_FROM_CLI);
   apx_resource *c = res(&f, "box", APX_KIND_CONTAINER, NULL);
   c->image = str(f.m, "busybox");
@@ -628,7 +505,7 @@ static void test_compose_errors(void) {
 
 static void test_compose_stdout(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   apx_resource *c = res(&f, "web", APX_KIND_CONTAINER, NULL);
   c->image = str(f.m, "nginx");
   apx_output *out = apx_output_new("-");
@@ -685,7 +562,7 @@ static int emit_load(fixture *f, bool to_stdout, yaml_document_t *d, bool *loade
 
 static void test_compose_probe(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   apx_module *m = f.m;
   apx_resource *pg = res(&f, "pg", APX_KIND_CONTAINER, NULL);
   pg->image = str(m, "postgres:16");
@@ -884,7 +761,7 @@ static void test_yaml_quoting(void) {
 
 static void test_dot(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   build_shop(&f);
   apx_resource *odd = res(&f, "we\"ird\\", APX_KIND_CONTAINER, NULL);
   odd->image = str(f.m, "x");
@@ -919,7 +796,7 @@ static void test_registry(void) {
  * there, to check them with docker-compose, the schema and dot by hand. */
 static void keep_outputs(const char *dir) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "shop", "compose");
   build_shop(&f);
   mkdir(dir, 0777);
   char *abs = realpath(dir, NULL);

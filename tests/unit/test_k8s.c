@@ -19,6 +19,7 @@
 #include "ir/ir.h"
 
 #include "check.h"
+#include "fixture.h"
 
 /* ---- reading YAML back ----------------------------------------------------- */
 
@@ -26,46 +27,6 @@ typedef struct docs {
   yaml_document_t d[64];
   int n;
 } docs;
-
-static yaml_node_t *y_get(yaml_document_t *d, yaml_node_t *n, const char *key) {
-  if (!n) return NULL;
-  if (n->type == YAML_MAPPING_NODE) {
-    for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-      yaml_node_t *k = yaml_document_get_node(d, p->key);
-      if (k && k->type == YAML_SCALAR_NODE && strlen(key) == k->data.scalar.length &&
-          memcmp(k->data.scalar.value, key, k->data.scalar.length) == 0)
-        return yaml_document_get_node(d, p->value);
-    }
-    return NULL;
-  }
-  if (n->type == YAML_SEQUENCE_NODE) {
-    char *end;
-    long i = strtol(key, &end, 10);
-    if (*end || i < 0 || i >= n->data.sequence.items.top - n->data.sequence.items.start) return NULL;
-    return yaml_document_get_node(d, n->data.sequence.items.start[i]);
-  }
-  return NULL;
-}
-
-/* From the root of d, a NULL-terminated path of keys or indexes. */
-static yaml_node_t *y_path(yaml_document_t *d, ...) {
-  va_list ap;
-  va_start(ap, d);
-  yaml_node_t *n = d ? yaml_document_get_root_node(d) : NULL;
-  const char *k;
-  while (n && (k = va_arg(ap, const char *)) != NULL) n = y_get(d, n, k);
-  va_end(ap);
-  return n;
-}
-
-static const char *y_str(yaml_node_t *n) {
-  return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
-}
-
-static bool y_is(yaml_node_t *n, const char *want) {
-  const char *s = y_str(n);
-  return s && strcmp(s, want) == 0;
-}
 
 static int y_load_all(docs *ds, const char *text, size_t len) {
   yaml_parser_t p;
@@ -98,96 +59,11 @@ static yaml_document_t *y_find(docs *ds, const char *kind, const char *name) {
 
 /* ---- building the module ----------------------------------------------------- */
 
-typedef struct fixture {
-  apx_arena *arena;
-  apx_diag diag;
-  apx_options opts;
-  apx_module *m;
-  apx_loc loc;
-  char dir[256];
-} fixture;
-
-static apx_value *str(apx_module *m, const char *s) { return apx_ir_string(m, s, APX_NOLOC); }
-
-static apx_resource *res(fixture *f, const char *name, apx_kind kind) {
-  apx_resource *r = apx_ir_resource_new(f->m, name, f->loc);
-  r->kind = kind;
-  r->type = apx_ir_kind_name(kind);
-  r->typed = true;
-  r->publish = true;
-  r->replicas = 1;
-  apx_ir_resource_add(f->m, r);
-  return r;
-}
-
-static apx_endpoint *endpoint(fixture *f, apx_resource *r, const char *name, int target) {
-  apx_endpoint e = {0};
-  e.name = name;
-  e.loc = f->loc;
-  e.target_port = target;
-  e.scheme = strcmp(name, "http") == 0 ? "http" : "tcp";
-  e.protocol = "tcp";
-  return apx_ir_endpoint_add(f->m, r, &e);
-}
-
-static void fixture_init(fixture *f) {
-  memset(f, 0, sizeof *f);
-  f->arena = apx_arena_new();
-  apx_diag_init(&f->diag, f->arena);
-  static const char src[] = "// shop.apx\ncontainer db {}\n";
-  uint32_t file = apx_diag_add_source(&f->diag, "shop.apx", src, sizeof src - 1);
-  f->loc = (apx_loc){file, 12, 21};
-  f->m = apx_ir_module_new(f->arena, &f->diag, &f->opts);
-  f->m->app_name = "Shop";
-  snprintf(f->dir, sizeof f->dir, "/tmp/apx-test-k8s-XXXXXX");
-  if (!mkdtemp(f->dir)) {
-    perror("mkdtemp");
-    exit(2);
-  }
-  f->m->main_dir = f->dir;
-}
-
-static void rm_rf(const char *path) {
-  DIR *d = opendir(path);
-  if (d) {
-    struct dirent *e;
-    while ((e = readdir(d))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-      char sub[1024];
-      snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-      rm_rf(sub);
-    }
-    closedir(d);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
-static bool has_diag(const apx_diag *d, apx_diag_level level, const char *needle) {
-  for (size_t i = 0; i < d->n; i++)
-    if (d->items[i].level == level && strstr(d->items[i].message, needle)) return true;
-  return false;
-}
-
-static char *read_file(const char *path, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  apx_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) apx_buf_append(&b, chunk, n);
-  fclose(fp);
-  if (!b.data) apx_buf_append(&b, "", 0);
-  if (len) *len = b.len;
-  return b.data;
-}
-
 /* db (a volume, a tcp check), migrate (runs once), api (a secret in its
  * environment and its arguments, waits for both), tool (an executable). */
 static void build(fixture *f) {
   apx_module *m = f->m;
-  apx_resource *pw = res(f, "pg-password", APX_KIND_PARAM);
+  apx_resource *pw = res(f, "pg-password", APX_KIND_PARAM, NULL);
   pw->param = APX_NEW(f->arena, apx_param);
   pw->param->secret = true;
   pw->param->has_generate = true;
@@ -195,9 +71,9 @@ static void build(fixture *f) {
   pw->param->generate.lower = true;
   pw->param->env_name = "PG_PASSWORD";
 
-  apx_resource *db = res(f, "db", APX_KIND_CONTAINER);
+  apx_resource *db = res(f, "db", APX_KIND_CONTAINER, NULL);
   db->image = str(m, "docker.io/library/postgres:16.4");
-  endpoint(f, db, "tcp", 5432);
+  endpoint(f, db, "tcp", 0, 5432, false);
   apx_volume vol = {"data", f->loc, "/var/lib/postgresql/data", false};
   APX_VEC_PUSH(f->arena, db->volumes, db->nvolumes, db->capvolumes, vol);
   apx_health h = {0};
@@ -208,7 +84,7 @@ static void build(fixture *f) {
   APX_VEC_PUSH(f->arena, db->health, db->nhealth, db->caphealth, h);
   apx_ir_env_set(m, db, "POSTGRES_PASSWORD", apx_ir_ref_template(m, pw, APX_PROP_VALUE, NULL, f->loc), f->loc);
 
-  apx_resource *migrate = res(f, "migrate", APX_KIND_CONTAINER);
+  apx_resource *migrate = res(f, "migrate", APX_KIND_CONTAINER, NULL);
   migrate->image = str(m, "example.com/migrate:1");
   migrate->restart = APX_RESTART_NO;
   apx_value *args = apx_ir_value_new(m, APX_V_LIST, APX_NOLOC);
@@ -218,10 +94,10 @@ static void build(fixture *f) {
   args->u.list.n = 2;
   migrate->args = args;
 
-  apx_resource *api = res(f, "api", APX_KIND_CONTAINER);
+  apx_resource *api = res(f, "api", APX_KIND_CONTAINER, NULL);
   api->image = str(m, "example.com/api");
   api->replicas = 2;
-  endpoint(f, api, "http", 8080);
+  endpoint(f, api, "http", 0, 8080, false);
   apx_tbuilder tb;
   apx_tb_init(&tb, m, f->loc);
   apx_tb_text(&tb, "Host=", 5);
@@ -240,7 +116,7 @@ static void build(fixture *f) {
   apx_ir_dep_add(m, api, APX_DEP_WAIT_HEALTHY, db, f->loc);
   apx_ir_dep_add(m, api, APX_DEP_WAIT_COMPLETION, migrate, f->loc);
 
-  apx_resource *tool = res(f, "tool", APX_KIND_EXECUTABLE);
+  apx_resource *tool = res(f, "tool", APX_KIND_EXECUTABLE, NULL);
   tool->command = str(m, "python3");
 }
 
@@ -252,7 +128,7 @@ static char *generated_password(docs *sec) {
 
 static void test_k8s(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "Shop", "k8s");
   build(&f);
   apx_output *out = apx_output_new(f.dir);
   int errors = apx_emit_k8s(f.m, out);
@@ -345,12 +221,12 @@ static void test_k8s(void) {
   free(pw);
   free(pw2);
   rm_rf(f.dir);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
 }
 
 static void test_helm(void) {
   fixture f;
-  fixture_init(&f);
+  fixture_init(&f, "Shop", "k8s");
   build(&f);
   apx_output *out = apx_output_new(f.dir);
   int errors = apx_emit_helm(f.m, out);
@@ -407,29 +283,29 @@ static void test_helm(void) {
   CHECK(text && strstr(text, "echo $$(HOME) {{`{{`}}x}}"), "helm: `{{` of the program's text is escaped for Helm");
   free(text);
   rm_rf(f.dir);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
 }
 
 static void test_clash(void) {
   fixture f;
-  fixture_init(&f);
-  apx_resource *sp = res(&f, "token", APX_KIND_PARAM); /* a parameters Secret is begun before the check */
+  fixture_init(&f, "Shop", "k8s");
+  apx_resource *sp = res(&f, "token", APX_KIND_PARAM, NULL); /* a parameters Secret is begun before the check */
   sp->param = APX_NEW(f.arena, apx_param);
   sp->param->secret = true;
   sp->param->value = "v";
-  res(&f, "My_Api", APX_KIND_CONTAINER)->image = str(f.m, "a");
-  res(&f, "my-api", APX_KIND_CONTAINER)->image = str(f.m, "b");
+  res(&f, "My_Api", APX_KIND_CONTAINER, NULL)->image = str(f.m, "a");
+  res(&f, "my-api", APX_KIND_CONTAINER, NULL)->image = str(f.m, "b");
   apx_output *out = apx_output_new(f.dir);
   int errors = apx_emit_k8s(f.m, out);
   CHECK(errors == 1 && has_diag(&f.diag, APX_DIAG_ERROR, "'My_Api' and 'my-api' would both be the Kubernetes object 'my-api'"),
         "k8s: two resources on one object name are an error naming both");
   apx_output_free(out);
   rm_rf(f.dir);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
 
-  fixture_init(&f);
+  fixture_init(&f, "Shop", "k8s");
   for (int i = 0; i < 2; i++) {
-    apx_resource *p = res(&f, i ? "a_b" : "a-b", APX_KIND_PARAM);
+    apx_resource *p = res(&f, i ? "a_b" : "a-b", APX_KIND_PARAM, NULL);
     p->param = APX_NEW(f.arena, apx_param);
     p->param->value = "v";
   }
@@ -439,7 +315,7 @@ static void test_clash(void) {
         "helm: two parameters on one values key are an error naming both");
   apx_output_free(out);
   rm_rf(f.dir);
-  apx_arena_free(f.arena);
+  fixture_free(&f);
 }
 
 int main(void) {
