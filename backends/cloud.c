@@ -53,43 +53,29 @@ void apx_cloud_warn_common(apx_cloud *c, const apx_resource *r) {
 typedef struct apx_cloud_refs {
   apx_cloud *c;
   const apx_resource *r;
-  int depth;
 } apx_cloud_refs;
 
-static void apx_cloud_check_refs(apx_cloud *c, const apx_resource *r, const apx_value *v, int depth);
-
-static apx_walk_step apx_cloud_check_ref(void *ud, apx_ref *ref) {
+static void apx_cloud_check_ref(void *ud, const apx_ref *ref, const apx_resource *run) {
   apx_cloud_refs *k = ud;
-  if (!ref->target) return APX_WALK_ON;
-  const apx_resource *t = ref->target;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
-    apx_cloud_check_refs(k->c, k->r, t->connection_string, k->depth + 1);
-    return APX_WALK_ON;
-  }
-  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
-  const apx_resource *run = apx_ir_runner(t);
-  if (apx_cloud_is_app(run) || !apx_ir_kind_runs(run->kind)) return APX_WALK_ON;
+  if (apx_cloud_is_app(run)) return;
   size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
-  if (*seen != (size_t)-1) return APX_WALK_ON;
+  if (*seen != (size_t)-1) return;
   *seen = 1;
   apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
               "'%s' refers to '%s', which is not deployed to %s; the address will not resolve", k->r->name, run->name,
               k->c->target);
-  return APX_WALK_ON;
 }
 
-static void apx_cloud_check_refs(apx_cloud *c, const apx_resource *r, const apx_value *v, int depth) {
-  static const apx_value_visitor vis = {NULL, apx_cloud_check_ref};
-  if (depth > 8) return;
-  apx_cloud_refs k = {c, r, depth};
-  apx_ir_value_walk(v, &vis, &k);
+static void apx_cloud_check_refs(apx_cloud *c, const apx_resource *r, const apx_value *v) {
+  apx_cloud_refs k = {c, r};
+  apx_ir_value_addresses(v, apx_cloud_check_ref, &k);
 }
 
 bool apx_cloud_render(apx_cloud *c, const apx_render_target *t, const apx_resource *r, const apx_value *v,
                       apx_loc loc, const char *what, apx_buf *out) {
   const char *why = NULL;
   c->cb_error = NULL;
-  apx_cloud_check_refs(c, r, v, 0);
+  apx_cloud_check_refs(c, r, v);
   bool ok = apx_render_value(t, v, out, &why);
   if (ok && c->cb_error) {
     ok = false;

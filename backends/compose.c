@@ -150,36 +150,22 @@ static apx_render_target apx_compose_target(apx_compose *c) {
 typedef struct apx_compose_refs {
   apx_compose *c;
   const apx_resource *r;
-  int depth; /* connection strings followed so far */
 } apx_compose_refs;
 
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth);
-
-static apx_walk_step apx_compose_check_ref(void *ud, apx_ref *ref) {
+static void apx_compose_check_ref(void *ud, const apx_ref *ref, const apx_resource *run) {
   apx_compose_refs *k = ud;
-  if (!ref->target) return APX_WALK_ON;
-  const apx_resource *t = ref->target;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
-    apx_compose_check_refs(k->c, k->r, t->connection_string, k->depth + 1);
-    return APX_WALK_ON;
-  }
-  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
-  const apx_resource *run = apx_ir_runner(t);
-  if (apx_compose_is_service(run) || !apx_ir_kind_runs(run->kind)) return APX_WALK_ON;
+  if (apx_compose_is_service(run)) return;
   size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
-  if (*seen != (size_t)-1) return APX_WALK_ON;
+  if (*seen != (size_t)-1) return;
   *seen = 1;
   apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
               "'%s' refers to '%s', which is not part of the compose file; the address will not resolve", k->r->name,
               run->name);
-  return APX_WALK_ON;
 }
 
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v, int depth) {
-  static const apx_value_visitor vis = {NULL, apx_compose_check_ref};
-  if (depth > 8) return;
-  apx_compose_refs k = {c, r, depth};
-  apx_ir_value_walk(v, &vis, &k);
+static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v) {
+  apx_compose_refs k = {c, r};
+  apx_ir_value_addresses(v, apx_compose_check_ref, &k);
 }
 
 /* Renders v to text for the YAML; reports an error naming what and whose. */
@@ -188,7 +174,7 @@ static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_
   apx_render_target t = apx_compose_target(c);
   const char *why = NULL;
   c->cb_error = NULL;
-  apx_compose_check_refs(c, r, v, 0);
+  apx_compose_check_refs(c, r, v);
   bool ok = apx_render_value(&t, v, out, &why);
   if (ok && c->cb_error) {
     ok = false;

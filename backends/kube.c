@@ -227,41 +227,26 @@ static apx_render_target apx_kube_target(apx_kube *k) {
 typedef struct apx_kube_refs {
   apx_kube *k;
   const apx_resource *r;
-  int depth;
 } apx_kube_refs;
 
-static void apx_kube_check_refs(apx_kube *k, const apx_resource *r, const apx_value *v, int depth);
-
-static apx_walk_step apx_kube_check_ref(void *ud, apx_ref *ref) {
+static void apx_kube_check_ref(void *ud, const apx_ref *ref, const apx_resource *run) {
   apx_kube_refs *c = ud;
-  if (!ref->target) return APX_WALK_ON;
-  const apx_resource *t = ref->target;
-  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
-    apx_kube_check_refs(c->k, c->r, t->connection_string, c->depth + 1);
-    return APX_WALK_ON;
-  }
-  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
-  const apx_resource *run = apx_ir_runner(t);
-  if (apx_kube_is_workload(run) || !apx_ir_kind_runs(run->kind)) return APX_WALK_ON;
-  if (!apx_kube_once(c->k, c->r, run)) return APX_WALK_ON;
+  if (apx_kube_is_workload(run) || !apx_kube_once(c->k, c->r, run)) return;
   apx_warning(c->k->m->diag, ref->loc.file ? ref->loc : c->r->loc,
               "'%s' refers to '%s', which is not part of %s; the address will not resolve", c->r->name, run->name,
               c->k->target);
-  return APX_WALK_ON;
 }
 
-static void apx_kube_check_refs(apx_kube *k, const apx_resource *r, const apx_value *v, int depth) {
-  static const apx_value_visitor vis = {NULL, apx_kube_check_ref};
-  if (depth > 8) return;
-  apx_kube_refs c = {k, r, depth};
-  apx_ir_value_walk(v, &vis, &c);
+static void apx_kube_check_refs(apx_kube *k, const apx_resource *r, const apx_value *v) {
+  apx_kube_refs c = {k, r};
+  apx_ir_value_addresses(v, apx_kube_check_ref, &c);
 }
 
 static bool apx_kube_render(apx_kube *k, const apx_resource *r, const apx_value *v, const char *what, apx_buf *out) {
   apx_render_target t = apx_kube_target(k);
   const char *why = NULL;
   k->cb_error = NULL;
-  apx_kube_check_refs(k, r, v, 0);
+  apx_kube_check_refs(k, r, v);
   bool ok = apx_render_value(&t, v, out, &why);
   if (ok && k->cb_error) {
     ok = false;

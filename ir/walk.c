@@ -31,3 +31,40 @@ bool apx_ir_value_walk(const apx_value *v, const apx_value_visitor *vis, void *c
   default: return false;
   }
 }
+
+typedef struct apx_walk_addresses {
+  void (*fn)(void *ctx, const apx_ref *ref, const apx_resource *runner);
+  void *ctx;
+  int depth; /* connection strings followed so far */
+} apx_walk_addresses;
+
+static void apx_walk_addresses_in(const apx_value *v, apx_walk_addresses *w);
+
+static apx_walk_step apx_walk_address(void *ud, apx_ref *ref) {
+  apx_walk_addresses *w = ud;
+  if (!ref->target) return APX_WALK_ON;
+  const apx_resource *t = ref->target;
+  if (ref->prop == APX_PROP_CONNECTION_STRING || ref->prop == APX_PROP_RESOURCE) {
+    apx_walk_addresses in = {w->fn, w->ctx, w->depth + 1};
+    apx_walk_addresses_in(t->connection_string, &in);
+    return APX_WALK_ON;
+  }
+  if (ref->prop < APX_PROP_EP_URL || ref->prop > APX_PROP_EP_SCHEME) return APX_WALK_ON;
+  const apx_resource *run = apx_ir_runner(t);
+  if (apx_ir_kind_runs(run->kind)) w->fn(w->ctx, ref, run);
+  return APX_WALK_ON;
+}
+
+/* The depth bounds a chain of connection strings (typecheck reports cycles;
+ * this walk must end even on a module with errors). */
+static void apx_walk_addresses_in(const apx_value *v, apx_walk_addresses *w) {
+  static const apx_value_visitor vis = {NULL, apx_walk_address};
+  if (w->depth > 8) return;
+  apx_ir_value_walk(v, &vis, w);
+}
+
+void apx_ir_value_addresses(const apx_value *v, void (*fn)(void *ctx, const apx_ref *ref, const apx_resource *runner),
+                            void *ctx) {
+  apx_walk_addresses w = {fn, ctx, 0};
+  apx_walk_addresses_in(v, &w);
+}

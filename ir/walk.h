@@ -27,4 +27,11 @@ typedef struct apx_value_visitor {
  * call arguments. Returns true when a callback stopped the walk. */
 bool apx_ir_value_walk(const apx_value *v, const apx_value_visitor *vis, void *ctx);
 
+/* Calls fn for each reference in v to an address (an endpoint's url, host,
+ * port, ...) of a resource that runs, with the resource that runs it
+ * (apx_ir_runner), following connection strings a few levels deep: what a
+ * back end checks it deploys, lest the rendered host not resolve. */
+void apx_ir_value_addresses(const apx_value *v, void (*fn)(void *ctx, const apx_ref *ref, const apx_resource *runner),
+                            void *ctx);
+
 #endif
