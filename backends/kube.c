@@ -148,9 +148,17 @@ bool apx_kube_has_http_external(const apx_resource *r) {
 
 /* ---- values: literals or templates ------------------------------------------ */
 
-/* `{{ .Values.PATH }}` */
+/* What follows a value in every helm action: the action stands inside a
+ * double-quoted YAML scalar, so the value is written as the inside of a JSON
+ * string (toJson, then its quotes cut: JSON's escapes are YAML's), and a
+ * value holding `"` or `\` still renders to valid YAML. The quote is
+ * `printf "%c" 34` because a `"` in the action would be escaped by YAML
+ * itself before Helm reads the template. */
+#define APX_KUBE_TO_STR " | toJson | trimPrefix (printf `%%c` 34) | trimSuffix (printf `%%c` 34)"
+
+/* `{{ .Values.PATH }}` as the inside of a YAML string */
 static const char *apx_kube_tv(apx_kube *k, const char *path) {
-  return apx_arena_printf(k->m->arena, "{{ .Values.%s }}", path);
+  return apx_arena_printf(k->m->arena, "{{ .Values.%s" APX_KUBE_TO_STR " }}", path);
 }
 
 static const char *apx_kube_param_value(apx_kube *k, const apx_resource *p) {
@@ -188,12 +196,16 @@ static bool apx_kube_param(void *ud, const apx_resource *p, apx_buf *out) {
   }
   const char *key = apx_kube_key(k, p->name);
   if (p->param && p->param->secret)
-    apx_buf_printf(out, "{{ required `secret %s has no value: set secrets.%s (helm --set)` .Values.secrets.%s }}",
+    apx_buf_printf(out,
+                   "{{ required `secret %s has no value: set secrets.%s (helm --set)` .Values.secrets.%s" APX_KUBE_TO_STR
+                   " }}",
                    p->name, key, key);
   else if (p->param && !p->param->value)
-    apx_buf_printf(out, "{{ required `parameter %s has no value: set parameters.%s` .Values.parameters.%s }}",
+    apx_buf_printf(out,
+                   "{{ required `parameter %s has no value: set parameters.%s` .Values.parameters.%s" APX_KUBE_TO_STR
+                   " }}",
                    p->name, key, key);
-  else apx_buf_printf(out, "{{ .Values.parameters.%s }}", key);
+  else apx_buf_puts(out, apx_kube_tv(k, apx_arena_printf(k->m->arena, "parameters.%s", key)));
   return true;
 }
 
@@ -736,7 +748,7 @@ static void apx_kube_waits(apx_kube *k, apx_yaml *y, const apx_resource *r) {
       wait_argv[3] = "--timeout=3600s";
       wait_argv[4] = NULL;
       argv = wait_argv;
-      image = k->mode == APX_KUBE_HELM ? "{{ .Values.images.kubectl }}" : APX_KUBE_KUBECTL_IMAGE;
+      image = k->mode == APX_KUBE_HELM ? apx_kube_tv(k, "images.kubectl") : APX_KUBE_KUBECTL_IMAGE;
       k->need_waiter = true;
     } else if (d->kind == APX_DEP_WAIT_START) {
       if (apx_kube_once(k, r, s))
@@ -759,7 +771,7 @@ static void apx_kube_waits(apx_kube *k, apx_yaml *y, const apx_resource *r) {
                     r->name, s->name, k->target);
         continue;
       }
-      image = k->mode == APX_KUBE_HELM ? "{{ .Values.images.wait }}" : APX_KUBE_WAIT_IMAGE;
+      image = k->mode == APX_KUBE_HELM ? apx_kube_tv(k, "images.wait") : APX_KUBE_WAIT_IMAGE;
       if (h && h->kind == APX_HEALTH_HTTP) {
         const char *path = h->path && h->path[0] ? h->path : "/";
         bool tls = e->scheme && strcmp(e->scheme, "https") == 0;
@@ -815,9 +827,9 @@ static void apx_kube_image(apx_kube *k, apx_yaml *y, const apx_resource *r) {
   apx_kube_image_parts(k, r, &repo, &tag);
   if (k->mode == APX_KUBE_HELM && repo) {
     const char *key = apx_kube_key(k, r->name);
-    apx_yaml_str_quoted(y, apx_arena_printf(k->m->arena,
-                                            "{{ .Values.resources.%s.image.repository }}:{{ .Values.resources.%s.image.tag }}",
-                                            key, key));
+    apx_yaml_str_quoted(y, apx_arena_printf(k->m->arena, "%s:%s",
+                                            apx_kube_tv(k, apx_arena_printf(k->m->arena, "resources.%s.image.repository", key)),
+                                            apx_kube_tv(k, apx_arena_printf(k->m->arena, "resources.%s.image.tag", key))));
   } else if (repo) {
     apx_yaml_str(y, tag[0] ? apx_arena_printf(k->m->arena, "%s:%s", repo, tag) : repo);
   } else if (r->image) {
@@ -1027,8 +1039,9 @@ static void apx_kube_selector(apx_kube *k, apx_yaml *y, const apx_resource *r) {
 static void apx_kube_replicas(apx_kube *k, apx_yaml *y, const apx_resource *r) {
   apx_yaml_key(y, "replicas");
   if (k->mode == APX_KUBE_HELM)
+    /* a number (values.schema.json says so): nothing to escape */
     apx_yaml_str_tagged(y, APX_KUBE_INT_TAG,
-                        apx_kube_tv(k, apx_arena_printf(k->m->arena, "resources.%s.replicas", apx_kube_key(k, r->name))));
+                        apx_arena_printf(k->m->arena, "{{ .Values.resources.%s.replicas }}", apx_kube_key(k, r->name)));
   else apx_yaml_int(y, r->explicit_start ? 0 : r->replicas);
 }
 

@@ -4,6 +4,8 @@
 //
 //   {{ .Values.a.b }}  {{ .Release.Name }}  {{ .Release.Namespace }}  {{ .Chart.Name }}  {{ .Chart.Version }}
 //   {{ required `message` .Values.a.b }}   fails with the message when the value is missing or empty
+//   {{ X | toJson | trimPrefix (printf `%c` 34) | trimSuffix (printf `%c` 34) }}
+//                                          the inside of X's JSON string (Go's json.Marshal)
 //   {{`{{`}}                                 a raw string (literal text)
 //   {{- if .Values.a.b }} … {{- end }}       a block kept when the value is truthy ({{- trims blanks before)
 //
@@ -83,15 +85,49 @@ const str = (v) => (v === null || v === undefined) ? "" : typeof v === "object" 
 const truthy = (v) => !(v === undefined || v === null || v === false || v === 0 || v === "" ||
   (Array.isArray(v) && !v.length) || (typeof v === "object" && !Array.isArray(v) && !Object.keys(v).length));
 
-function evalExpr(e) {
+function evalTerm(e) {
   let m;
   if ((m = /^`([^`]*)`$/.exec(e))) return m[1];
+  if ((m = /^\(printf\s+`%c`\s+(\d+)\)$/.exec(e))) return String.fromCodePoint(Number(m[1]));
   if ((m = /^required\s+`([^`]*)`\s+(\S+)$/.exec(e))) {
     const v = lookupPath(m[2]);
     if (v === undefined || v === null || v === "") throw new RenderError(`execution error: ${m[1]}`);
     return v;
   }
   return mustPath(e);
+}
+// Go's json.Marshal: JSON.stringify, with <, >, & and U+2028/9 escaped as \uXXXX.
+const goJson = (v) => JSON.stringify(v ?? null).replace(/[<>&\u2028\u2029]/g,
+  (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+// The pipeline's functions: the piped value comes last, as in Go templates.
+const funcs = {
+  toJson: (v) => goJson(v),
+  trimPrefix: (p, v) => { const s = str(v); return s.startsWith(p) ? s.slice(p.length) : s; },
+  trimSuffix: (p, v) => { const s = str(v); return s.endsWith(p) ? s.slice(0, s.length - p.length) : s; },
+};
+// Splits on | outside backquotes and parentheses.
+function splitPipe(e) {
+  const parts = [];
+  let depth = 0, raw = false, cur = "";
+  for (const c of e) {
+    if (c === "`") raw = !raw;
+    else if (!raw && c === "(") depth++;
+    else if (!raw && c === ")") depth--;
+    if (c === "|" && !raw && depth === 0) { parts.push(cur.trim()); cur = ""; } else cur += c;
+  }
+  parts.push(cur.trim());
+  return parts;
+}
+function evalExpr(e) {
+  const [first, ...rest] = splitPipe(e);
+  let v = evalTerm(first);
+  for (const call of rest) {
+    const m = /^(\w+)(?:\s+([\s\S]+))?$/.exec(call);
+    if (!m || !funcs[m[1]]) throw new RenderError(`unsupported function in ${call}`);
+    const args = m[2] ? [evalTerm(m[2])] : [];
+    v = funcs[m[1]](...args, v);
+  }
+  return v;
 }
 
 // Splits the text into literal text and actions; renders with if/end blocks.

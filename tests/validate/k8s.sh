@@ -113,7 +113,8 @@ for src in "${inputs[@]}"; do
   ok "emit helm: $rel"
   # --set for every value the chart leaves empty (secrets, parameters without a value), as a user would
   sets=()
-  while IFS= read -r k; do [ -n "$k" ] && sets+=(--set "$k=test-value-$k"); done < <(node -e '
+  # (values with what YAML and JSON escape: a `"`, a `\`, a `'`, braces, <&>)
+  while IFS= read -r k; do [ -n "$k" ] && sets+=(--set "$k=te\"st\\va'l {{ ue }} <&>-$k"); done < <(node -e '
     const YAML = require(process.argv[1] + "/node_modules/yaml");
     const v = YAML.parse(require("fs").readFileSync(process.argv[2], "utf8"));
     for (const top of ["secrets", "parameters"]) for (const [k, x] of Object.entries(v[top] ?? {})) if (x === "") console.log(top + "." + k);
@@ -121,6 +122,19 @@ for src in "${inputs[@]}"; do
   if node "$tools/render-helm.mjs" "$chart" "${sets[@]}" > "$tmp/$n/rendered.yaml" 2> "$tmp/h.err"; then
     ok "render helm (values.yaml): $rel"
     k8s_checks "helm $rel (values.yaml)" "$tmp/$n/rendered.yaml"
+    if [ ${#sets[@]} -gt 0 ]; then
+      # each value given reaches some object's string unchanged
+      node -e '
+        const YAML = require(process.argv[1] + "/node_modules/yaml");
+        const strs = [];
+        const walk = (x) => { if (typeof x === "string") strs.push(x); else if (x && typeof x === "object") Object.values(x).forEach(walk); };
+        YAML.parseAllDocuments(require("fs").readFileSync(process.argv[2], "utf8")).forEach((d) => walk(d.toJS()));
+        const lost = process.argv.slice(3).filter((s) => s !== "--set").map((s) => s.slice(s.indexOf("=") + 1))
+          .filter((v) => !strs.some((s) => s.includes(v)));
+        if (lost.length) { console.error("not found as given: " + lost.join(" | ")); process.exit(1); }
+      ' "$tools" "$tmp/$n/rendered.yaml" "${sets[@]}" > "$tmp/v.err" 2>&1 \
+        && ok "helm $rel: values holding \" \\ ' {{ }} <&> render unchanged" || { not_ok "helm $rel: values holding quotes and backslashes render unchanged"; diag < "$tmp/v.err"; }
+    fi
   else
     not_ok "render helm (values.yaml): $rel"; diag < "$tmp/h.err"
   fi
