@@ -7,9 +7,24 @@
 
 #include "driver.h"
 #include "ir/ir.h"
+#include "plugin.h"
 
 struct apx_api_compilation {
   apx_compilation c;
+  const apx_plugins *plugins; /* its options', or NULL */
+};
+
+/* Strings are copied: the caller's may not outlive the options. */
+typedef struct apx_api_strings {
+  char **v;
+  size_t n, cap;
+} apx_api_strings;
+
+struct apx_api_options {
+  apx_api_strings includes, params, plugin_args;
+  size_t error_limit;
+  apx_plugins plugins;
+  char *err; /* the last failure */
 };
 
 int apx_api_version(void) { return APX_API_VERSION; }
@@ -31,6 +46,129 @@ apx_api_compilation *apx_api_compile_limit(const char *path, const char *const *
   o->nparams = nparams;
   apx_compile_file(&a->c, path, NULL);
   return a;
+}
+
+static int apx_api_strings_add(apx_api_strings *s, const char *str) {
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 8;
+    char **v = realloc(s->v, cap * sizeof *v);
+    if (!v) return -1;
+    s->v = v;
+    s->cap = cap;
+  }
+  if (!(s->v[s->n] = strdup(str))) return -1;
+  s->n++;
+  return 0;
+}
+
+static void apx_api_strings_free(apx_api_strings *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+  free(s->v);
+}
+
+apx_api_options *apx_api_options_new(void) {
+  apx_api_options *o = calloc(1, sizeof *o);
+  if (!o) return NULL;
+  o->error_limit = APX_DIAG_DEFAULT_LIMIT;
+  apx_plugins_init(&o->plugins, NULL);
+  return o;
+}
+
+void apx_api_options_free(apx_api_options *o) {
+  if (!o) return;
+  apx_plugins_free(&o->plugins);
+  apx_api_strings_free(&o->includes);
+  apx_api_strings_free(&o->params);
+  apx_api_strings_free(&o->plugin_args);
+  free(o->err);
+  free(o);
+}
+
+static void apx_api_fail(apx_api_options *o, char *msg) {
+  free(o->err);
+  o->err = msg;
+}
+
+int apx_api_options_include(apx_api_options *o, const char *dir) { return apx_api_strings_add(&o->includes, dir); }
+
+int apx_api_options_param(apx_api_options *o, const char *assignment) {
+  if (!strchr(assignment, '=')) {
+    apx_api_fail(o, strdup("a parameter is written NAME=VALUE"));
+    return -1;
+  }
+  return apx_api_strings_add(&o->params, assignment);
+}
+
+void apx_api_options_error_limit(apx_api_options *o, size_t limit) { o->error_limit = limit; }
+
+int apx_api_options_plugin_arg(apx_api_options *o, const char *arg) {
+  const char *colon = strchr(arg, ':');
+  if (!colon || colon == arg || !colon[1]) {
+    apx_api_fail(o, strdup("a plugin argument is written PLUGIN:KEY=VALUE"));
+    return -1;
+  }
+  return apx_api_strings_add(&o->plugin_args, arg);
+}
+
+/* Runs one of plugin.c's steps with its messages caught for
+ * apx_api_options_error instead of printed. */
+static int apx_api_plugin_step(apx_api_options *o, const char *path, bool check) {
+  char *msg = NULL;
+  size_t len = 0;
+  FILE *err = open_memstream(&msg, &len);
+  if (!err) return -1;
+  o->plugins.err = err;
+  o->plugins.args = (const char *const *)o->plugin_args.v;
+  o->plugins.nargs = o->plugin_args.n;
+  int rc = check ? apx_plugins_check_args(&o->plugins) : apx_plugins_load(&o->plugins, path);
+  o->plugins.err = stderr;
+  fclose(err);
+  while (len && msg[len - 1] == '\n') msg[--len] = '\0';
+  if (rc) apx_api_fail(o, msg);
+  else free(msg);
+  return rc;
+}
+
+int apx_api_options_plugin(apx_api_options *o, const char *path) { return apx_api_plugin_step(o, path, false); }
+
+const char *apx_api_options_error(const apx_api_options *o) { return o ? o->err : NULL; }
+
+size_t apx_api_target_count(const apx_api_options *o) { return apx_backends_len + (o ? o->plugins.nbackends : 0); }
+
+const char *apx_api_target_name(const apx_api_options *o, size_t i) {
+  if (i < apx_backends_len) return apx_backends[i].name;
+  i -= apx_backends_len;
+  return o && i < o->plugins.nbackends ? o->plugins.backends[i]->be.name : NULL;
+}
+
+apx_api_compilation *apx_api_compile_with(const char *path, const apx_api_options *o) {
+  if (!o) return apx_api_compile(path, NULL, 0, NULL, 0);
+  /* A plugin argument may name a plugin given after it: checked now that
+   * all are loaded, as the command line does. */
+  if (o->plugin_args.n && apx_api_plugin_step((apx_api_options *)o, NULL, true)) return NULL;
+  apx_api_compilation *a = calloc(1, sizeof *a);
+  if (!a) return NULL;
+  apx_compilation_init(&a->c);
+  apx_search_path_set(&a->c, (const char *const *)o->includes.v, o->includes.n);
+  apx_diag_set_limit(&a->c.diag, o->error_limit, NULL);
+  a->c.opts.params = (const char **)o->params.v;
+  a->c.opts.nparams = o->params.n;
+  a->plugins = &o->plugins;
+  apx_driver_opts dopts = {0};
+  dopts.plugins = &o->plugins;
+  apx_compile_file(&a->c, path, &dopts);
+  return a;
+}
+
+int apx_api_emit(apx_api_compilation *a, const char *target, const char *out_dir) {
+  const apx_backend *be = target ? apx_plugins_backend_find(a->plugins, target) : NULL;
+  if (!be || !out_dir) {
+    if (!be) apx_error(&a->c.diag, APX_NOLOC, "unknown target '%s'", target ? target : "(null)");
+    else apx_error(&a->c.diag, APX_NOLOC, "no output directory for --emit=%s", target);
+    return 2;
+  }
+  if (a->c.diag.errors || !a->c.module) return 1;
+  return apx_driver_emit(&a->c, be, out_dir);
 }
 
 void apx_api_free(apx_api_compilation *a) {

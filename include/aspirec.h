@@ -16,7 +16,7 @@
 extern "C" {
 #endif
 
-#define APX_API_VERSION 2
+#define APX_API_VERSION 3
 
 /* Marks what the shared library exports: it is built with
  * -fvisibility=hidden, so everything not declared here stays inside. */
@@ -53,6 +53,48 @@ APX_API char *apx_api_diagnostics(apx_api_compilation *c);
 APX_API apx_module *apx_api_module(apx_api_compilation *c);
 /* "file:line:col" of a resource's declaration (owned by the compilation). */
 APX_API const char *apx_api_location(apx_api_compilation *c, const apx_resource *r);
+
+/* ---- Options, plugins and back ends (since version 3) ----------------------
+ * What the command line's -I, -p, --error-limit, --plugin and --plugin-arg
+ * give, for a library user:
+ *
+ *   apx_api_options *o = apx_api_options_new();
+ *   apx_api_options_plugin_arg(o, "enrich:file=labels.conf");  // before its plugin
+ *   if (apx_api_options_plugin(o, "./enrich.so")) puts(apx_api_options_error(o));
+ *   apx_api_compilation *c = apx_api_compile_with("app.apx", o);
+ *   if (apx_api_errors(c) == 0) apx_api_emit(c, "helm", "out");
+ *   apx_api_free(c);
+ *   apx_api_options_free(o);  // after every compilation made with it
+ *
+ * Functions returning int give 0 on success. */
+typedef struct apx_api_options apx_api_options;
+APX_API apx_api_options *apx_api_options_new(void);
+/* Unloads its plugins: free every compilation made with `o` first. */
+APX_API void apx_api_options_free(apx_api_options *o);
+APX_API int apx_api_options_include(apx_api_options *o, const char *dir);     /* -I DIR */
+APX_API int apx_api_options_param(apx_api_options *o, const char *assignment); /* -p NAME=VALUE */
+APX_API void apx_api_options_error_limit(apx_api_options *o, size_t limit);  /* 0: no limit; default 20 */
+/* --plugin-arg=PLUGIN:KEY=VALUE; a plugin reads its arguments when it is
+ * loaded, so give them before apx_api_options_plugin. */
+APX_API int apx_api_options_plugin_arg(apx_api_options *o, const char *arg);
+/* Loads a plugin (its passes join every compilation made with `o`, its back
+ * ends become targets). On failure, apx_api_options_error says why. */
+APX_API int apx_api_options_plugin(apx_api_options *o, const char *path);
+/* The last failure's message, or NULL (owned by `o`). */
+APX_API const char *apx_api_options_error(const apx_api_options *o);
+/* The targets apx_api_emit knows: the built-in back ends, then the plugins'
+ * of `o` (NULL: the built-in ones). */
+APX_API size_t apx_api_target_count(const apx_api_options *o);
+APX_API const char *apx_api_target_name(const apx_api_options *o, size_t i);
+/* Compiles with these options (NULL: the defaults). NULL when out of
+ * memory, or when a --plugin-arg names no loaded plugin
+ * (apx_api_options_error says so). */
+APX_API apx_api_compilation *apx_api_compile_with(const char *path, const apx_api_options *o);
+/* Writes a target's files into out_dir, all or none (atomically, as
+ * --emit=TARGET -o DIR). Returns 0; 1 when the program or the back end has
+ * errors, 2 for an unknown target or files that cannot be written (the
+ * reason in apx_api_diagnostics). Nothing is written after errors. */
+APX_API int apx_api_emit(apx_api_compilation *c, const char *target, const char *out_dir);
 
 /* Resources, in declaration order (children after their parent). */
 APX_API size_t apx_module_resource_count(const apx_module *m);

@@ -98,6 +98,52 @@ int main(void) {
     apx_api_free(c);
   }
   unlink(path);
+
+  /* Version 3: options, targets, emit. */
+  apx_api_options *o = apx_api_options_new();
+  CHECK(o && apx_api_options_param(o, "pg_password=s3cret") == 0 && apx_api_options_param(o, "novalue") != 0 &&
+            apx_api_options_error(o) && strstr(apx_api_options_error(o), "NAME=VALUE"),
+        "options: a parameter is NAME=VALUE, else an error that says so");
+  CHECK(apx_api_options_plugin(o, "/nonexistent/p.so") != 0 && strstr(apx_api_options_error(o), "no such file"),
+        "options: a plugin that is not there fails with the reason (%s)", apx_api_options_error(o));
+  CHECK(apx_api_options_plugin_arg(o, "no-colon") != 0, "options: a plugin argument without PLUGIN: is refused");
+  bool has_compose = false;
+  for (size_t i = 0; i < apx_api_target_count(o); i++)
+    if (strcmp(apx_api_target_name(o, i), "compose") == 0) has_compose = true;
+  CHECK(has_compose && apx_api_target_name(o, apx_api_target_count(o)) == NULL && apx_api_target_count(NULL) > 5,
+        "targets: the built-in back ends are listed (%zu), then NULL", apx_api_target_count(o));
+  c = apx_api_compile_with(APX_SRCDIR "/examples/shop.apx", o);
+  CHECK(c && apx_api_errors(c) == 0, "apx_api_compile_with: the shop compiles with -p given as an option");
+  char out[] = "/tmp/apx-api-emit-XXXXXX";
+  if (c && mkdtemp(out)) {
+    char file[128];
+    snprintf(file, sizeof file, "%s/sub/docker-compose.yaml", out);
+    char sub[96];
+    snprintf(sub, sizeof sub, "%s/sub", out);
+    CHECK(apx_api_emit(c, "compose", sub) == 0 && access(file, F_OK) == 0,
+          "apx_api_emit writes the Compose project into the directory");
+    CHECK(apx_api_emit(c, "nope", sub) == 2, "apx_api_emit: an unknown target is 2");
+    diags = apx_api_diagnostics(c);
+    CHECK(diags && strstr(diags, "unknown target 'nope'"), "and the diagnostics say which");
+    free(diags);
+    CHECK(apx_api_emit(c, "compose", sub) == 1, "after an error nothing more is emitted (1)");
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    if (system(cmd) != 0) CHECK(0, "rm -rf %s", out);
+  }
+  apx_api_free(c);
+  apx_api_options_error_limit(o, 0);
+  c = apx_api_compile_with(APX_SRCDIR "/examples/bad-names.apx", o);
+  CHECK(c && apx_api_errors(c) >= 3 && apx_api_emit(c, "compose", "/tmp/apx-api-never") == 1 &&
+            access("/tmp/apx-api-never", F_OK) != 0,
+        "a program with errors: apx_api_emit writes nothing and returns 1");
+  apx_api_free(c);
+  apx_api_options_free(o);
+  o = apx_api_options_new();
+  CHECK(apx_api_options_plugin_arg(o, "ghost:key=v") == 0 && apx_api_compile_with(APX_SRCDIR "/examples/shop.apx", o) == NULL &&
+            strstr(apx_api_options_error(o), "no plugin named 'ghost'"),
+        "a plugin argument for no loaded plugin: no compilation, and the reason (%s)", apx_api_options_error(o));
+  apx_api_options_free(o);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
