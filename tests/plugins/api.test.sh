@@ -170,8 +170,10 @@ int main(int argc, char **argv) {
   return 0;
 }
 C
-# shellcheck disable=SC2046
-if "${CC:-cc}" -std=c11 -Wall -Wextra -Werror lib.c -o lib $(pkg-config --cflags --libs aspirec) -Wl,-rpath,"$P/lib" 2> lib.cc; then
+# an ASan build's library needs the sanitizer's runtime in the program too
+san=$(grep -qa '__asan_init' "$P/lib/libaspirec.so" && echo "-fsanitize=address,undefined")
+# shellcheck disable=SC2046,SC2086
+if "${CC:-cc}" $san -std=c11 -Wall -Wextra -Werror lib.c -o lib $(pkg-config --cflags --libs aspirec) -Wl,-rpath,"$P/lib" 2> lib.cc; then
   ./lib app.apx "$T/dup1.so" "$T/order.so" > lib.out 2>> "$san_all"; rc=$?
   if [ "$rc" = 0 ] && grep -qx 'target twice' lib.out && grep -qx 'target compose' lib.out &&
      grep -q '^error: .*/nonexistent.so: no such file' lib.out && grep -qx 'errors 0' lib.out &&
