@@ -10,7 +10,7 @@
 // usage: node manifest-vs-compose.mjs aspire-manifest.json docker-compose.yaml
 // Skipped: variables whose Compose value has literal text in braces (a
 // manifest reads it as an expression; aspirec warns), and the argv of an
-// executable.v0 (Compose runs an image there).
+// executable.v0 or project.v0 (Compose runs an image there).
 // Parameters compare as placeholders: `{p.value}` and Compose's `${P}` /
 // `${P:?…}` both become <param:P> (P the parameter's environment name), and
 // Compose's `$$` is read back as `$`.
@@ -78,8 +78,9 @@ for (const [name, svc] of Object.entries(compose.services || {})) {
     else if (!(k in want)) diffs.push(`${name}: ${k} is in the manifest (${JSON.stringify(got[k])}), not in Compose`);
     else if (got[k] !== want[k]) diffs.push(`${name}: ${k}: manifest ${JSON.stringify(got[k])}, Compose ${JSON.stringify(want[k])}`);
   }
-  // A project run as a host process (executable.v0) is an image in Compose.
-  if (r.type === "executable.v0") continue;
+  // A project run as a host process or by dotnet (executable.v0,
+  // project.v0) is an image in Compose.
+  if (r.type === "executable.v0" || r.type === "project.v0") continue;
   const argvC = [...(svc.entrypoint || []), ...(svc.command || [])].map(fromCompose);
   const argvM = [...(r.entrypoint !== undefined ? [r.entrypoint] : []), ...(r.args || [])].map((a) => evaluate(a));
   compared++;
