@@ -3,8 +3,8 @@
  * port is free on ::1 as well as on 127.0.0.1, so a client resolving
  * localhost to ::1 first finds no other program there); ports are the ones
  * ports.c allocated (a resource's own endpoints render as its replica's
- * port, another resource's as its first replica's: there is no
- * load-balancing proxy yet); parameters render as their values and
+ * port; another resource's, when it has replicas, as the port of the proxy
+ * in front of them, proxy.c); parameters render as their values and
  * self.state_dir as the resource's directory in the state directory. */
 #include <stdio.h>
 #include <string.h>
@@ -14,8 +14,10 @@
 int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_resource *r, const apx_endpoint *e) {
   const apx_run_res *rr = apx_run_res_find(run, r);
   if (!rr || !rr->n || e < r->endpoints || e >= r->endpoints + r->nendpoints) return 0;
+  size_t k = (size_t)(e - r->endpoints);
+  if (!(self && self->res == r) && rr->proxy_ports && rr->proxy_ports[k]) return rr->proxy_ports[k];
   const apx_run_unit *u = self && self->res == r ? self : rr->units[0];
-  return u->ports ? u->ports[e - r->endpoints] : 0;
+  return u->ports ? u->ports[k] : 0;
 }
 
 bool apx_run_in_engine(const apx_runtime *run, const apx_resource *r) {
