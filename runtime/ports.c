@@ -129,19 +129,45 @@ static int apx_allocate(apx_runtime *run, apx_fds *f, const char *who, const apx
   return -1;
 }
 
+/* Clients of a resource with replicas use the proxy's port (proxy.c): a
+ * fixed one (an explicit target_port of an executable: its replicas cannot
+ * all listen there) is checked free with the others, and the proxy binds
+ * it; an allocated one keeps its sockets, which the proxy listens on. Each
+ * replica gets a port of its own. */
+static void apx_proxy_slots(apx_runtime *run, apx_run_res *rr) {
+  const apx_resource *r = rr->res;
+  if (rr->proxy_ports) return;
+  rr->proxy_ports = APX_NEW_ARRAY(run->arena, int, r->nendpoints);
+  rr->proxy_fds = APX_NEW_ARRAY(run->arena, int, 2 * r->nendpoints);
+  for (size_t j = 0; j < 2 * r->nendpoints; j++) rr->proxy_fds[j] = -1;
+}
+
 int apx_run_ports(apx_runtime *run) {
   int rc = 0;
   apx_fds f = {0};
   /* Fixed ports first, so that an allocated port can never be one of them. */
+  for (size_t i = 0; i < run->nres; i++) {
+    apx_run_res *rr = &run->res[i];
+    const apx_resource *r = rr->res;
+    for (size_t k = 0; k < r->nendpoints; k++) {
+      const apx_endpoint *e = &r->endpoints[k];
+      int fixed = apx_run_fixed_port(r, e);
+      if (!fixed || !apx_run_proxied(rr, e)) continue;
+      apx_proxy_slots(run, rr);
+      rr->proxy_ports[k] = fixed;
+      if (apx_fixed(run, &f, rr->units[0], e, fixed)) rc = 2;
+    }
+  }
   for (int pass = 0; pass < 2; pass++) {
     for (size_t i = 0; i < run->nunits; i++) {
       apx_run_unit *u = run->units[i];
       const apx_resource *r = u->res;
       if (u->kind != APX_UNIT_PROCESS) continue;
       if (!u->ports) u->ports = APX_NEW_ARRAY(run->arena, int, r->nendpoints ? r->nendpoints : 1);
+      const apx_run_res *rr = apx_run_res_find(run, r);
       for (size_t k = 0; k < r->nendpoints; k++) {
         const apx_endpoint *e = &r->endpoints[k];
-        int fixed = apx_run_fixed_port(r, e);
+        int fixed = apx_run_proxied(rr, e) ? 0 : apx_run_fixed_port(r, e);
         if (!fixed && u->ports[k]) continue; /* kept from an earlier run (a persistent container's) */
         if ((pass == 0) != (fixed != 0)) continue;
         if (fixed) {
@@ -156,18 +182,13 @@ int apx_run_ports(apx_runtime *run) {
       }
     }
   }
-  /* The ports clients of a resource with replicas use: the proxy's
-   * (proxy.c), whose listening sockets stay open for it. */
   for (size_t i = 0; i < run->nres && !rc; i++) {
     apx_run_res *rr = &run->res[i];
     const apx_resource *r = rr->res;
     for (size_t k = 0; k < r->nendpoints; k++) {
       if (!apx_run_proxied(rr, &r->endpoints[k])) continue;
-      if (!rr->proxy_ports) {
-        rr->proxy_ports = APX_NEW_ARRAY(run->arena, int, r->nendpoints);
-        rr->proxy_fds = APX_NEW_ARRAY(run->arena, int, 2 * r->nendpoints);
-        for (size_t j = 0; j < 2 * r->nendpoints; j++) rr->proxy_fds[j] = -1;
-      }
+      apx_proxy_slots(run, rr);
+      if (rr->proxy_ports[k]) continue; /* fixed */
       int p = apx_allocate(run, &f, r->name, &r->endpoints[k], &rr->proxy_fds[2 * k]);
       if (p < 0) rc = 2;
       else rr->proxy_ports[k] = p;

@@ -291,22 +291,25 @@ int apx_run_proxy_open(apx_runtime *run) {
       run->proxy->listeners = l;
       for (int w = 0; w < 3; w++) {
         int fd = w < 2 ? rr->proxy_fds[2 * k + w] : -1;
-        if (w < 2 && fd < 0) continue;
         if (w == 2 && !run->engine_gateway) continue;
         uv_tcp_init(&run->loop, &l->tcp[w]);
         l->tcp[w].data = l;
         l->open[w] = true;
         int rc;
-        if (w < 2) {
+        if (fd >= 0) {
           rc = uv_tcp_open(&l->tcp[w], fd);
           if (rc == 0) rr->proxy_fds[2 * k + w] = -1; /* the handle owns it now */
         } else {
-          /* Containers reach the host at the run network's gateway. */
-          struct sockaddr_in sa;
-          rc = uv_ip4_addr(run->engine_gateway, rr->proxy_ports[k], &sa);
-          if (rc == 0) rc = uv_tcp_bind(&l->tcp[w], (const struct sockaddr *)&sa, 0);
+          /* A fixed port (checked free by ports.c), or the run network's
+           * gateway, where containers reach the host. */
+          struct sockaddr_storage sa;
+          if (w == 1) rc = uv_ip6_addr("::1", rr->proxy_ports[k], (struct sockaddr_in6 *)&sa);
+          else rc = uv_ip4_addr(w == 0 ? "127.0.0.1" : run->engine_gateway, rr->proxy_ports[k], (struct sockaddr_in *)&sa);
+          if (rc == 0) rc = uv_tcp_bind(&l->tcp[w], (const struct sockaddr *)&sa, w == 1 ? UV_TCP_IPV6ONLY : 0);
+          if (w == 1 && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT)) continue; /* no IPv6 here */
         }
         if (rc == 0) rc = uv_listen((uv_stream_t *)&l->tcp[w], 511, apx_proxy_accept);
+        if (w == 1 && fd < 0 && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT)) continue;
         if (rc != 0) {
           const char *where = w == 0 ? "127.0.0.1" : w == 1 ? "[::1]" : run->engine_gateway;
           if (w == 2) {

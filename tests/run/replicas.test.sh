@@ -13,7 +13,17 @@
 need_aspirec
 apx_tmpdir T
 cp "$APX_SRCDIR"/tests/run/progs/* "$T"/
-cat > "$T/replicas.apx" <<'APX'
+# A free port for an explicit target_port (the kernel's choice, released).
+fport=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat > "$T/replicas.apx" <<APX
+// An explicit target_port with replicas: the proxy listens there, each
+// replica on a port of its own.
+executable fixedrep {
+  command  = "python3"
+  args     = ["replica.py"]
+  replicas = 2
+  endpoint http { env = "PORT"  target_port = $fport }
+}
 executable api {
   command  = "python3"
   args     = ["replica.py"]
@@ -39,7 +49,7 @@ executable deaf {
 }
 executable client {
   command = "sh"
-  args    = ["-c", "echo API_URL=$API_URL SOLO_URL=$SOLO_URL; exec sleep 1000"]
+  args    = ["-c", "echo API_URL=\$API_URL SOLO_URL=\$SOLO_URL; exec sleep 1000"]
   env {
     API_URL  = api.endpoints.http.url
     SOLO_URL = solo.endpoints.http.url
@@ -78,6 +88,13 @@ seen=$(echo "$spread" | awk '$1 != "failed" {print $1}' | sort | tr '\n' ' ')
   [ "$(echo "$spread" | awk '$1 != "failed" && $2 == 10' | wc -l)" = 3 ] &&
   ok "30 connections through the proxy: 10 to each of the 3 replicas (round robin), none failed" ||
   { not_ok "connections spread over every replica (got: $(echo $spread); want ports $ports)"; diag < "$T/spread.err"; }
+
+# An explicit target_port of a replicated executable: the proxy's port.
+spread=$($PC spread "$fport" 10 2> /dev/null)
+[ "$(echo "$spread" | grep -c ' 5$')" = 2 ] && echo "$spread" | grep -qx 'failed 0' &&
+  ! echo "$spread" | grep -q "^$fport " &&
+  ok "replicas with an explicit target_port: the proxy listens on it ($fport), each replica on its own port" ||
+  { not_ok "replicas with an explicit target_port (got: $(echo $spread))"; show "$out"; }
 
 # A replica that refuses is skipped for the next: nothing fails.
 dproxy=$(sed -n 's/.*  deaf  *proxy  *http:\/\/localhost:\([0-9]*\) (to 2 replicas).*/\1/p' "$out")
