@@ -109,6 +109,14 @@ big=$($PC big "$proxy" 50000000 2>&1)
   ok "50 MB through the proxy each way arrive intact (SHA-256), the upload ended by a half-close" ||
   not_ok "50 MB through the proxy arrive intact ($(echo $big))"
 
+# Back-pressure: a client that does not read for 2 s while 100 MB come.
+slow=$($PC slow "$proxy" 100000000 "$RUN_PID" 2>&1)
+growth=$(echo "$slow" | awk '$1 == "growth" {print $2}')
+note "aspirec's resident memory grew by ${growth:-?} kB while the client did not read"
+[ -n "$growth" ] && [ "$growth" -lt 4096 ] && echo "$slow" | grep -qx 'download intact' &&
+  ok "back-pressure: a client that does not read makes the proxy stop reading (${growth} kB more, not 100 MB); all arrives intact" ||
+  not_ok "back-pressure on a slow client ($(echo $slow))"
+
 # kill -9 of one replica while a client keeps connecting.
 victim=$(echo $ports | awk '{print $2}')
 vpid=$($PY - "$victim" <<'EOF'

@@ -9,12 +9,18 @@ usage: proxy_client.py spread PORT N       N GETs, each on a new connection;
        proxy_client.py big PORT N          GET /big?n=N compared with what replica.py sends;
                                            POST of N bytes, then half-close (SHUT_WR), and
                                            the answer compared with our own SHA-256
+       proxy_client.py slow PORT N PID     GET /big?n=N, then 2 s without reading (the
+                                           proxy must stop reading the replica, not buffer
+                                           it): prints "growth KB" (PID's resident memory
+                                           then, less before), then reads it all: "download
+                                           intact" (or corrupt)
 Every connection is to 127.0.0.1:PORT, with a 10 s timeout."""
 import hashlib
 import os
 import random
 import socket
 import sys
+import time
 
 
 def blob(n):
@@ -82,3 +88,26 @@ elif mode == "big":
                   body, half_close=True).split()
     ok = int(ans[0]) == len(body) and ans[1].decode() == hashlib.sha256(body).hexdigest()
     print("upload", "intact" if ok else "corrupt %r" % ans)
+elif mode == "slow":
+    n, pid = int(sys.argv[3]), sys.argv[4]
+
+    def rss():
+        with open("/proc/%s/status" % pid) as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+    before = rss()
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.sendall(b"GET /big?n=%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % n)
+    time.sleep(2)
+    print("growth", rss() - before, flush=True)
+    data = b""
+    chunks = []
+    while True:
+        b = s.recv(1 << 20)
+        if not b:
+            break
+        chunks.append(b)
+    data = b"".join(chunks)
+    body = data[data.index(b"\r\n\r\n") + 4:]
+    print("download", "intact" if body == blob(n) else "corrupt (%d bytes)" % len(body))
