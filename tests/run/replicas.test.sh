@@ -89,6 +89,14 @@ seen=$(echo "$spread" | awk '$1 != "failed" {print $1}' | sort | tr '\n' ' ')
   ok "30 connections through the proxy: 10 to each of the 3 replicas (round robin), none failed" ||
   { not_ok "connections spread over every replica (got: $(echo $spread); want ports $ports)"; diag < "$T/spread.err"; }
 
+# A client resolving localhost to ::1 first finds the proxy there too.
+v6=$($PY -c "
+import socket
+s = socket.create_connection(('::1', $proxy), timeout=5)
+s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+print(s.makefile('rb').read().split(b'\r\n\r\n', 1)[1].decode().split()[0])" 2>&1)
+[ "$v6" = replica ] && ok "the proxy answers on [::1] as well as 127.0.0.1" || not_ok "the proxy on [::1] ($v6)"
+
 # An explicit target_port of a replicated executable: the proxy's port.
 spread=$($PC spread "$fport" 10 2> /dev/null)
 [ "$(echo "$spread" | grep -c ' 5$')" = 2 ] && echo "$spread" | grep -qx 'failed 0' &&
