@@ -8,7 +8,8 @@
 # renders. And the other way: a container reaches two replicated processes
 # through host.docker.internal at the proxy's port (the proxy also listens
 # on the run network's gateway). aspirec runs in the engine's network
-# namespace, as in containers.test.sh.
+# namespace, as in containers.test.sh. A container reaches the three web
+# containers by name (the engine's DNS has every replica under it).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
@@ -54,9 +55,9 @@ executable api {
 container cclient {
   image      = "aspirec-test/busybox:1"
   command    = "/bin/sh"
-  args       = ["-c", "echo \"cclient: to api at $API_HTTP\"; for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- $API_HTTP/; done | sort -u | tr '\\n' ' ' | sed 's/^/cclient: saw /'; echo; exec sleep 1000"]
-  references = [api]
-  wait_for   = [api]
+  args       = ["-c", "echo \"cclient: to api at $API_HTTP\"; for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- $API_HTTP/; done | sort -u | tr '\\n' ' ' | sed 's/^/cclient: saw /'; echo; echo \"cclient: to web at $WEB_HTTP\"; n=$(for i in $(seq 30); do wget -qO- $WEB_HTTP/; done | sort -u | wc -l); echo \"cclient: web answered from $n containers\"; exec sleep 1000"]
+  references = [api, web]
+  wait_for   = [api, web]
 }
 APX
 ctrs() { "$DOCKER" ps -aq --filter label=aspirec.program=rep; }
@@ -79,6 +80,14 @@ if wait_for_text "$out" 'cclient +\| cclient: saw' 30 &&
    grep -qE 'cclient +\| cclient: saw api-[0-9]+ api-[0-9]+ $' "$out"; then
   ok "container -> replicated process: host.docker.internal at the proxy's port reaches both replicas"
 else not_ok "container -> replicated process through the proxy on the gateway"; show "$out"; fi
+# Container -> replicated container: by name on the run network, where
+# every replica has the resource's name as alias and the engine's DNS
+# answers with all of them (in a shuffled order).
+if wait_for_text "$out" 'cclient +\| cclient: web answered' 30 &&
+   grep -qE 'cclient +\| cclient: to web at http://web:8080$' "$out" &&
+   grep -qE 'cclient +\| cclient: web answered from 3 containers$' "$out"; then
+  ok "container -> replicated container: by name (http://web:8080), 30 requests reach all 3"
+else not_ok "container -> replicated container by name reaches every replica"; show "$out"; fi
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 30
 [ "$RUN_RC" = 0 ] && [ -z "$(ctrs)" ] && no_marked_left "$RUN_MARK" 5 &&
   ok "Ctrl-C: status 0, no container or process left" || { not_ok "Ctrl-C: rc $RUN_RC, containers $(ctrs)"; show "$out"; }
