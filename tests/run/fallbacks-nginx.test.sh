@@ -3,7 +3,8 @@
 # a configuration written into its state directory), with a real client: an
 # app that waits for it (http health check) and fetches a page of the
 # program's site through the URL run mode renders, then one that is not
-# there (404). Ctrl-C leaves no nginx process (master and workers).
+# there (404); two replicas of it behind the proxy serve in turn. Ctrl-C
+# leaves no nginx process (master and workers).
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/helpers.sh"
 need_aspirec
@@ -19,6 +20,18 @@ chmod -R a+rX "$T/site"
 cat > "$T/web.apx" <<APX
 import "nginx"
 nginx web { local_root = "$T/site" }
+// Two replicas of the fallback behind the proxy: they share the state
+// directory, each with a configuration of its own.
+nginx pair {
+  local_root = "$T/site"
+  replicas   = 2
+}
+executable pairclient {
+  command  = "sh"
+  args     = ["-c", "for i in 1 2 3 4 5 6; do python3 fallback_client.py nginx /index.html | head -1; done; echo pairclient done"]
+  env { WEB_URL = pair.endpoints.http.url }
+  wait_for = [pair]
+}
 executable page {
   command  = "python3"
   args     = ["fallback_client.py", "nginx", "/index.html"]
@@ -50,6 +63,12 @@ fi
 # run mode gave it (setsid: the session id is the started pid).
 sid=$(sed -n 's/.*web: started (pid \([0-9]*\)).*/\1/p' "$out" | head -1)
 in_session() { [ -n "$sid" ] && ps -e -o sid=,pid=,comm= | awk -v s="$sid" '$1 == s {print $2 " " $3}'; }
+if wait_for_text "$out" 'pairclient +\| pairclient done' 10 &&
+   [ "$(grep -cE '^pairclient +\| status: 200$' "$out")" = 6 ] &&
+   [ "$(grep -cE '^pair\.0 +\| 127\.0\.0\.1 .*"GET /index\.html' "$out")" = 3 ] &&
+   [ "$(grep -cE '^pair\.1 +\| 127\.0\.0\.1 .*"GET /index\.html' "$out")" = 3 ]; then
+  ok "two replicas of the fallback behind the proxy: 6 pages, 3 served by each"
+else not_ok "two nginx replicas behind the proxy serve in turn"; show "$out"; fi
 n=$(in_session | grep -c ' nginx$')
 [ "$n" -ge 2 ] && ok "nginx runs as master and workers in its own session ($n processes, session $sid)" ||
   not_ok "nginx master and workers run in session '$sid' ($n)"
