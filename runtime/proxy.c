@@ -3,7 +3,8 @@
  * it listens on the endpoint's port (the one references render, chosen by
  * ports.c, whose sockets it takes over: no other program can take the port
  * in between) on 127.0.0.1 and [::1], and on the run network's gateway when
- * containers run (a container reaches a process through it). Each replica
+ * containers run (a container reaches a process through it; bound before
+ * the address exists, which podman adds with its first container). Each replica
  * listens on a private port of its own.
  *
  * A connection goes to the next replica in turn that is up: ready ones
@@ -19,9 +20,11 @@
  * passed on as a shutdown of the peer's sending side (half-close); the
  * connection is closed once both directions ended, or at once on an error.
  * At the end of the run every listener and connection is closed. */
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "run_internal.h"
@@ -292,10 +295,18 @@ int apx_run_proxy_open(apx_runtime *run) {
       for (int w = 0; w < 3; w++) {
         int fd = w < 2 ? rr->proxy_fds[2 * k + w] : -1;
         if (w == 2 && !run->engine_gateway) continue;
-        uv_tcp_init(&run->loop, &l->tcp[w]);
+        int rc = uv_tcp_init_ex(&run->loop, &l->tcp[w], w == 2 ? AF_INET : AF_UNSPEC);
+        if (rc != 0) return 2;
         l->tcp[w].data = l;
         l->open[w] = true;
-        int rc;
+        if (w == 2) {
+          /* podman's bridge gets the gateway's address only when its first
+           * container starts: bind to it before it exists (IP_FREEBIND). */
+          uv_os_fd_t gfd;
+          int one = 1;
+          if (uv_fileno((uv_handle_t *)&l->tcp[w], &gfd) == 0)
+            setsockopt(gfd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+        }
         if (fd >= 0) {
           rc = uv_tcp_open(&l->tcp[w], fd);
           if (rc == 0) rr->proxy_fds[2 * k + w] = -1; /* the handle owns it now */
