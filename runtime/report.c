@@ -78,6 +78,16 @@ void apx_run_report_plan(apx_runtime *run) {
       apx_run_say(run, "  %-*s  %s", (int)w, u->name, apx_what(run, u));
     apx_buf_free(&urls);
   }
+  /* The replicas' proxy: the address clients use. */
+  for (size_t i = 0; i < run->nres; i++) {
+    const apx_run_res *rr = &run->res[i];
+    for (size_t k = 0; rr->proxy_ports && k < rr->res->nendpoints; k++) {
+      const apx_endpoint *e = &rr->res->endpoints[k];
+      if (rr->proxy_ports[k])
+        apx_run_say(run, "  %-*s  %-*s  %s://localhost:%d (to %zu replicas)", (int)w, rr->res->name, (int)ww, "proxy",
+                    e->scheme ? e->scheme : "tcp", rr->proxy_ports[k], rr->n);
+    }
+  }
   for (size_t i = 0; i < run->nres; i++)
     if (run->res[i].moved_from)
       apx_run_say(run, "  %s's data: %s (linked from %s)", run->res[i].res->name, run->res[i].dir,

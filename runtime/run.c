@@ -376,6 +376,7 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   run.t0 = uv_now(&run.loop);
   apx_run_logs_init(&run);
   for (size_t i = 0; i < run.nunits && !rc; i++) rc = apx_run_sink_open(&run, run.units[i]);
+  if (!rc) rc = apx_run_proxy_open(&run);
   uv_timer_init(&run.loop, &run.kill_timer);
   run.kill_timer.data = &run;
   static const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
@@ -403,11 +404,14 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
       }
     }
   }
+  apx_run_proxy_close(&run);
   if (run.engine_drv && run.engine_drv->close) run.engine_drv->close(&run);
   apx_teardown(&run);
   apx_run_logs_flush(&run);
 
 out:
+  apx_run_proxy_close(&run); /* sockets kept for it when the run ended before it began */
+  apx_run_proxy_free(&run);
   if (rc && run.engine_drv && run.engine_drv->close && !run.loop_ready) run.engine_drv->close(&run);
   if (run.loop_ready) {
     apx_run_logs_free(&run);

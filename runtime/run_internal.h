@@ -186,6 +186,8 @@ typedef struct apx_run_res {
   size_t n;
   const char *dir; /* its state directory (self.state_dir), symbolic links resolved */
   const char *moved_from; /* STATE/resources/NAME when dir is in the shared place (state_dir.c) */
+  int *proxy_ports; /* replicas: each endpoint's port clients use, the proxy's (0: not proxied, udp); NULL: none */
+  int *proxy_fds;   /* ports.c's listening sockets for them until the proxy takes them: [2k] 127.0.0.1, [2k+1] ::1 */
 } apx_run_res;
 
 typedef struct apx_run_param {
@@ -195,6 +197,7 @@ typedef struct apx_run_param {
 } apx_run_param;
 
 typedef struct apx_run_logs apx_run_logs;
+typedef struct apx_run_proxy apx_run_proxy;
 
 struct apx_runtime {
   apx_module *m;
@@ -227,6 +230,7 @@ struct apx_runtime {
   const char *engine_gateway; /* the run network's gateway: the host, from a container */
   const char *engine_session; /* the label value marking this run's containers (the watchdog's) */
   const apx_run_driver *engine_drv;
+  apx_run_proxy *proxy; /* the replicas' proxy (proxy.c) */
   size_t procs_live; /* apx_run_proc structs not yet freed */
   apx_run_proc *procs; /* their list */
 };
@@ -258,8 +262,9 @@ typedef struct apx_run_tctx {
   const apx_run_unit *self; /* whose own endpoints render as its replica's ports */
 } apx_run_tctx;
 void apx_run_target(apx_render_target *t, apx_run_tctx *ctx, apx_runtime *run, const apx_run_unit *self);
-/* The port of endpoint `e` of resource `r` as seen from `self` (its own
- * replica, or replica 0 of another resource); 0 when unknown. */
+/* The port of endpoint `e` of resource `r` as seen from `self`: its own
+ * replica's; another resource's proxy when it has replicas, else its one
+ * unit's; 0 when unknown. */
 int apx_run_port_of(const apx_runtime *run, const apx_run_unit *self, const apx_resource *r, const apx_endpoint *e);
 
 /* ---- params.c -------------------------------------------------------------- */
@@ -277,6 +282,19 @@ int apx_run_ports(apx_runtime *run);
 /* The port an endpoint listens on when it is fixed (port, or an explicit
  * target_port of a process); 0 when run mode allocates it. */
 int apx_run_fixed_port(const apx_resource *r, const apx_endpoint *e);
+
+/* ---- proxy.c ---------------------------------------------------------------- */
+
+/* Whether clients reach endpoint e of rr through the proxy: a resource with
+ * replicas, a TCP endpoint. */
+bool apx_run_proxied(const apx_run_res *rr, const apx_endpoint *e);
+/* In the loop, before anything starts: listens on every proxied endpoint's
+ * port (ports.c's sockets). 0, or 2 after printing why. */
+int apx_run_proxy_open(apx_runtime *run);
+/* At the end: closes listeners and connections (and sockets never taken). */
+void apx_run_proxy_close(apx_runtime *run);
+/* Once the loop has closed them: frees what is left. */
+void apx_run_proxy_free(apx_runtime *run);
 
 /* ---- state_dir.c ------------------------------------------------------------ */
 

@@ -24,8 +24,13 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # verify) and jq for the plugin tests (tests/plugins/); podman for run
 # mode's second engine, with netavark and aardvark-dns (without recommends
 # apt would pick the CNI plugins, whose networks resolve no container names).
+# The stdlib's other local fallbacks, each with a client the tests use
+# (tests/run/fallbacks-*.test.sh): mariadb-server (and its client, for
+# databases.c's CREATE DATABASE) with python3-pymysql, rabbitmq-server with
+# python3-pika (AMQP), nginx; wrk for the replica proxy's benchmark (bench/run).
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
-  systemd jq podman netavark aardvark-dns)
+  systemd jq podman netavark aardvark-dns
+  mariadb-server mariadb-client python3-pymysql rabbitmq-server python3-pika nginx wrk)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)

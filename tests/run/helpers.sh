@@ -10,6 +10,17 @@
 export PYTHONDONTWRITEBYTECODE=1
 PY=$(command -v python3)
 
+# py_with MODULE...: a python3 that imports them (python3 on PATH, else
+# Debian's /usr/bin/python3, which has the python3-* packages); false if none.
+py_with() {
+  local p imports
+  imports=$(printf 'import %s;' "$@")
+  for p in "$PY" /usr/bin/python3; do
+    [ -n "$p" ] && "$p" -c "$imports" 2> /dev/null && { echo "$p"; return 0; }
+  done
+  return 1
+}
+
 # mark_pids MARK: pids of live processes (not zombies) whose environment has the mark.
 mark_pids() {
   local p st
