@@ -828,7 +828,7 @@ static void mf_bindings(apx_mf *M, body *b, const mv *bs) {
 }
 
 /* volumes and bindMounts: arrays of {name|source, target, readOnly}. */
-static void mf_mounts(apx_mf *M, body *b, const mv *list, bool bind) {
+static void mf_mounts(apx_mf *M, body *b, const mres *r, const mv *list, bool bind) {
   if (!cJSON_IsArray(list->j)) {
     mf_error(M, list, "'%s' must be an array, not %s", list->j->string, mv_kind(list->j));
     return;
@@ -850,7 +850,10 @@ static void mf_mounts(apx_mf *M, body *b, const mv *list, bool bind) {
     if (mv_get(M, &c, bind ? "source" : "name", &f)) {
       const char *s = mf_plain(M, &f);
       if (s && bind) body_attr(M, &inner, "source", ex_text(M, s, mv_loc(M, &f)), mv_loc(M, &f));
-      label = s;
+      /* Volume names are global in Aspire ("postgres-data"); .apx names a
+       * volume within its resource, and targets prefix the resource's name. */
+      size_t rl = strlen(r->name);
+      label = s && !bind && strncmp(s, r->name, rl) == 0 && s[rl] == '-' && s[rl + 1] ? s + rl + 1 : s;
       label_loc = mv_loc(M, &f);
     } else {
       mf_error(M, &c, "a %s needs '%s'", bind ? "bind mount" : "volume", bind ? "source" : "name");
@@ -986,8 +989,8 @@ static void mf_container(apx_mf *M, body *b, mres *r) {
     }
   }
   mf_common(M, b, r);
-  if (mv_get(M, &r->v, "volumes", &f)) mf_mounts(M, b, &f, false);
-  if (mv_get(M, &r->v, "bindMounts", &f)) mf_mounts(M, b, &f, true);
+  if (mv_get(M, &r->v, "volumes", &f)) mf_mounts(M, b, r, &f, false);
+  if (mv_get(M, &r->v, "bindMounts", &f)) mf_mounts(M, b, r, &f, true);
   mf_string_attr(M, b, r, "connectionString", "connection_string");
   if (mv_get(M, &r->v, "deployment", &f)) mf_warn(M, &f, "'deployment' is Azure's: ignored");
   if (mv_get(M, &r->v, "containerFiles", &f)) mf_warn(M, &f, "containerFiles are not copied: ignored");
@@ -1433,14 +1436,18 @@ static void mf_syntax_error(apx_mf *M, size_t at) {
       depth--;
     }
   }
+  /* cJSON's position is often one past the offending token. */
+  bool ends = jl_ws(M->t, M->n, at) >= M->n;
+  if (!ends && at > 0 && at < M->n && strchr(" \t\r\n", M->t[at]) && !strchr(" \t\r\n", M->t[at - 1])) at--;
   apx_loc loc = mf_loc(M, (uint32_t)at, (uint32_t)(at < M->n ? at + 1 : at));
   if (max >= CJSON_NESTING_LIMIT) {
     apx_diagnostic *d = apx_error(M->diag, loc, "JSON nested more than %d deep", CJSON_NESTING_LIMIT);
     apx_diag_hint(M->diag, d, "a manifest is a few levels deep: this is not one");
     return;
   }
-  if (at >= M->n) apx_error(M->diag, loc, "JSON ends early: a value, string or bracket is not closed");
-  else apx_error(M->diag, loc, "JSON syntax error at '%c'", M->t[at] >= 0x20 && M->t[at] < 0x7f ? M->t[at] : '?');
+  if (ends) apx_error(M->diag, loc, "JSON ends early: a value, string or bracket is not closed");
+  else if (M->t[at] > 0x20 && M->t[at] < 0x7f) apx_error(M->diag, loc, "JSON syntax error: unexpected '%c'", M->t[at]);
+  else apx_error(M->diag, loc, "JSON syntax error: unexpected byte 0x%02X", (unsigned char)M->t[at]);
 }
 
 bool apx_manifest_detect(const char *path, const char *text, size_t len) {
