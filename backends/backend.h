@@ -20,6 +20,7 @@ int apx_emit_k8s(apx_module *m, apx_output *out);
 int apx_emit_helm(apx_module *m, apx_output *out);
 int apx_emit_bicep(apx_module *m, apx_output *out);
 int apx_emit_hcl(apx_module *m, apx_output *out);
+int apx_emit_manifest(apx_module *m, apx_output *out);
 
 extern const apx_backend apx_backends[];
 extern const size_t apx_backends_len;

@@ -11,6 +11,7 @@ const apx_backend apx_backends[] = {
     {"helm", "a Helm chart: Chart.yaml, values.yaml, templates/", apx_emit_helm},
     {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep},
     {"hcl", "Terraform (main.tf, variables.tf, outputs.tf, versions.tf) for AWS ECS Fargate", apx_emit_hcl},
+    {"manifest", "aspire-manifest.json: the deployment manifest of .NET Aspire (doc/manifest.md)", apx_emit_manifest},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];
