@@ -890,8 +890,8 @@ static const char *mf_path_text(apx_mf *M, const char *p) {
 }
 
 /* build: context and dockerfile relative to the manifest; .apx reads the
- * Dockerfile relative to the context, so a Dockerfile outside it becomes
- * absolute. */
+ * Dockerfile relative to the context (as Compose), so it is made relative
+ * to it ("../docker/api.Dockerfile" when outside it). */
 static void mf_build(apx_mf *M, body *b, const mres *r, const mv *ctx, const mv *df, const mv *args, const mv *stage) {
   body inner;
   body_init(&inner);
@@ -901,10 +901,11 @@ static void mf_build(apx_mf *M, body *b, const mres *r, const mv *ctx, const mv 
   if (df) {
     const char *d = mf_plain(M, df);
     if (!d) return;
-    const char *cabs = apx_path_join(M->arena, M->dir, c), *dabs = apx_path_join(M->arena, M->dir, d);
-    size_t cl = strlen(cabs);
-    const char *rel = strncmp(dabs, cabs, cl) == 0 && dabs[cl] == '/' ? dabs + cl + 1 : dabs;
-    if (strcmp(rel, "Dockerfile") != 0) body_attr(M, &inner, "dockerfile", ex_text(M, rel, mv_loc(M, df)), mv_loc(M, df));
+    apx_buf rel = {0};
+    apx_path_relative(apx_path_join(M->arena, M->dir, c), apx_path_join(M->arena, M->dir, d), false, &rel);
+    if (strcmp(apx_buf_str(&rel), "Dockerfile") != 0)
+      body_attr(M, &inner, "dockerfile", ex_text(M, apx_buf_str(&rel), mv_loc(M, df)), mv_loc(M, df));
+    apx_buf_free(&rel);
   }
   if (stage) {
     const char *s = mf_plain(M, stage);
