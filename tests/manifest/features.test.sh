@@ -10,6 +10,20 @@ need_aspirec
 cd "$APX_SRCDIR/tests/manifest" || exit 1
 apx_tmpdir tmp
 
+# The hand-written manifests are Aspire's format: the 8.0 schema (ajv) and
+# the expression checker of --emit=manifest's tests (which does not know
+# hostAndPort, used by build.json: schema only there).
+if command -v node > /dev/null && [ -d "$APX_SRCDIR/tests/tools/node_modules/ajv" ]; then
+  if node "$APX_SRCDIR/tests/tools/validate-manifest.mjs" testshop.json types.json > "$tmp/v.out" 2>&1 &&
+     node "$APX_SRCDIR/tests/tools/validate-manifest.mjs" --no-refs build.json >> "$tmp/v.out" 2>&1; then
+    ok "testshop.json, types.json, build.json: valid against Aspire's 8.0 schema (ajv), expressions checked"
+  else
+    not_ok "a hand-written manifest is not valid Aspire"; diag < "$tmp/v.out"
+  fi
+else
+  not_ok "node or ajv missing (run scripts/setup.sh): the manifests' schema is NOT checked"
+fi
+
 # irq FILE PYTHON-EXPR [ARGS...]: evaluates the expression over the IR (r: resources by name).
 irq() {
   local file=$1 expr=$2; shift 2
