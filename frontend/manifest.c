@@ -214,6 +214,7 @@ typedef struct apx_mf {
   medge *edges;
   size_t nedges, capedges;
   bool collecting; /* scanning expressions for the cycle check only */
+  bool in_annotated; /* reading an annotated.string's value */
   size_t collect_from;
 } apx_mf;
 
@@ -687,7 +688,13 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
 static apx_ast_expr *mf_annotated_inner(apx_mf *M, const mres *a, const mexpr *use, const mv *in) {
   mv val;
   if (!mv_get(M, &a->v, "value", &val)) return NULL; /* reported with the resource */
+  if (M->in_annotated) { /* its value is read once, never through another */
+    apx_error(M->diag, use->loc, "the value of an annotated.string cannot be another annotated.string (at %s)", in->ptr);
+    return NULL;
+  }
+  M->in_annotated = true;
   apx_ast_expr *s = mf_string(M, &val, a, false);
+  M->in_annotated = false;
   if (!s) return NULL;
   apx_ast_expr *arg = s;
   if (s->u.str.parts && !s->u.str.parts->next && s->u.str.parts->expr) arg = s->u.str.parts->expr;
@@ -1373,7 +1380,14 @@ static void mf_collect(apx_mf *M, const mv *resources) {
     mv cs;
     r.has_cs = mv_get(M, &c, "connectionString", &cs);
     size_t *slot = apx_map_str(&M->index, r.name, true);
-    if (*slot != (size_t)-1) continue; /* cJSON finds the first; the passes report the duplicate */
+    if (*slot != (size_t)-1) {
+      mv key = c;
+      key.off = c.key_off;
+      key.end = c.key_end;
+      mf_error(M, &key, "resource '%s' is declared twice", r.name);
+      apx_note(M->diag, mf_loc(M, M->res[*slot].v.key_off, M->res[*slot].v.key_end), "first declared here");
+      continue;
+    }
     *slot = M->nres;
     APX_VEC_PUSH(M->arena, M->res, M->nres, M->capres, r);
   }
