@@ -174,12 +174,15 @@ bool apx_json_locate(const char *t, size_t n, const char *pointer, size_t *begin
 
 /* ---- values with their places ------------------------------------------ */
 
-/* A JSON value, where it is, and its pointer (for messages). */
+/* A JSON value and where it is. Its JSON pointer (for messages) is built
+ * only when a message needs it, from the chain of values holding it (each a
+ * live caller's). */
 typedef struct mv {
   const cJSON *j;
   uint32_t off, end;
   uint32_t key_off, key_end; /* a member's key, else = off */
-  const char *ptr;
+  const struct mv *up;       /* the object or array holding it; NULL: the root */
+  uint32_t idx;              /* its index there */
 } mv;
 
 typedef struct mres {
@@ -201,6 +204,10 @@ typedef struct medge {
   apx_loc loc;
 } medge;
 
+typedef struct mspan {
+  uint32_t key_off, key_end, off, end;
+} mspan;
+
 typedef struct apx_mf {
   apx_arena *arena, *nodes;
   apx_diag *diag;
@@ -215,22 +222,52 @@ typedef struct apx_mf {
   size_t nedges, capedges;
   bool collecting; /* scanning expressions for the cycle check only */
   bool in_annotated; /* reading an annotated.string's value */
+  apx_map spans;     /* cJSON node -> index in span_tab */
+  mspan **span_tab;
+  size_t nspan, capspan;
+  size_t *span_n;
+  size_t nspan_n, capspan_n;
   size_t collect_from;
 } apx_mf;
 
 static apx_loc mf_loc(apx_mf *M, uint32_t b, uint32_t e) { return (apx_loc){M->file, b, e}; }
 static apx_loc mv_loc(apx_mf *M, const mv *v) { return mf_loc(M, v->off, v->end); }
 
-/* A pointer segment: '~' and '/' escaped (RFC 6901). */
+/* Appends a pointer segment, '~' and '/' escaped (RFC 6901). */
+static void mf_ptr_seg(apx_buf *b, const char *seg) {
+  apx_buf_putc(b, '/');
+  for (const char *s = seg; *s; s++) {
+    if (*s == '~') apx_buf_puts(b, "~0");
+    else if (*s == '/') apx_buf_puts(b, "~1");
+    else apx_buf_putc(b, *s);
+  }
+}
+
 static const char *mf_ptr(apx_mf *M, const char *parent, const char *seg) {
   apx_buf b = {0};
   apx_buf_puts(&b, parent);
-  apx_buf_putc(&b, '/');
-  for (const char *s = seg; *s; s++) {
-    if (*s == '~') apx_buf_puts(&b, "~0");
-    else if (*s == '/') apx_buf_puts(&b, "~1");
-    else apx_buf_putc(&b, *s);
+  mf_ptr_seg(&b, seg);
+  const char *r = apx_arena_strdup(M->arena, apx_buf_str(&b));
+  apx_buf_free(&b);
+  return r;
+}
+
+/* The JSON pointer of v: "/resources/api/env/PORT", "/" for the root. */
+static const char *mv_ptr(apx_mf *M, const mv *v) {
+  size_t depth = 0;
+  for (const mv *p = v; p->up; p = p->up) depth++;
+  if (!depth) return "/";
+  const mv **chain = malloc(sizeof *chain * depth);
+  if (!chain) abort();
+  size_t i = depth;
+  for (const mv *p = v; p->up; p = p->up) chain[--i] = p;
+  apx_buf b = {0};
+  for (i = 0; i < depth; i++) {
+    char num[24];
+    snprintf(num, sizeof num, "%u", chain[i]->idx);
+    mf_ptr_seg(&b, cJSON_IsObject(chain[i]->up->j) && chain[i]->j->string ? chain[i]->j->string : num);
   }
+  free(chain);
   const char *r = apx_arena_strdup(M->arena, apx_buf_str(&b));
   apx_buf_free(&b);
   return r;
@@ -241,7 +278,7 @@ __attribute__((format(printf, 3, 4))) static apx_diagnostic *mf_error(apx_mf *M,
   va_start(ap, fmt);
   char *msg = apx_arena_vprintf(M->arena, fmt, ap);
   va_end(ap);
-  return apx_error(M->diag, mv_loc(M, v), "%s (at %s)", msg, v->ptr[0] ? v->ptr : "/");
+  return apx_error(M->diag, mv_loc(M, v), "%s (at %s)", msg, mv_ptr(M, v));
 }
 
 __attribute__((format(printf, 3, 4))) static void mf_warn(apx_mf *M, const mv *v, const char *fmt, ...) {
@@ -249,46 +286,73 @@ __attribute__((format(printf, 3, 4))) static void mf_warn(apx_mf *M, const mv *v
   va_start(ap, fmt);
   char *msg = apx_arena_vprintf(M->arena, fmt, ap);
   va_end(ap);
-  apx_warning(M->diag, mv_loc(M, v), "%s (at %s)", msg, v->ptr);
+  apx_warning(M->diag, mv_loc(M, v), "%s (at %s)", msg, mv_ptr(M, v));
 }
 
-/* The members of an object (or elements of an array) with their places, in
- * step with cJSON's children. */
+/* Where the children of an object or array are: one scan of its text in
+ * step with cJSON's child list, kept per cJSON node, so that looking up a
+ * member does not scan its siblings again. */
+static const mspan *mf_spans(apx_mf *M, const mv *o, size_t *count) {
+  size_t *slot = apx_map_ptr(&M->spans, o->j, NULL, true);
+  if (*slot != (size_t)-1) {
+    *count = M->span_n[*slot];
+    return M->span_tab[*slot];
+  }
+  size_t n = 0;
+  for (const cJSON *c = o->j->child; c; c = c->next) n++;
+  mspan *sp = APX_NEW_ARRAY(M->arena, mspan, n ? n : 1);
+  bool member = cJSON_IsObject(o->j);
+  size_t k = jl_first(M->t, M->n, o->off), i = 0;
+  for (; i < n && k < M->n; i++) {
+    size_t val = member ? jl_member_value(M->t, M->n, k) : k;
+    size_t vend = jl_skip(M->t, M->n, val);
+    sp[i] = (mspan){(uint32_t)k, member ? (uint32_t)jl_string_end(M->t, M->n, k) : (uint32_t)val, (uint32_t)val,
+                    (uint32_t)vend};
+    k = jl_ws(M->t, M->n, vend);
+    k = k < M->n && M->t[k] == ',' ? jl_ws(M->t, M->n, k + 1) : M->n;
+  }
+  for (; i < n; i++) sp[i] = (mspan){o->end, o->end, o->end, o->end}; /* cannot happen on valid JSON */
+  *slot = M->nspan;
+  APX_VEC_PUSH(M->arena, M->span_tab, M->nspan, M->capspan, sp);
+  size_t dummy_cap = M->capspan_n;
+  APX_VEC_PUSH(M->arena, M->span_n, M->nspan_n, dummy_cap, n);
+  M->capspan_n = dummy_cap;
+  *count = n;
+  return sp;
+}
+
+/* The members of an object (or elements of an array) with their places. */
 typedef struct mv_iter {
   apx_mf *M;
   const mv *parent;
   const cJSON *c;
-  size_t k;
+  const mspan *sp;
+  size_t n;
   unsigned idx;
 } mv_iter;
 
 static mv_iter mv_iter_start(apx_mf *M, const mv *o) {
-  mv_iter it = {M, o, o->j->child, jl_first(M->t, M->n, o->off), 0};
+  mv_iter it = {M, o, o->j->child, NULL, 0, 0};
+  it.sp = mf_spans(M, o, &it.n);
   return it;
 }
 
-static bool mv_iter_next(mv_iter *it, mv *out) {
-  apx_mf *M = it->M;
-  if (!it->c || it->k >= M->n) return false;
-  const cJSON *c = it->c;
-  size_t key = it->k, val = it->k;
-  bool member = cJSON_IsObject(it->parent->j);
-  if (member) val = jl_member_value(M->t, M->n, key);
-  size_t vend = jl_skip(M->t, M->n, val);
+static void mv_fill(mv_iter *it, const cJSON *c, size_t i, mv *out) {
+  const mspan *sp = &it->sp[i];
   out->j = c;
-  out->off = (uint32_t)val;
-  out->end = (uint32_t)vend;
-  out->key_off = (uint32_t)key;
-  out->key_end = member ? (uint32_t)jl_string_end(M->t, M->n, key) : (uint32_t)val;
-  if (member) out->ptr = mf_ptr(M, it->parent->ptr, c->string ? c->string : "");
-  else {
-    char num[24];
-    snprintf(num, sizeof num, "%u", it->idx);
-    out->ptr = mf_ptr(M, it->parent->ptr, num);
-  }
+  out->off = sp->off;
+  out->end = sp->end;
+  out->key_off = sp->key_off;
+  out->key_end = sp->key_end;
+  out->up = it->parent;
+  out->idx = (uint32_t)i;
+}
+
+static bool mv_iter_next(mv_iter *it, mv *out) {
+  if (!it->c || it->idx >= it->n) return false;
+  mv_fill(it, it->c, it->idx, out);
   it->idx++;
-  it->c = c->next;
-  it->k = jl_next(M->t, M->n, val);
+  it->c = it->c->next;
   return true;
 }
 
@@ -296,8 +360,12 @@ static bool mv_iter_next(mv_iter *it, mv *out) {
 static bool mv_get(apx_mf *M, const mv *o, const char *key, mv *out) {
   if (!cJSON_IsObject(o->j)) return false;
   mv_iter it = mv_iter_start(M, o);
-  while (mv_iter_next(&it, out))
-    if (out->j->string && strcmp(out->j->string, key) == 0) return true;
+  size_t i = 0;
+  for (const cJSON *c = o->j->child; c && i < it.n; c = c->next, i++)
+    if (c->string && strcmp(c->string, key) == 0) {
+      mv_fill(&it, c, i, out);
+      return true;
+    }
   return false;
 }
 
@@ -401,7 +469,7 @@ static void mf_unknown_resource(apx_mf *M, const char *name, apx_loc loc, const 
   if (!cands) abort();
   for (size_t i = 0; i < M->nres; i++) cands[i] = M->res[i].name;
   const char *s = apx_suggest(name, cands, M->nres);
-  apx_diagnostic *d = apx_error(M->diag, loc, "unknown resource '%s' in an expression (at %s)", name, in->ptr);
+  apx_diagnostic *d = apx_error(M->diag, loc, "unknown resource '%s' in an expression (at %s)", name, mv_ptr(M, in));
   if (s) apx_diag_hint(M->diag, d, "did you mean '%s'?", s);
   free(cands);
 }
@@ -503,7 +571,7 @@ static size_t mf_scan_expr(apx_mf *M, const mstr *s, size_t i, mexpr *x, const m
     while (b < j && d[b] != '.') b++;
     if (b == a || x->nseg == MF_MAX_SEGS) {
       if (!M->collecting)
-        apx_error(M->diag, x->loc, "malformed expression '%.*s' (at %s)", (int)(j + 1 - i), d + i, in->ptr);
+        apx_error(M->diag, x->loc, "malformed expression '%.*s' (at %s)", (int)(j + 1 - i), d + i, mv_ptr(M, in));
       *bad = true;
       return j + 1;
     }
@@ -598,7 +666,7 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
   }
   if (r->cat == MR_SKIP) {
     apx_diagnostic *d = apx_error(M->diag, x->segloc[0], "'%s' is an %s resource, which aspirec does not read (at %s)",
-                                  name, r->type, in->ptr);
+                                  name, r->type, mv_ptr(M, in));
     apx_diag_hint(M->diag, d, "replace it with a parameter.v0 that holds the value, or drop the reference");
     return NULL;
   }
@@ -610,7 +678,7 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
     if (r->cat == MR_PARAM) { /* a connection string parameter (AddConnectionString) */
       segs[1] = "value";
     } else if (!r->has_cs) {
-      apx_error(M->diag, x->segloc[1], "'%s' has no connectionString (at %s)", name, in->ptr);
+      apx_error(M->diag, x->segloc[1], "'%s' has no connectionString (at %s)", name, mv_ptr(M, in));
       return NULL;
     } else {
       segs[1] = "connection_string";
@@ -622,7 +690,7 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
     if (r->cat == MR_ANNOTATED) return mf_annotated_inner(M, r, x, in);
     if (r->cat != MR_PARAM) {
       apx_error(M->diag, x->segloc[1], "'%s' (%s) has no value: only parameter.v0 and annotated.string do (at %s)",
-                name, r->type, in->ptr);
+                name, r->type, mv_ptr(M, in));
       return NULL;
     }
     segs[1] = "value";
@@ -632,7 +700,7 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
   if (x->nseg == 3 && strcmp(prop, "inputs") == 0 && strcmp(x->seg[2], "value") == 0 && r->cat == MR_PARAM) {
     if (!in_param_value || self != r) {
       apx_diagnostic *d = apx_error(M->diag, x->loc, "{%s.inputs.value} is only the value of '%s' itself (at %s)",
-                                    name, name, in->ptr);
+                                    name, name, mv_ptr(M, in));
       apx_diag_hint(M->diag, d, "refer to the parameter as {%s.value}", name);
       return NULL;
     }
@@ -646,7 +714,7 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
       size_t nc = 0;
       if (mv_get(M, &r->v, "bindings", &bindings) && cJSON_IsObject(bindings.j))
         for (const cJSON *c = bindings.j->child; c && nc < 16; c = c->next) cands[nc++] = c->string;
-      apx_diagnostic *d = apx_error(M->diag, x->segloc[2], "'%s' has no binding '%s' (at %s)", name, bn, in->ptr);
+      apx_diagnostic *d = apx_error(M->diag, x->segloc[2], "'%s' has no binding '%s' (at %s)", name, bn, mv_ptr(M, in));
       const char *s = apx_suggest(bn, cands, nc);
       if (s) apx_diag_hint(M->diag, d, "did you mean '%s'?", s);
       else if (!nc) apx_diag_hint(M->diag, d, "'%s' has no bindings", name);
@@ -672,14 +740,14 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
       return ex_ref(M, segs, locs, 4, x->loc);
     }
     const char *cands[] = {"url", "host", "port", "targetPort", "scheme", "hostAndPort"};
-    apx_diagnostic *d = apx_error(M->diag, x->segloc[3], "unknown binding property '%s' (at %s)", q, in->ptr);
+    apx_diagnostic *d = apx_error(M->diag, x->segloc[3], "unknown binding property '%s' (at %s)", q, mv_ptr(M, in));
     const char *s = apx_suggest(q, cands, 6);
     apx_diag_hint(M->diag, d, s ? "did you mean '%s'?" : "%s",
                   s ? s : "a binding has url, host, port, targetPort, scheme and hostAndPort");
     return NULL;
   }
   apx_diagnostic *d = apx_error(M->diag, x->loc, "unknown expression: '%s' has no property '%s%s%s' (at %s)", name,
-                                prop, x->nseg > 2 ? "." : "", x->nseg > 2 ? x->seg[2] : "", in->ptr);
+                                prop, x->nseg > 2 ? "." : "", x->nseg > 2 ? x->seg[2] : "", mv_ptr(M, in));
   apx_diag_hint(M->diag, d, "expressions are {r.connectionString}, {p.value}, {p.inputs.value} and "
                             "{r.bindings.NAME.url} (or .host, .port, .targetPort, .scheme)");
   return NULL;
@@ -689,7 +757,7 @@ static apx_ast_expr *mf_annotated_inner(apx_mf *M, const mres *a, const mexpr *u
   mv val;
   if (!mv_get(M, &a->v, "value", &val)) return NULL; /* reported with the resource */
   if (M->in_annotated) { /* its value is read once, never through another */
-    apx_error(M->diag, use->loc, "the value of an annotated.string cannot be another annotated.string (at %s)", in->ptr);
+    apx_error(M->diag, use->loc, "the value of an annotated.string cannot be another annotated.string (at %s)", mv_ptr(M, in));
     return NULL;
   }
   M->in_annotated = true;
@@ -700,7 +768,7 @@ static apx_ast_expr *mf_annotated_inner(apx_mf *M, const mres *a, const mexpr *u
   if (s->u.str.parts && !s->u.str.parts->next && s->u.str.parts->expr) arg = s->u.str.parts->expr;
   else if (s->u.str.parts && s->u.str.parts->next) {
     apx_error(M->diag, use->loc, "annotated.string '%s' must hold one expression or plain text (at %s)", a->name,
-              in->ptr);
+              mv_ptr(M, in));
     return NULL;
   }
   apx_ast_expr *call = ex_new(M, APX_EX_CALL, use->loc);
@@ -1485,6 +1553,7 @@ apx_ast_file *apx_manifest_parse_each(apx_arena *arena, apx_arena *nodes, apx_di
     apx_error(diag, (apx_loc){file, 0, 0}, "file too large");
     return f;
   }
+  apx_map_init_ptr(&M.spans, arena);
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(src->text, src->len, &end, false);
   if (!root) {
@@ -1492,7 +1561,7 @@ apx_ast_file *apx_manifest_parse_each(apx_arena *arena, apx_arena *nodes, apx_di
     return f;
   }
   size_t after = jl_ws(M.t, M.n, end ? (size_t)(end - src->text) : M.n);
-  mv rootv = {root, (uint32_t)jl_root(M.t, M.n), (uint32_t)jl_skip(M.t, M.n, jl_root(M.t, M.n)), 0, 0, ""};
+  mv rootv = {root, (uint32_t)jl_root(M.t, M.n), (uint32_t)jl_skip(M.t, M.n, jl_root(M.t, M.n)), 0, 0, NULL, 0};
   rootv.key_off = rootv.key_end = rootv.off;
   mv resources;
   if (after < M.n) {
@@ -1528,6 +1597,7 @@ apx_ast_file *apx_manifest_parse_each(apx_arena *arena, apx_arena *nodes, apx_di
     }
     apx_map_release(&M.index);
   }
+  apx_map_release(&M.spans);
   cJSON_Delete(root);
   return f;
 }
