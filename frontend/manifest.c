@@ -704,7 +704,9 @@ static apx_ast_expr *mf_expr(apx_mf *M, const mexpr *x, const mv *in, const mres
       apx_diag_hint(M->diag, d, "refer to the parameter as {%s.value}", name);
       return NULL;
     }
-    return NULL; /* the caller checks for this form; never an expression */
+    /* mf_param takes the exact form; inside more text it is not a value. */
+    apx_error(M->diag, x->loc, "{%s.inputs.value} must be the whole value of '%s' (at %s)", name, name, mv_ptr(M, in));
+    return NULL;
   }
   if (x->nseg == 4 && strcmp(prop, "bindings") == 0) {
     mv bindings, b;
@@ -958,12 +960,6 @@ static void mf_string_attr(apx_mf *M, body *b, const mres *r, const char *key, c
   if (e) body_attr(M, b, attr, e, mv_loc(M, &f));
 }
 
-/* A path of the manifest (relative to its directory) as .apx writes it. */
-static const char *mf_path_text(apx_mf *M, const char *p) {
-  (void)M;
-  return p;
-}
-
 /* build: context and dockerfile relative to the manifest; .apx reads the
  * Dockerfile relative to the context (as Compose), so it is made relative
  * to it ("../docker/api.Dockerfile" when outside it). */
@@ -972,7 +968,7 @@ static void mf_build(apx_mf *M, body *b, const mres *r, const mv *ctx, const mv 
   body_init(&inner);
   const char *c = mf_plain(M, ctx);
   if (!c) return;
-  body_attr(M, &inner, "context", ex_text(M, mf_path_text(M, c), mv_loc(M, ctx)), mv_loc(M, ctx));
+  body_attr(M, &inner, "context", ex_text(M, c, mv_loc(M, ctx)), mv_loc(M, ctx));
   if (df) {
     const char *d = mf_plain(M, df);
     if (!d) return;
