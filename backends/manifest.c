@@ -38,6 +38,7 @@ typedef enum {
   APX_MF_NONE,       /* not written: publish = false */
   APX_MF_CONTAINER,  /* container.v0: an image */
   APX_MF_BUILT,      /* container.v1 with build: a build context (containers, projects, executables) */
+  APX_MF_PROJECT,    /* project.v0: a .NET project run as `dotnet run --project PATH` */
   APX_MF_EXECUTABLE, /* executable.v0: a host process (an executable; a project with neither build nor image) */
   APX_MF_VALUE,      /* value.v0: an external, a child resource such as a database */
   APX_MF_PARAM,      /* parameter.v0 */
@@ -54,11 +55,51 @@ typedef struct apx_mf {
   apx_map warned;         /* (resource, unpublished target): warned once */
 } apx_mf;
 
+static const char *apx_mf_literal(const apx_value *v) {
+  return v && v->kind == APX_V_STRING ? v->u.str.s : NULL;
+}
+
+static bool apx_mf_ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), k = strlen(tail);
+  return n > k && strcmp(s + n - k, tail) == 0;
+}
+
+/* A project that runs `dotnet run --project X.csproj [--no-launch-profile]
+ * [-- ARGS…]` (what a project.v0 read from a manifest becomes) is a .NET
+ * project for Aspire's tools: its project file (args index in *path) and
+ * where its own arguments start (*rest; the list's length when none).
+ * Anything else it does not recognise, so it is not one. */
+static bool apx_mf_dotnet_project(const apx_resource *r, size_t *path, size_t *rest) {
+  if (r->kind != APX_KIND_PROJECT || r->build || r->image) return false;
+  const char *cmd = apx_mf_literal(r->command);
+  if (!cmd || strcmp(cmd, "dotnet") != 0 || !r->args || r->args->kind != APX_V_LIST) return false;
+  apx_value **a = r->args->u.list.items;
+  size_t n = r->args->u.list.n, i = 3;
+  const char *p;
+  if (n < 3 || !apx_mf_literal(a[0]) || strcmp(apx_mf_literal(a[0]), "run") != 0 || !apx_mf_literal(a[1]) ||
+      strcmp(apx_mf_literal(a[1]), "--project") != 0 || !(p = apx_mf_literal(a[2])))
+    return false;
+  if (!apx_mf_ends_with(p, ".csproj") && !apx_mf_ends_with(p, ".fsproj") && !apx_mf_ends_with(p, ".vbproj")) return false;
+  if (i < n && apx_mf_literal(a[i]) && strcmp(apx_mf_literal(a[i]), "--no-launch-profile") == 0) i++;
+  if (i < n) {
+    if (!apx_mf_literal(a[i]) || strcmp(apx_mf_literal(a[i]), "--") != 0) return false;
+    i++;
+  }
+  *path = 2;
+  *rest = i;
+  return true;
+}
+
 static apx_mf_form apx_mf_form_of(const apx_resource *r) {
   if (!r->publish && apx_ir_kind_runs(r->kind)) return APX_MF_NONE;
   switch (r->kind) {
   case APX_KIND_CONTAINER: return r->build ? APX_MF_BUILT : APX_MF_CONTAINER;
-  case APX_KIND_PROJECT: return r->build ? APX_MF_BUILT : r->image ? APX_MF_CONTAINER : APX_MF_EXECUTABLE;
+  case APX_KIND_PROJECT: {
+    size_t path, rest;
+    if (r->build) return APX_MF_BUILT;
+    if (r->image) return APX_MF_CONTAINER;
+    return apx_mf_dotnet_project(r, &path, &rest) ? APX_MF_PROJECT : APX_MF_EXECUTABLE;
+  }
   case APX_KIND_EXECUTABLE: return r->build ? APX_MF_BUILT : APX_MF_EXECUTABLE;
   case APX_KIND_EXTERNAL: return APX_MF_VALUE;
   case APX_KIND_PARAM: return APX_MF_PARAM;
@@ -526,6 +567,22 @@ static cJSON *apx_mf_resource(apx_mf *c, const apx_resource *r) {
      * from source here; in its image the Dockerfile's CMD does that. */
     apx_mf_command_line(c, o, r, r->kind == APX_KIND_CONTAINER);
     apx_mf_mounts(c, o, r);
+    break;
+  }
+  case APX_MF_PROJECT: {
+    /* Aspire's own: the project file, relative to the manifest, and the
+     * app's arguments (after `--`). */
+    size_t path, rest;
+    apx_mf_dotnet_project(r, &path, &rest);
+    cJSON_AddStringToObject(o, "type", "project.v0");
+    const char *wd = r->workdir ? r->workdir : c->m->main_dir ? c->m->main_dir : ".";
+    const char *p = apx_mf_literal(r->args->u.list.items[path]);
+    apx_buf abs = {0};
+    if (p[0] == '/') apx_buf_puts(&abs, p);
+    else apx_buf_printf(&abs, "%s/%s", wd, p);
+    apx_mf_add_path(c, o, "path", apx_buf_str(&abs));
+    apx_buf_free(&abs);
+    if (rest < r->args->u.list.n) apx_mf_list_items(c, cJSON_AddArrayToObject(o, "args"), r->args, rest, "the arguments");
     break;
   }
   case APX_MF_EXECUTABLE:

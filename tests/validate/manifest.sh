@@ -5,7 +5,9 @@
 # two seeds), against Aspire's 8.0 JSON schema with ajv
 # (tests/tools/validate-manifest.mjs, schema tests/tools/schemas/aspire-8.0.json),
 # and every expression `{name.path}` against the resources of the manifest.
-# Then: negative controls (broken copies the validator must reject); two
+# Then each manifest evaluated as a deployment on one network would be
+# (tests/tools/manifest-vs-compose.mjs) against the Compose file of the same
+# program: the same environment and argv. Then: negative controls (broken copies the validator must reject); two
 # emits byte-identical; no secret given at compile time and no value drawn
 # for a generated parameter (compose's .env in the same directory) in the
 # manifest or on stderr; a value the manifest cannot hold is a located error
@@ -66,6 +68,21 @@ for i in "${!outs[@]}"; do
 done
 [ ${#outs[@]} -ge 8 ] && ok "${#outs[@]} programs' manifests checked" || not_ok "only ${#outs[@]} manifests emitted (expected 8 or more)"
 
+# ---- what the expressions mean: evaluated as on one network, the same as Compose -------------
+# (manifest-vs-compose.mjs: each container's environment and argv against
+# the docker-compose.yaml of the same program; parameters as placeholders)
+vc() { # LABEL SRC MANIFEST-DIR
+  local label=$1 src=$2 dir=$3 args
+  read -ra args <<< "$(apx_args_of "$src")"
+  if ! (cd "$(dirname "$src")" && "$ASPIREC" "$(basename "$src")" "${args[@]}" --emit=compose -o "$dir.compose" 2> "$dir.compose.err"); then
+    note "skip $label: --emit=compose fails"; return; fi
+  check "expressions evaluate to what Compose renders: $label" node "$tools/manifest-vs-compose.mjs" "$dir/aspire-manifest.json" "$dir.compose/docker-compose.yaml"
+}
+for i in "${!outs[@]}"; do
+  src=${labels[$i]}; [ "${src#/}" = "$src" ] && src=$APX_SRCDIR/$src
+  vc "${labels[$i]}" "$src" "${outs[$i]}"
+done
+
 # ---- the bench generator's topologies at 1,000 resources ---------------------------
 for seed in 1 2; do
   d=$tmp/bench-$seed
@@ -78,6 +95,7 @@ for seed in 1 2; do
   if [ "${count:-0}" -ge 1000 ]; then ok "1,000 resources (seed $seed): $count manifest resources"
   else not_ok "1,000 resources (seed $seed): only ${count:-0} manifest resources"; fi
   check "schema and expressions: 1,000 resources (seed $seed)" node "$validator" --quiet "$d/out/aspire-manifest.json"
+  vc "1,000 resources (seed $seed)" "$d/big.apx" "$d/out"
   [ $seed = 1 ] && big=$d
 done
 
@@ -113,6 +131,15 @@ PY
   bad unknown-binding 'r["api"]["env"]["X"] = "{db.bindings.http.url}"'
   bad no-cs          'r["api"]["env"]["X"] = "{api.connectionString}"'
   bad unclosed       'r["api"]["env"]["X"] = "{db.bindings.tcp.host"'
+  # The evaluation can fail too: one expression pointed at the wrong property.
+  python3 - "$ctl" "$tmp/bad-meaning.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["resources"]["api"]["env"]["CACHE_PORT"] = "{cache.bindings.tcp.host}"
+json.dump(d, open(sys.argv[2], "w"))
+PY
+  check_fails "manifest-vs-compose rejects an expression that means something else" \
+    node "$tools/manifest-vs-compose.mjs" "$tmp/bad-meaning.json" "${ctl%/aspire-manifest.json}.compose/docker-compose.yaml"
   # One run over all the copies: each must have an error of its own, and the run fail.
   files=(); for b in "${bads[@]}"; do files+=("$tmp/bad-$b.json"); done
   node "$validator" "${files[@]}" > "$tmp/bad.out" 2>&1; rc=$?
