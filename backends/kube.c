@@ -116,7 +116,11 @@ void apx_kube_image_parts(apx_kube *k, const apx_resource *r, const char **repo,
   *repo = *tag = NULL;
   const char *img = NULL;
   if (r->image && r->image->kind == APX_V_STRING) img = r->image->u.str.s;
-  else if (!r->image && apx_kube_is_built(r)) img = apx_arena_printf(k->m->arena, "%s:latest", apx_kube_name(k, r));
+  /* A container built from a Dockerfile without an image name (what a
+   * manifest's container.v1 build or dockerfile.v0 is) is named like a
+   * project's image. */
+  else if (!r->image && (apx_kube_is_built(r) || r->build))
+    img = apx_arena_printf(k->m->arena, "%s:latest", apx_kube_name(k, r));
   if (!img) return;
   const char *slash = strrchr(img, '/');
   const char *colon = strrchr(img, ':');

@@ -26,12 +26,28 @@ static double apx_now_ms(void) {
 }
 
 /* The main file's name without ".apx", as written: each back end makes of
- * it the name its target allows (Compose: backends/compose.c). */
+ * it the name its target allows (Compose: backends/compose.c). A manifest
+ * is named like its file less ".json", and `aspire-manifest.json` (the name
+ * Aspire and --emit=manifest give it) after its directory. */
 static const char *apx_app_name(apx_arena *a, const char *path) {
   const char *base = strrchr(path, '/');
   base = base ? base + 1 : path;
   size_t n = strlen(base);
+  if (strcmp(base, "aspire-manifest.json") == 0) {
+    char *real = realpath(path, NULL);
+    const char *dir = real ? apx_arena_strdup(a, real) : path;
+    free(real);
+    const char *slash = strrchr(dir, '/');
+    if (slash && slash > dir) {
+      const char *prev = slash - 1;
+      while (prev > dir && *prev != '/') prev--;
+      if (*prev == '/') prev++;
+      if (slash > prev) return apx_arena_strndup(a, prev, (size_t)(slash - prev));
+    }
+    return "app";
+  }
   if (n > 4 && strcmp(base + n - 4, ".apx") == 0) n -= 4;
+  else if (n > 5 && strcmp(base + n - 5, ".json") == 0) n -= 5;
   return n ? apx_arena_strndup(a, base, n) : "app";
 }
 

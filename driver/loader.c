@@ -9,6 +9,7 @@
 
 #include "base/path.h"
 #include "driver.h"
+#include "frontend/manifest.h"
 #include "ir/lower.h"
 
 const char *apx_default_stdlib_dir(void) {
@@ -99,7 +100,12 @@ static size_t apx_loader_add(apx_loader *ld, const char *real, uint32_t file) {
   apx_module *m = c->module;
   APX_VEC_PUSH(m->arena, m->loaded_files, m->nloaded, m->caploaded, file);
   void *ud[2] = {ld, &idx};
-  size_t peak = apx_lower_source(m, file, apx_loader_on_import, ud);
+  /* The main file may be Aspire's manifest (its own front end); imports,
+   * including those a manifest's stdlib mappings ask for, are .apx. */
+  const apx_source *src = apx_diag_source(&c->diag, file);
+  apx_parse_each_fn parse = idx == 0 && apx_manifest_detect(src->path, src->text, src->len) ? apx_manifest_parse_each
+                                                                                           : apx_parse_file_each;
+  size_t peak = apx_lower_source_with(m, file, parse, apx_loader_on_import, ud);
   if (peak > ld->tree_peak) ld->tree_peak = peak;
   return idx;
 }

@@ -115,6 +115,11 @@ typedef void (*apx_ast_item_fn)(void *ud, const apx_ast_item *it);
 apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file,
                                   apx_ast_item_fn each, void *ud);
 
+/* A front end: apx_parse_file_each, or apx_manifest_parse_each (manifest.h)
+ * for Aspire's manifest. Both build this tree. */
+typedef apx_ast_file *(*apx_parse_each_fn)(apx_arena *arena, apx_arena *nodes, apx_diag *diag, uint32_t file,
+                                           apx_ast_item_fn each, void *ud);
+
 /* Debug printing, used by unit tests of the parser. */
 void apx_ast_dump(const apx_ast_file *f, FILE *out);
 

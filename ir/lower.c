@@ -295,9 +295,14 @@ static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
 static void apx_lower_each(void *ud, const apx_ast_item *it) { apx_lower_top(ud, it); }
 
 size_t apx_lower_source(apx_module *m, uint32_t file, apx_lower_import_fn on_import, void *ud) {
+  return apx_lower_source_with(m, file, apx_parse_file_each, on_import, ud);
+}
+
+size_t apx_lower_source_with(apx_module *m, uint32_t file, apx_parse_each_fn parse, apx_lower_import_fn on_import,
+                             void *ud) {
   apx_lower L = {m, file, apx_diag_source(m->diag, file)->dir, on_import, ud};
   apx_arena *nodes = apx_arena_new();
-  apx_parse_file_each(m->arena, nodes, m->diag, file, apx_lower_each, &L);
+  parse(m->arena, nodes, m->diag, file, apx_lower_each, &L);
   size_t peak = apx_arena_peak(nodes);
   apx_arena_free(nodes);
   return peak;

@@ -4,7 +4,9 @@
 # usage: tests/fuzz/run.sh [SECONDS] [-- LIBFUZZER-OPTIONS...]
 #   FUZZER   the binary (default _build-fuzz/fuzz_compile; built by build.sh if absent)
 #
-# The seed corpus is every .apx of tests/golden/, examples/, stdlib/ and
+# The seed corpus is every .apx of tests/golden/, examples/, stdlib/,
+# the Aspire manifests of tests/manifest/ (the input is read as a manifest
+# when it starts with `{ "`) and
 # tests/fuzz/seeds/ (corners the others miss), and the regression inputs of
 # tests/fuzz/regressions/ (not its generators); new inputs accumulate in
 # tests/fuzz/corpus-run/corpus (gitignored), so that successive runs go on
@@ -33,7 +35,8 @@ mkdir -p "$seeds" "$corpus" "$artifacts"
 rm -f "$seeds"/*
 shopt -s nullglob
 for f in "$srcdir"/tests/golden/*.apx "$srcdir"/tests/golden/lib/*.apx "$srcdir"/examples/*.apx \
-         "$srcdir"/stdlib/*.apx "$srcdir"/tests/fuzz/seeds/*.apx "$srcdir"/tests/fuzz/regressions/*; do
+         "$srcdir"/stdlib/*.apx "$srcdir"/tests/fuzz/seeds/*.apx "$srcdir"/tests/fuzz/regressions/* \
+         "$srcdir"/tests/manifest/*.json "$srcdir"/tests/manifest/bad/*.json; do
   case $f in *.md|*.sh) continue ;; esac
   rel=${f#"$srcdir"/}
   cp "$f" "$seeds/${rel//\//_}"

