@@ -1,60 +1,44 @@
 #!/bin/bash
-# Builds the libFuzzer target tests/fuzz/fuzz_compile.c with clang,
-# -fsanitize=fuzzer,address,undefined, straight from the sources (no
-# configure needed). The scanner and parser are generated with flex and bison
-# into a temporary directory, exactly as the Makefile.am rules do.
+# Builds the libFuzzer target tests/fuzz/fuzz_compile.c with clang and
+# -fsanitize=fuzzer,address,undefined. The compiler is configured and built
+# as usual (configure, then make libaspirec-core.la) in a build directory of
+# its own with coverage instrumentation (-fsanitize=fuzzer-no-link), so the
+# fuzzer links exactly the modules and libraries Makefile.am says, whatever
+# is added later; libtool adds the library's dependencies at the link.
 #
 # usage: tests/fuzz/build.sh [OUTPUT]      (default: _build-fuzz/fuzz_compile)
-#   CC        the compiler (default: clang)
-#   EXTRA_CFLAGS  more flags (e.g. -O2 or -fprofile-instr-generate ...)
-# Needs: clang (with its libFuzzer runtime), flex, bison, and the -dev
-# packages of libyaml, libcjson and libpcre2 (pkg-config finds them).
+#   CC            the compiler (default: clang)
+#   EXTRA_CFLAGS  more flags (e.g. -fprofile-instr-generate ...)
+#   FUZZ_BUILDDIR where to configure (default: the directory of OUTPUT)
+# Needs: clang with its libFuzzer runtime (libclang-rt-14-dev), and what
+# scripts/setup.sh installs for the normal build.
 set -euo pipefail
 
 srcdir=$(cd "$(dirname "$0")/../.." && pwd)
 out=${1:-$srcdir/_build-fuzz/fuzz_compile}
-CC=${CC:-clang}
-FLEX=${FLEX:-flex}
-BISON=${BISON:-bison}
+mkdir -p "$(dirname "$out")"
+out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
+bdir=${FUZZ_BUILDDIR:-$(dirname "$out")}
+export CC=${CC:-clang}
+command -v "$CC" > /dev/null || { echo "build.sh: $CC not found (apt-get install clang libclang-rt-14-dev)" >&2; exit 2; }
 
-for tool in "$CC" "$FLEX" "$BISON" pkg-config; do
-  command -v "$tool" > /dev/null || { echo "build.sh: $tool not found (apt-get install clang flex bison pkg-config)" >&2; exit 2; }
-done
-pkgs=(yaml-0.1 libcjson libpcre2-8 libuv)
-pkg-config --exists "${pkgs[@]}" || { echo "build.sh: need ${pkgs[*]} (apt-get install libyaml-dev libcjson-dev libpcre2-dev libuv1-dev)" >&2; exit 2; }
-
-gen=$(mktemp -d "${TMPDIR:-/tmp}/apx-fuzz-gen.XXXXXX")
-trap 'rm -rf "$gen"' EXIT
-mkdir -p "$gen/frontend" "$(dirname "$out")"
-
-# The same commands as the Makefile.am rules for frontend/parser.c and lexer.c.
-"$BISON" -Wall -Werror --defines="$gen/frontend/parser.h" -o "$gen/frontend/parser.c" "$srcdir/frontend/parser.y"
-"$FLEX" --header-file="$gen/frontend/lexer.h" -o "$gen/frontend/lexer.c" "$srcdir/frontend/lexer.l"
-
-# The library's sources: every .c of ir/, passes/, backends/ and the front end
-# (the same set as libaspirec_core_la_SOURCES; new files are picked up by the glob).
-srcs=()
-for f in "$srcdir"/base/*.c "$srcdir"/frontend/*.c "$srcdir"/ir/*.c "$srcdir"/passes/*.c "$srcdir"/backends/*.c \
-         "$srcdir"/runtime/*.c "$srcdir"/driver/*.c; do
-  case ${f##*/} in
-    parser.c|lexer.c) continue ;;   # generated (an in-tree build may have left copies)
-  esac
-  srcs+=("$f")
-done
-srcs+=("$gen/frontend/parser.c" "$gen/frontend/lexer.c")
-
-# -I"$gen" comes first so that "frontend/parser.h" is the freshly generated one.
 # UBSan findings abort (-fno-sanitize-recover) so that libFuzzer records them.
-read -ra cflags <<< "$(pkg-config --cflags "${pkgs[@]}") ${EXTRA_CFLAGS:-}"
-read -ra libs <<< "$(pkg-config --libs "${pkgs[@]}")"
-"$CC" -std=c11 -g -O1 -fno-omit-frame-pointer \
-  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -D_GNU_SOURCE -DAPX_FUZZ_SRCDIR="\"$srcdir\"" \
-  -DAPX_DATADIR="\"$srcdir/stdlib\"" -DAPX_SRCDIR="\"$srcdir\"" \
-  -DAPX_PROBE_BUILT="\"$srcdir/_build/probe/aspirec-probe\"" -DAPX_PROBE_INSTALLED="\"/usr/libexec/aspirec/aspirec-probe\"" \
-  -I"$gen" -I"$srcdir" \
-  "${cflags[@]}" \
-  -Wno-unused-function -Wno-sign-compare -Wno-unused-parameter \
-  "$srcdir/tests/fuzz/fuzz_compile.c" "${srcs[@]}" \
-  "${libs[@]}" -ldl -o "$out"
+san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+cflags="-g -O1 -fsanitize=fuzzer-no-link $san ${EXTRA_CFLAGS:-}"
+[ -x "$srcdir/configure" ] || (cd "$srcdir" && autoreconf -fi > /dev/null)
+mkdir -p "$bdir"
+stamp=$bdir/.apx-fuzz-cflags
+if [ ! -f "$bdir/Makefile" ] || [ "$(cat "$stamp" 2> /dev/null)" != "$CC $cflags" ]; then
+  (cd "$bdir" && "$srcdir/configure" -q --disable-shared CFLAGS="$cflags" LDFLAGS="$san" > configure.log 2>&1) ||
+    { tail -n 20 "$bdir/configure.log" >&2; exit 2; }
+  echo "$CC $cflags" > "$stamp"
+fi
+# The generated headers first (BUILT_SOURCES: `make all` would make them first).
+read -ra built <<< "$(sed -n 's/^BUILT_SOURCES = //p' "$bdir/Makefile")"
+make -s -C "$bdir" "${built[@]}" libaspirec-core.la > "$bdir/make.log" 2>&1 || { tail -n 30 "$bdir/make.log" >&2; exit 2; }
+
+# The target itself, with the paths the library's build uses.
+"$CC" -std=c11 $cflags -D_GNU_SOURCE -DAPX_FUZZ_SRCDIR="\"$srcdir\"" -I"$bdir" -I"$srcdir" \
+  $(pkg-config --cflags yaml-0.1 libcjson) -c "$srcdir/tests/fuzz/fuzz_compile.c" -o "$bdir/fuzz_compile.o"
+(cd "$bdir" && ./libtool --quiet --mode=link "$CC" -fsanitize=fuzzer $san -o "$out" fuzz_compile.o libaspirec-core.la -ldl)
 echo "built $out"
