@@ -211,7 +211,7 @@ static int apx_get_resources(apx_dash_req *r) {
   return apx_dash_reply_stream(r, "text/event-stream", &apx_res_ops, rs, &rs->s);
 }
 
-void apx_dash_api_changed(apx_dash *d, size_t unit) {
+static void apx_api_changed(apx_dash *d, size_t unit) {
   apx_api *api = apx_api_of(d);
   if (!api || unit >= api->n) return;
   for (apx_res_stream *rs = api->res; rs; rs = rs->next) {
@@ -225,7 +225,7 @@ void apx_dash_api_changed(apx_dash *d, size_t unit) {
 
 /* ---- console logs -------------------------------------------------------------------------- */
 
-void apx_dash_api_line(apx_dash *d, size_t unit, const char *s, size_t n, bool eol) {
+static void apx_api_line(apx_dash *d, size_t unit, const char *s, size_t n, bool eol) {
   apx_api *api = apx_api_of(d);
   if (!api || unit >= api->n) return;
   apx_dash_ring_push(&api->rings[unit], ++api->seq, apx_now_ms(), s, n, !eol);
@@ -520,4 +520,6 @@ const apx_dash_module apx_dash_mod_api = {
     .attach = apx_api_attach,
     .detach = apx_api_detach,
     .free = apx_api_free,
+    .changed = apx_api_changed,
+    .line = apx_api_line,
 };

@@ -532,14 +532,14 @@ void apx_dash_free(apx_dash *d) {
 
 /* ---- run mode's news, passed to the modules that want it ------------------------------- */
 
-/* Declared by the modules that follow run mode (api.c). */
-void apx_dash_api_changed(apx_dash *d, size_t unit);
-void apx_dash_api_line(apx_dash *d, size_t unit, const char *s, size_t n, bool eol);
-
-static void apx_dash_changed(void *ud, size_t unit) { apx_dash_api_changed(ud, unit); }
+static void apx_dash_changed(void *ud, size_t unit) {
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->changed) apx_dash_modules[i]->changed(ud, unit);
+}
 
 static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol) {
-  apx_dash_api_line(ud, unit, s, n, eol);
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->line) apx_dash_modules[i]->line(ud, unit, s, n, eol);
 }
 
 /* The OpenTelemetry exporter's settings, as Aspire gives them in development:

@@ -53,6 +53,9 @@ typedef struct apx_dash_module {
   /* Run mode attached (the monitor is there) / detached; may be NULL. */
   void (*attach)(apx_dash *d);
   void (*detach)(apx_dash *d);
+  /* Run mode's news: a unit changed state / printed a line; may be NULL. */
+  void (*changed)(apx_dash *d, size_t unit);
+  void (*line)(apx_dash *d, size_t unit, const char *s, size_t n, bool eol);
 } apx_dash_module;
 
 /* modules.c: every module, in routing order (NULL-terminated). */
