@@ -432,6 +432,10 @@ static int apx_get_resource(apx_dash_req *r) {
   long i = apx_split(r, &what);
   if (i < 0) return apx_dash_reply_error(r, 404, "no such resource");
   if (strcmp(what, "logs") == 0) return apx_logs_reply(r, i);
+  if (strcmp(what, "start") == 0 || strcmp(what, "stop") == 0 || strcmp(what, "restart") == 0) {
+    apx_dash_reply_header(r, "Allow", "POST");
+    return apx_dash_reply_error(r, 405, "commands are POST requests");
+  }
   if (*what) return apx_dash_reply_error(r, 404, "not found");
   const char *rev = apx_dash_query(r, "reveal");
   return apx_dash_reply_json(r, 200, apx_unit_of(apx_dash_mon(r->dash), (size_t)i, true, rev && strcmp(rev, "1") == 0));
