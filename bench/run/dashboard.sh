@@ -90,7 +90,7 @@ if [ $cg = 1 ] && command -v valgrind > /dev/null; then
     sleep $((secs + 8))
     stop $pid_of_run
     [ $mode = dash ] && { wait $bpid || :; }
-    ir=$(callgrind_annotate "$out/cg-$mode.out" 2> /dev/null | awk '/PROGRAM TOTALS/ {print $1; exit}')
+    ir=$(grep -oE 'Collected : [0-9]+' "$out/cg-$mode.log" | grep -oE '[0-9]+$' || echo '?')
     echo "callgrind Ir, $mode: $ir"
   done
 fi
