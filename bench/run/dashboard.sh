@@ -90,7 +90,9 @@ if [ $cg = 1 ] && command -v valgrind > /dev/null; then
     sleep $((secs + 8))
     stop $pid_of_run
     [ $mode = dash ] && { wait $bpid || :; }
-    ir=$(grep -oE 'Collected : [0-9]+' "$out/cg-$mode.log" | grep -oE '[0-9]+$' || echo '?')
+    # aspirec's own count (the watchdog, a fork, has its own line).
+    main=$(grep -m1 -oE '^==[0-9]+== Command:' "$out/cg-$mode.log" | grep -oE '[0-9]+')
+    ir=$(grep -E "^==$main== Collected : " "$out/cg-$mode.log" | grep -oE '[0-9]+$' || echo '?')
     echo "callgrind Ir, $mode: $ir"
   done
 fi
