@@ -121,10 +121,10 @@ for _ in $(seq 50); do [ "$(grep -c 'api: started' "$T/out")" -ge 2 ] && break; 
 pid2=$(grep -oE 'api: started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | tail -1)
 check "... gives a new process ($pid1 -> $pid2)" test -n "$pid2" -a "$pid1" != "$pid2"
 check "restart of a resource with replicas" test "$(code -X POST "${A[@]}" "$base/api/resources/pair/restart")" = 202
-for _ in $(seq 50); do [ "$(grep -cE 'pair\.[01]: started' "$T/out")" -ge 4 ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(grep -cE 'pair\.[01]: started' "$T/out")" -ge 4 ] && break; sleep 0.1; done
 check "... restarts every replica" test "$(grep -cE 'pair\.[01]: started' "$T/out")" = 4
 check "restart of one replica by its own name" test "$(code -X POST "${A[@]}" "$base/api/resources/pair.1/restart")" = 202
-for _ in $(seq 50); do [ "$(grep -c 'pair.1: started' "$T/out")" -ge 3 ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$(grep -c 'pair.1: started' "$T/out")" -ge 3 ] && break; sleep 0.1; done
 check "... restarts that one only" test "$(grep -c 'pair.1: started' "$T/out")-$(grep -c 'pair.0: started' "$T/out")" = 3-2
 check "a second start of a running resource is refused (409)" test "$(code -X POST "${A[@]}" "$base/api/resources/db/start")" = 409
 check "stop through the API" test "$(code -X POST "${A[@]}" "$base/api/resources/later/stop")" = 202
