@@ -163,5 +163,6 @@ kill -INT "$N_PID"; wait_exit "$N_PID" 20
 kill -INT "$MAIN_PID"
 wait_exit "$MAIN_PID" 20 || not_ok "aspirec did not stop"
 check "Ctrl-C stops the run: exit status 0 ($RUN_RC)" test "$RUN_RC" = 0
+check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/out' '$T/out2' '$T/out4'"
 check "--dashboard needs --run" bash -c "'$ASPIREC' '$T/app.apx' --dashboard=1234 2>&1 | grep -q 'need --run'"
 apx_done
