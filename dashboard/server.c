@@ -436,21 +436,24 @@ static bool apx_port_free(int port) {
   return ok;
 }
 
+/* Listens on 127.0.0.1:port (loopback only), MHD without a thread of its
+ * own. Made before the run (so that the port is ours before the
+ * environments name it); its sockets are close-on-exec and the watchdog
+ * closes every descriptor, so no child holds them. */
+static struct MHD_Daemon *apx_dash_listen(apx_dash *d, int port) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)port, NULL, NULL, apx_dash_on_request,
+                          d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+                          apx_dash_on_completed, d, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+                          MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+}
+
 static int apx_dash_attach(void *ud, apx_mon *mon, uv_loop_t *loop) {
   apx_dash *d = ud;
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* loopback only */
-  d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)d->port, NULL, NULL,
-                            apx_dash_on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, apx_dash_on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
   if (!d->mhd) return -1;
   const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-  if (!info) {
-    MHD_stop_daemon(d->mhd);
-    d->mhd = NULL;
-    return -1;
-  }
+  if (!info) return -1;
   d->loop = loop;
   d->mon = mon;
   uv_poll_init(loop, &d->poll, info->epoll_fd);
@@ -529,7 +532,7 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
     return NULL;
   }
   if (o->port) {
-    if (!apx_port_free(o->port)) {
+    if (!apx_port_free(o->port) || !(d->mhd = apx_dash_listen(d, o->port))) {
       snprintf(err, nerr, "--dashboard=%d: port %d is taken on 127.0.0.1 (choose another, or --no-dashboard)",
                o->port, o->port);
       free(d);
@@ -537,8 +540,10 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
     }
     d->port = o->port;
   } else {
+    /* The first free one; another run may take it between the check and
+     * the bind: then the next. */
     for (int p = APX_DASH_DEFAULT_PORT; p < APX_DASH_DEFAULT_PORT + 200 && !d->port; p++)
-      if (apx_port_free(p)) d->port = p;
+      if (apx_port_free(p) && (d->mhd = apx_dash_listen(d, p))) d->port = p;
     if (!d->port) {
       snprintf(err, nerr, "the dashboard: ports %d to %d are all taken (--dashboard=PORT, or --no-dashboard)",
                APX_DASH_DEFAULT_PORT, APX_DASH_DEFAULT_PORT + 199);
@@ -566,7 +571,7 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
 
 void apx_dash_free(apx_dash *d) {
   if (!d) return;
-  if (d->mhd) apx_dash_detach(d);
+  if (d->mhd) apx_dash_detach(d); /* also when the run ended before attaching it */
   for (size_t i = 0; apx_dash_modules[i]; i++)
     if (apx_dash_modules[i]->free) apx_dash_modules[i]->free(d);
   memset(d->token, 0, sizeof d->token);
