@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "run_internal.h"
 
 #define GREEN "\033[32m"
@@ -73,7 +74,7 @@ void apx_run_report_plan(apx_runtime *run) {
     apx_urls(run, u, &urls);
     if (urls.len || u->manual)
       apx_run_say(run, "  %-*s  %-*s  %s%s", (int)w, u->name, (int)ww, apx_what(run, u), apx_buf_str(&urls),
-                  u->manual ? "(explicit_start: not started)" : "");
+                  u->manual ? (run->mon ? "(explicit_start: start it from the dashboard)" : "(explicit_start: not started)") : "");
     else
       apx_run_say(run, "  %-*s  %s", (int)w, u->name, apx_what(run, u));
     apx_buf_free(&urls);
@@ -92,6 +93,7 @@ void apx_run_report_plan(apx_runtime *run) {
     if (run->res[i].moved_from)
       apx_run_say(run, "  %s's data: %s (linked from %s)", run->res[i].res->name, run->res[i].dir,
                   run->res[i].moved_from);
+  if (run->mon && run->opts.monitor->summary) apx_run_say(run, "%s", run->opts.monitor->summary);
 }
 
 static void apx_secs(char *buf, size_t n, uint64_t ms) {
@@ -160,8 +162,9 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
     }
     if (!u->has_process) break;
     apx_run_exit_text(st, sizeof st, u->exit_status, u->exit_signal);
-    if (run->fsm.stopping)
-      apx_run_say(run, "%s: stopped (%s%s)", u->name, st, u->killed ? ", after the grace period" : "");
+    if (run->fsm.stopping || u->user_stopped)
+      apx_run_say(run, "%s: stopped%s (%s%s)", u->name, u->user_stopped && !run->fsm.stopping ? " from the dashboard" : "",
+                  st, u->killed ? ", after the grace period" : "");
     else if (u->exit_status == 0 && u->exit_signal == 0)
       apx_run_say(run, "%s: %sfinished%s (%s)", u->name, apx_run_style(run, GREEN), apx_run_style(run, RESET), st);
     else
@@ -229,6 +232,7 @@ void apx_run_report_up(apx_runtime *run) {
               run->m->app_name ? run->m->app_name : "app", bad ? "started with problems" : "is up",
               apx_run_style(run, RESET), t);
   apx_table(run);
+  if (run->mon && run->opts.monitor->summary) apx_run_say(run, "%s", run->opts.monitor->summary);
 }
 
 void apx_run_report_stopped(apx_runtime *run) {

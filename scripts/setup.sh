@@ -28,9 +28,11 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # (tests/run/fallbacks-*.test.sh): mariadb-server (and its client, for
 # databases.c's CREATE DATABASE) with python3-pymysql, rabbitmq-server with
 # python3-pika (AMQP), nginx; wrk for the replica proxy's benchmark (bench/run).
+# chromium: the dashboard's tests drive Debian's headless Chromium with
+# playwright-core (tests/dashboard/, which downloads no browser).
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
   systemd jq podman netavark aardvark-dns
-  mariadb-server mariadb-client python3-pymysql rabbitmq-server python3-pika nginx wrk)
+  mariadb-server mariadb-client python3-pymysql rabbitmq-server python3-pika nginx wrk chromium)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)
@@ -68,16 +70,18 @@ else
   say "Debian packages: all present"
 fi
 
-# Node packages for the validators (committed lockfile, registry only).
-tools=tests/tools
-stamp=$tools/node_modules/.apx-lock-sha256
-want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  say "npm packages in $tools: up to date"
-else
-  say "npm ci in $tools"
-  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
-    { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
-  echo "$want" > "$stamp"
-fi
+# Node packages (committed lockfiles, registry only): the validators
+# (tests/tools), playwright-core for the dashboard's browser tests (tests/dashboard).
+for tools in tests/tools tests/dashboard; do
+  stamp=$tools/node_modules/.apx-lock-sha256
+  want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    say "npm packages in $tools: up to date"
+  else
+    say "npm ci in $tools"
+    (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
+      { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
+    echo "$want" > "$stamp"
+  fi
+done
 say "done"
