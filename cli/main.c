@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dashboard/dash.h"
 #include "driver/driver.h"
 #include "driver/plugin.h"
 
@@ -22,6 +23,10 @@ static void usage(FILE *out) {
         "                       the program)\n"
         "  --grace=DURATION     on stop, SIGKILL what is left after DURATION (default 10s)\n"
         "  --engine=ENGINE      with --run: docker, podman, or local (containers through their local {})\n"
+        "  --dashboard=PORT     with --run: the dashboard on 127.0.0.1:PORT (default 18888, or the\n"
+        "                       next free port; doc/dashboard.md)\n"
+        "  --dashboard-token=T  the dashboard's login token (default: random per run)\n"
+        "  --no-dashboard       with --run: no dashboard (and no OTLP endpoint in the environments)\n"
         "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
         "                       (k8s: Kubernetes manifests, helm: a Helm chart)\n"
         "  -o, --output=DIR     output directory (without it a single-file target\n"
@@ -51,12 +56,13 @@ static void usage(FILE *out) {
 
 static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool list_targets, bool list_passes,
                         const char *emit, const char *outdir, apx_driver_opts *po, bool run, apx_run_opts *ro,
-                        bool color, size_t error_limit, const char **params, size_t nparams, const char **incs,
-                        size_t nincs);
+                        const apx_dash_opts *dash, bool color, size_t error_limit, const char **params,
+                        size_t nparams, const char **incs, size_t nincs);
 
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
-         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG, OPT_ENGINE };
+         OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG, OPT_ENGINE, OPT_DASHBOARD, OPT_NO_DASHBOARD,
+         OPT_DASHBOARD_TOKEN };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -70,6 +76,9 @@ int main(int argc, char **argv) {
       {"state-dir", required_argument, NULL, OPT_STATE_DIR},
       {"grace", required_argument, NULL, OPT_GRACE},
       {"engine", required_argument, NULL, OPT_ENGINE},
+      {"dashboard", required_argument, NULL, OPT_DASHBOARD},
+      {"no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD},
+      {"dashboard-token", required_argument, NULL, OPT_DASHBOARD_TOKEN},
       {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
       {"plugin", required_argument, NULL, OPT_PLUGIN},
       {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
@@ -80,6 +89,8 @@ int main(int argc, char **argv) {
   apx_driver_opts po = {0};
   bool run = false;
   apx_run_opts ro = {0};
+  apx_dash_opts dash = {0};
+  bool no_dash = false, dash_set = false;
   bool color = isatty(STDERR_FILENO) && !getenv("NO_COLOR");
   size_t error_limit = APX_DIAG_DEFAULT_LIMIT;
   /* On the stack: every early return below is then leak-free. */
@@ -124,6 +135,22 @@ int main(int argc, char **argv) {
       }
       ro.engine = optarg;
       break;
+    case OPT_DASHBOARD: {
+      char *end = NULL;
+      long port = strtol(optarg, &end, 10);
+      if (!*optarg || *end || port < 1 || port > 65535) {
+        fprintf(stderr, "aspirec: --dashboard=%s: write a port number (1 to 65535)\n", optarg);
+        return 2;
+      }
+      dash.port = (int)port;
+      dash_set = true;
+      break;
+    }
+    case OPT_NO_DASHBOARD: no_dash = true; break;
+    case OPT_DASHBOARD_TOKEN:
+      dash.token = optarg;
+      dash_set = true;
+      break;
     case OPT_GRACE:
       if (!apx_run_parse_duration(optarg, &ro.grace_ms)) {
         fprintf(stderr, "aspirec: --grace=%s: write a duration such as 10s, 500ms or 2m\n", optarg);
@@ -163,8 +190,16 @@ int main(int argc, char **argv) {
   int rc = apx_plugins_load_list(&plugins, getenv("APX_PLUGINS"));
   for (size_t i = 0; rc == 0 && i < nplugins; i++) rc = apx_plugins_load(&plugins, plugin_paths[i]);
   if (rc == 0) rc = apx_plugins_check_args(&plugins);
-  if (rc == 0) rc = apx_cli_main(argc, argv, &plugins, list_targets, list_passes, emit, outdir, &po, run, &ro, color,
-                                 error_limit, params, nparams, incs, nincs);
+  if (rc == 0 && no_dash && dash_set) {
+    fputs("aspirec: --no-dashboard goes with neither --dashboard nor --dashboard-token\n", stderr);
+    rc = 2;
+  }
+  if (rc == 0 && (no_dash || dash_set) && !run) {
+    fputs("aspirec: --dashboard, --no-dashboard and --dashboard-token need --run\n", stderr);
+    rc = 2;
+  }
+  if (rc == 0) rc = apx_cli_main(argc, argv, &plugins, list_targets, list_passes, emit, outdir, &po, run, &ro,
+                                 no_dash ? NULL : &dash, color, error_limit, params, nparams, incs, nincs);
   apx_plugins_free(&plugins);
   return rc;
 }
@@ -172,8 +207,8 @@ int main(int argc, char **argv) {
 /* The rest of main, with the plugins loaded. */
 static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool list_targets, bool list_passes,
                         const char *emit, const char *outdir, apx_driver_opts *po, bool run, apx_run_opts *ro,
-                        bool color, size_t error_limit, const char **params, size_t nparams, const char **incs,
-                        size_t nincs) {
+                        const apx_dash_opts *dash, bool color, size_t error_limit, const char **params,
+                        size_t nparams, const char **incs, size_t nincs) {
   if (list_targets || list_passes) {
     if (list_targets) apx_plugins_list_targets(plugins, stdout);
     if (list_passes) apx_plugins_list_passes(plugins, stdout);
@@ -226,7 +261,7 @@ static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool 
   c.opts.params = params;
   c.opts.nparams = nparams;
   apx_search_path_set(&c, incs, nincs);
-  apx_driver_job job = {input, po, be, outdir, run ? ro : NULL, stderr};
+  apx_driver_job job = {input, po, be, outdir, run ? ro : NULL, stderr, run ? dash : NULL};
   int rc = apx_driver_main(&c, &job);
   apx_compilation_free(&c);
   return rc;

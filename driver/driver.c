@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dashboard/dash.h"
 #include "plugin.h"
 
 void apx_compilation_init(apx_compilation *c) {
@@ -112,6 +113,24 @@ int apx_driver_emit(apx_compilation *c, const apx_backend *be, const char *outdi
   return rc;
 }
 
+/* Run mode, with the dashboard watching unless --no-dashboard: it is made
+ * first (its port and OTLP key go into every resource's environment) and
+ * handed to the run as its monitor (runtime/monitor.h). */
+static int apx_driver_run(apx_compilation *c, const apx_driver_job *job) {
+  if (!job->dashboard) return apx_run(c->module, job->run);
+  char err[256];
+  apx_dash *d = apx_dash_new(job->dashboard, err, sizeof err);
+  if (!d) {
+    fprintf(stderr, "aspirec: error: %s\n", err);
+    return 2;
+  }
+  apx_run_opts ro = *job->run;
+  ro.monitor = apx_dash_listener(d);
+  int rc = apx_run(c->module, &ro);
+  apx_dash_free(d);
+  return rc;
+}
+
 int apx_driver_main(apx_compilation *c, const apx_driver_job *job) {
   int rc = apx_compile_file(c, job->input, job->opts);
   if (rc == 0 && job->backend) rc = apx_driver_emit(c, job->backend, job->outdir);
@@ -122,6 +141,6 @@ int apx_driver_main(apx_compilation *c, const apx_driver_job *job) {
               c->diag.warnings, c->diag.warnings == 1 ? "" : "s");
     fflush(job->diag_out);
   }
-  if (rc == 0 && job->run) rc = apx_run(c->module, job->run);
+  if (rc == 0 && job->run) rc = apx_driver_run(c, job);
   return rc;
 }

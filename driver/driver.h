@@ -80,6 +80,7 @@ typedef struct apx_driver_job {
   const char *outdir;         /* -o DIR, or NULL */
   const apx_run_opts *run;    /* --run, or NULL */
   FILE *diag_out;             /* diagnostics and their count, before run mode starts */
+  const struct apx_dash_opts *dashboard; /* with --run: the dashboard's options; NULL: --no-dashboard */
 } apx_driver_job;
 
 /* The whole pipeline for one job: compile, print the diagnostics, then emit

@@ -104,6 +104,7 @@ static void apx_attempt_finish(apx_run_attempt *a, bool ok, const char *why) {
   apx_attempt_close(a);
   if (!p) return;
   p->inflight = NULL;
+  apx_run_monitor_check(p->unit, ok, why);
   p->passing = ok;
   if (ok) p->ever_passed = true;
   if (ok) {
@@ -227,7 +228,8 @@ static void apx_tcp_connected(uv_connect_t *c, int status) {
     return;
   }
   if (p->h->kind != APX_HEALTH_HTTP || p->tls) {
-    apx_attempt_finish(a, true, "");
+    snprintf(why, sizeof why, "127.0.0.1:%d (endpoint %s) accepted a connection", p->port, p->h->endpoint);
+    apx_attempt_finish(a, true, why);
     return;
   }
   int n = snprintf(a->req, sizeof a->req,
@@ -425,6 +427,9 @@ static void apx_timer_closed(uv_handle_t *h) { (void)h; }
 
 void apx_run_probes_free(apx_runtime *run, apx_run_unit *u) {
   (void)run;
+  free(u->hist); /* the results kept for a watcher (monitor.c) */
+  u->hist = NULL;
+  u->nhist = 0;
   for (size_t i = 0; i < u->nprobes; i++) {
     apx_run_probe *p = &u->probes[i];
     p->on = false;

@@ -149,6 +149,7 @@ static void apx_emit(apx_run_logs *L, apx_run_stream *st, const char *s, size_t 
   }
   st->cont = !eol;
   apx_run_probes_line(u, s, n);
+  apx_run_monitor_line(st->proc->run, u, s, n, eol);
   apx_run_proc *p = st->proc;
   if (p && p->role == APX_PROC_DB && p->capture.len < APX_CAPTURE_MAX) {
     apx_buf_append(&p->capture, s, n);

@@ -240,6 +240,27 @@ static char **apx_render_argv(apx_rctx *c, const apx_value *command, const apx_v
   return argv;
 }
 
+/* The watcher's variables (the dashboard's OTEL_*): over what aspirec
+ * inherited, never over what the program sets. */
+typedef struct apx_wenv {
+  apx_runtime *run;
+  apx_envb *e;
+  const apx_resource *r;
+} apx_wenv;
+
+static bool apx_entries_have(const apx_entry *env, size_t n, const char *key) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(env[i].key, key) == 0) return true;
+  return false;
+}
+
+static void apx_wenv_put(void *ctx, const char *name, const char *value) {
+  apx_wenv *w = ctx;
+  if (apx_entries_have(w->r->env, w->r->nenv, name)) return;
+  if (w->r->local && apx_entries_have(w->r->local->env, w->r->local->nenv, name)) return;
+  apx_env_put(w->run, w->e, name, strlen(name), value);
+}
+
 static void apx_render_env(apx_rctx *c, apx_envb *e, const apx_entry *env, size_t n, const char *what) {
   for (size_t i = 0; i < n; i++) {
     const char *v = apx_render_str(c, env[i].value, what);
@@ -302,6 +323,8 @@ static void apx_render_container(apx_rctx *c) {
   apx_envb e = {0};
   apx_render_env(c, &e, r->env, r->nenv, "the environment");
   if (!apx_env_has(&e, "OTEL_SERVICE_NAME")) apx_env_put(run, &e, "OTEL_SERVICE_NAME", 17, r->name);
+  apx_wenv w = {run, &e, r};
+  apx_run_monitor_env(run, u, "host.docker.internal", apx_wenv_put, &w);
   u->envp = apx_env_finish(run, &e);
   u->cwd = run->m->main_dir;
   if (apx_run_probes_plan(run, u)) c->rc = 1;
@@ -330,9 +353,11 @@ static void apx_render_unit(apx_rctx *c) {
     if (strchr(*p, '=') && strncmp(*p, "APX_PARAM_", 10) != 0) APX_VEC_PUSH(run->arena, e.v, e.n, e.cap, *p);
   apx_render_env(c, &e, r->env, r->nenv, "the environment");
   if (l) apx_render_env(c, &e, l->env, l->nenv, "the local environment");
-  /* OpenTelemetry: the service name now; the exporter endpoint once run
-   * mode has a receiver (doc/run-mode.md). */
+  /* OpenTelemetry: the service name; the exporter's endpoint and key come
+   * from the watcher that receives it (the dashboard, doc/dashboard.md). */
   if (!apx_env_has(&e, "OTEL_SERVICE_NAME")) apx_env_put(run, &e, "OTEL_SERVICE_NAME", 17, r->name);
+  apx_wenv w = {run, &e, r};
+  apx_run_monitor_env(run, u, "localhost", apx_wenv_put, &w);
   if (u->user) {
     struct passwd *pw = getpwnam(u->user);
     if (pw) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "monitor.h"
 #include "run_internal.h"
 
 #define GREEN "\033[32m"
@@ -73,7 +74,7 @@ void apx_run_report_plan(apx_runtime *run) {
     apx_urls(run, u, &urls);
     if (urls.len || u->manual)
       apx_run_say(run, "  %-*s  %-*s  %s%s", (int)w, u->name, (int)ww, apx_what(run, u), apx_buf_str(&urls),
-                  u->manual ? "(explicit_start: not started)" : "");
+                  u->manual ? (run->mon ? "(explicit_start: start it from the dashboard)" : "(explicit_start: not started)") : "");
     else
       apx_run_say(run, "  %-*s  %s", (int)w, u->name, apx_what(run, u));
     apx_buf_free(&urls);
@@ -82,6 +83,7 @@ void apx_run_report_plan(apx_runtime *run) {
     if (run->res[i].moved_from)
       apx_run_say(run, "  %s's data: %s (linked from %s)", run->res[i].res->name, run->res[i].dir,
                   run->res[i].moved_from);
+  if (run->mon && run->opts.monitor->summary) apx_run_say(run, "%s", run->opts.monitor->summary);
 }
 
 static void apx_secs(char *buf, size_t n, uint64_t ms) {
@@ -219,6 +221,7 @@ void apx_run_report_up(apx_runtime *run) {
               run->m->app_name ? run->m->app_name : "app", bad ? "started with problems" : "is up",
               apx_run_style(run, RESET), t);
   apx_table(run);
+  if (run->mon && run->opts.monitor->summary) apx_run_say(run, "%s", run->opts.monitor->summary);
 }
 
 void apx_run_report_stopped(apx_runtime *run) {

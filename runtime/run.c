@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run_internal.h"
@@ -121,12 +122,30 @@ static int op_spawn(void *ud, apx_run_unit *u) {
 
 static void apx_kill_timer(uv_timer_t *t);
 
+/* The grace period of one unit stopped by a watcher (the run goes on). */
+static void apx_unit_kill_due(uv_timer_t *t) {
+  apx_run_unit *u = t->data;
+  if (u->state == APX_ST_STOPPING && u->proc && !u->proc->exited) {
+    u->killed = true;
+    apx_run_proc_signal(u->proc, SIGKILL);
+  }
+}
+
 static void op_stop(void *ud, apx_run_unit *u) {
   apx_runtime *run = apx_of(ud);
   /* A setup step or a database creation is left to finish (until the
    * grace period ends): stopped halfway, an initdb leaves a data directory
    * that the idempotent setup script then takes for a finished one. */
   if (!u->proc || u->proc->role == APX_PROC_MAIN) apx_run_proc_signal(u->proc, SIGTERM);
+  if (!run->fsm.stopping) { /* one unit, from the dashboard: its own grace period */
+    if (!u->kill_timer) {
+      u->kill_timer = APX_NEW(run->arena, uv_timer_t);
+      uv_timer_init(&run->loop, u->kill_timer);
+      u->kill_timer->data = u;
+    }
+    uv_timer_start(u->kill_timer, apx_unit_kill_due, (uint64_t)run->opts.grace_ms, 0);
+    return;
+  }
   if (!run->kill_timer_on) {
     run->kill_timer_on = true;
     uv_timer_start(&run->kill_timer, apx_kill_timer, (uint64_t)run->opts.grace_ms, 0);
@@ -159,8 +178,12 @@ static uint64_t op_now(void *ud) { return apx_run_now(apx_of(ud)); }
 
 static void op_changed(void *ud, apx_run_unit *u, apx_run_state from) {
   apx_runtime *run = apx_of(ud);
+  if (from == APX_ST_STOPPING && u->kill_timer) uv_timer_stop(u->kill_timer);
   apx_run_report_change(run, u, from);
-  if (apx_run_fsm_done(&run->fsm)) {
+  apx_run_monitor_changed(run, u);
+  /* After a command from the dashboard the run lasts until Ctrl-C: what
+   * was stopped there may be started again. */
+  if (apx_run_fsm_done(&run->fsm) && (!run->user_commands || run->fsm.stopping)) {
     uv_stop(&run->loop); /* the final summary follows */
   } else if (!run->up_reported && !run->fsm.stopping && apx_run_fsm_settled(&run->fsm)) {
     run->up_reported = true;
@@ -308,11 +331,13 @@ static void apx_final(uv_timer_t *t) {
 }
 
 static void apx_teardown(apx_runtime *run) {
+  apx_run_monitor_close(run);
   for (int i = 0; i < 3; i++) uv_close((uv_handle_t *)&run->sig[i], apx_noop_close);
   uv_close((uv_handle_t *)&run->kill_timer, apx_noop_close);
   for (size_t i = 0; i < run->nunits; i++) {
     apx_run_unit *u = run->units[i];
     if (u->restart_timer) uv_close((uv_handle_t *)u->restart_timer, apx_noop_close);
+    if (u->kill_timer) uv_close((uv_handle_t *)u->kill_timer, apx_noop_close);
     apx_run_probes_free(run, u);
   }
   apx_run_logs_close_handles(run);
@@ -374,6 +399,11 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   run.loop_ready = true;
   run.loop.data = &run.fsm;
   run.t0 = uv_now(&run.loop);
+  {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    run.wall0_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+  }
   apx_run_logs_init(&run);
   for (size_t i = 0; i < run.nunits && !rc; i++) rc = apx_run_sink_open(&run, run.units[i]);
   uv_timer_init(&run.loop, &run.kill_timer);
@@ -386,6 +416,7 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   }
   apx_run_fsm_init(&run.fsm, run.units, run.nunits, &apx_ops, &run);
   apx_run_fsm_link(&run.fsm, run.arena);
+  if (!rc) apx_run_monitor_open(&run);
   if (!rc) {
     apx_run_report_plan(&run);
     apx_run_fsm_start_all(&run.fsm);

@@ -9,11 +9,14 @@
 
 #include "ir/ir.h"
 
+struct apx_mon_listener; /* runtime/monitor.h: a watcher such as the dashboard */
+
 typedef struct apx_run_opts {
   const char *state_dir; /* NULL: .aspirec beside the program's main file */
   int64_t grace_ms;      /* SIGTERM, then SIGKILL after this; <= 0: 10 s */
   bool no_color;         /* --no-color (NO_COLOR and a non-terminal also turn colour off) */
   const char *engine;    /* --engine: "docker", "podman", "local" (fallbacks only); NULL: the first that answers */
+  const struct apx_mon_listener *monitor; /* the dashboard, or NULL (runtime/monitor.h) */
 } apx_run_opts;
 
 /* Runs a compiled module until Ctrl-C, SIGTERM or SIGHUP, or until nothing

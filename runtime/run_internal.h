@@ -44,6 +44,8 @@ typedef enum apx_run_event {
   APX_EV_EXITED,      /* the main process ended (status in unit->exit_*) */
   APX_EV_RESTART_DUE, /* the back-off delay is over */
   APX_EV_STOP,        /* shutdown reached this unit (its dependents are down) */
+  APX_EV_USER_START,  /* a watcher (the dashboard) asks: start it (explicit_start, or again after a stop) */
+  APX_EV_USER_STOP,   /* a watcher asks: stop this unit only */
   APX_EV__COUNT
 } apx_run_event;
 
@@ -108,6 +110,8 @@ struct apx_run_unit {
   unsigned starts, failures;    /* failures: in a row, for the back-off */
   uint64_t started_ms, state_ms, ready_ms;
   uint64_t restart_delay_ms;
+  bool restart_asked; /* a watcher's restart: start again once stopped */
+  bool user_stopped;  /* stopped by a watcher (not by its own end) */
   char why[512]; /* the last reason worth showing */
 
   /* runtime parts */
@@ -120,7 +124,18 @@ struct apx_run_unit {
   uv_timer_t *restart_timer;   /* a child's: the next try at creating its database */
   size_t setup_step;
   unsigned db_tries;           /* database creations refused while the server starts */
+  uv_timer_t *kill_timer;      /* a watcher's stop: SIGKILL after the grace period */
+  struct apx_run_check_note *hist; /* the last health-check results (monitor.c), a ring */
+  unsigned nhist, hist_head;
 };
+
+/* One result of a health check, kept for a watcher. */
+enum { APX_RUN_HIST = 8 };
+typedef struct apx_run_check_note {
+  uint64_t at_ms; /* Unix time */
+  bool ok;
+  char text[160];
+} apx_run_check_note;
 
 /* Whether `u` counts as healthy now (wait_for). */
 bool apx_run_unit_ready(const apx_run_unit *u);
@@ -227,6 +242,9 @@ struct apx_runtime {
   const char *engine_gateway; /* the run network's gateway: the host, from a container */
   const char *engine_session; /* the label value marking this run's containers (the watchdog's) */
   const apx_run_driver *engine_drv;
+  struct apx_mon *mon;  /* what a watcher sees (monitor.c), NULL without one */
+  bool user_commands;   /* a watcher gave a command: the run lasts until Ctrl-C */
+  uint64_t wall0_ms;    /* Unix time at t0 */
   size_t procs_live; /* apx_run_proc structs not yet freed */
   apx_run_proc *procs; /* their list */
 };
@@ -448,6 +466,18 @@ const char *apx_run_engine_network(apx_runtime *run);
 const char *apx_run_engine_volume(apx_runtime *run, const apx_resource *r, const apx_volume *v);
 /* Removes every container labelled aspirec.session=session (the watchdog's last act). */
 void apx_run_engine_reap(const char *sock, const char *session);
+
+/* ---- monitor.c: what a watcher sees (monitor.h) ------------------------------------ */
+
+/* After the loop is ready: attaches run->opts.monitor, if any. */
+void apx_run_monitor_open(apx_runtime *run);
+void apx_run_monitor_close(apx_runtime *run);
+void apx_run_monitor_changed(apx_runtime *run, apx_run_unit *u);
+void apx_run_monitor_line(apx_runtime *run, apx_run_unit *u, const char *s, size_t n, bool eol);
+void apx_run_monitor_check(apx_run_unit *u, bool ok, const char *text);
+/* The watcher's extra variables for a unit (put through put(ctx, name, value)). */
+void apx_run_monitor_env(apx_runtime *run, apx_run_unit *u, const char *host,
+                         void (*put)(void *ctx, const char *name, const char *value), void *ctx);
 
 /* ---- report.c ----------------------------------------------------------------------- */
 

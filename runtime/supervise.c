@@ -131,28 +131,94 @@ static apx_run_state act_cancel_restart(apx_run_fsm *f, apx_run_unit *u) {
   return APX_ST_FINISHED;
 }
 
+/* ---- a watcher's commands (the dashboard: start, stop, restart) ------------------
+ *
+ * A unit stopped this way is FINISHED like one that ended on its own, and
+ * USER_START takes a FINISHED or FAILED_TO_START unit back to WAITING: with
+ * a watcher, "terminal" means "until someone starts it again". A restart is
+ * a stop with restart_asked set: once down, the unit waits and starts
+ * again (same ports, same environment; setup does not run twice). */
+
+static apx_run_state act_user_start(apx_run_fsm *f, apx_run_unit *u) {
+  (void)f;
+  u->why[0] = '\0';
+  u->stop_sent = false;
+  u->user_stopped = false;
+  u->failures = 0;
+  return APX_ST_WAITING;
+}
+
+/* After a watcher's stop: finished, or waiting again for a restart. */
+static apx_run_state apx_user_down(apx_run_fsm *f, apx_run_unit *u) {
+  if (u->restart_asked && !f->stopping) {
+    u->restart_asked = false;
+    return act_user_start(f, u);
+  }
+  u->restart_asked = false;
+  return APX_ST_FINISHED;
+}
+
+static apx_run_state act_user_stop(apx_run_fsm *f, apx_run_unit *u) {
+  u->user_stopped = true;
+  apx_run_state to = u->state == APX_ST_STARTING ? act_stop_prepare(f, u) : act_stop(f, u);
+  if (to == APX_ST_FINISHED) return apx_user_down(f, u);
+  return to;
+}
+
+static apx_run_state act_user_stop_waiting(apx_run_fsm *f, apx_run_unit *u) {
+  u->user_stopped = true;
+  snprintf(u->why, sizeof u->why, "stopped from the dashboard before it started");
+  return apx_user_down(f, u);
+}
+
+static apx_run_state act_user_stop_exited(apx_run_fsm *f, apx_run_unit *u) {
+  u->user_stopped = true;
+  f->ops->cancel_restart(f->ud, u);
+  return apx_user_down(f, u);
+}
+
+/* In STOPPING: the end of what was stopped. */
+static apx_run_state act_stopped(apx_run_fsm *f, apx_run_unit *u) {
+  if (u->user_stopped) return apx_user_down(f, u);
+  return APX_ST_FINISHED;
+}
+
+/* A restart due while crash-looping, asked now. */
+static apx_run_state act_user_restart_exited(apx_run_fsm *f, apx_run_unit *u) {
+  f->ops->cancel_restart(f->ud, u);
+  u->failures = 0;
+  return act_user_start(f, u);
+}
+
 /* The table. NULL: the event means nothing in that state and is dropped
  * (a late probe result after the process exited, say). */
 static const apx_run_action apx_table[APX_ST__COUNT][APX_EV__COUNT] = {
-    [APX_ST_NOT_STARTED] = {[APX_EV_START] = act_wait, [APX_EV_STOP] = act_finish},
+    [APX_ST_NOT_STARTED] = {[APX_EV_START] = act_wait, [APX_EV_STOP] = act_finish,
+                            [APX_EV_USER_START] = act_user_start},
     [APX_ST_WAITING] = {[APX_EV_DEPS_READY] = act_prepare,
                         [APX_EV_DEP_FAILED] = act_fail,
-                        [APX_EV_STOP] = act_finish},
+                        [APX_EV_STOP] = act_finish,
+                        [APX_EV_USER_STOP] = act_user_stop_waiting},
     [APX_ST_STARTING] = {[APX_EV_PREPARED] = act_spawn,
                          [APX_EV_PREP_FAILED] = act_fail,
-                         [APX_EV_STOP] = act_stop_prepare},
+                         [APX_EV_STOP] = act_stop_prepare,
+                         [APX_EV_USER_STOP] = act_user_stop},
     [APX_ST_RUNNING] = {[APX_EV_HEALTHY] = act_healthy,
                         [APX_EV_UNHEALTHY] = act_unhealthy,
                         [APX_EV_EXITED] = act_exited,
-                        [APX_EV_STOP] = act_stop},
-    [APX_ST_HEALTHY] = {[APX_EV_UNHEALTHY] = act_unhealthy, [APX_EV_EXITED] = act_exited, [APX_EV_STOP] = act_stop},
-    [APX_ST_UNHEALTHY] = {[APX_EV_HEALTHY] = act_healthy, [APX_EV_EXITED] = act_exited, [APX_EV_STOP] = act_stop},
-    [APX_ST_STOPPING] = {[APX_EV_EXITED] = act_finish,
-                         [APX_EV_PREPARED] = act_finish,
-                         [APX_EV_PREP_FAILED] = act_finish},
-    [APX_ST_EXITED] = {[APX_EV_RESTART_DUE] = act_restart, [APX_EV_STOP] = act_cancel_restart},
-    [APX_ST_FINISHED] = {0},
-    [APX_ST_FAILED_TO_START] = {0},
+                        [APX_EV_STOP] = act_stop,
+                        [APX_EV_USER_STOP] = act_user_stop},
+    [APX_ST_HEALTHY] = {[APX_EV_UNHEALTHY] = act_unhealthy, [APX_EV_EXITED] = act_exited, [APX_EV_STOP] = act_stop,
+                        [APX_EV_USER_STOP] = act_user_stop},
+    [APX_ST_UNHEALTHY] = {[APX_EV_HEALTHY] = act_healthy, [APX_EV_EXITED] = act_exited, [APX_EV_STOP] = act_stop,
+                          [APX_EV_USER_STOP] = act_user_stop},
+    [APX_ST_STOPPING] = {[APX_EV_EXITED] = act_stopped,
+                         [APX_EV_PREPARED] = act_stopped,
+                         [APX_EV_PREP_FAILED] = act_stopped},
+    [APX_ST_EXITED] = {[APX_EV_RESTART_DUE] = act_restart, [APX_EV_STOP] = act_cancel_restart,
+                       [APX_EV_USER_STOP] = act_user_stop_exited, [APX_EV_USER_START] = act_user_restart_exited},
+    [APX_ST_FINISHED] = {[APX_EV_USER_START] = act_user_start},
+    [APX_ST_FAILED_TO_START] = {[APX_EV_USER_START] = act_user_start},
 };
 
 /* ---- queue ---------------------------------------------------------------- */

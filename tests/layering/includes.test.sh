@@ -1,8 +1,9 @@
 #!/bin/bash
 # Arrows point down the pipeline only: every #include "…" of the library's
 # sources names a header of its own module or of a module below it.
-#   base → frontend → ir → passes → backends, runtime → driver → cli
+#   base → frontend → ir → passes → backends, runtime → dashboard → driver → cli
 # backends and runtime stand side by side and include neither each other.
+# dashboard/ sees run mode only through runtime/monitor.h (checked below).
 # include/ (the public header) includes nothing of ours.
 source "$(dirname "$0")/../lib.sh"
 cd "$APX_SRCDIR" || exit 2
@@ -15,8 +16,9 @@ declare -A allowed=(
   [passes]="base frontend ir"
   [backends]="base frontend ir passes"
   [runtime]="base frontend ir passes"
-  [driver]="base frontend ir passes backends runtime include"
-  [cli]="base frontend ir passes backends runtime driver include"
+  [dashboard]="base runtime"
+  [driver]="base frontend ir passes backends runtime dashboard include"
+  [cli]="base frontend ir passes backends runtime dashboard driver include"
   [include]=""
 )
 
@@ -40,10 +42,13 @@ check_tree() { # ROOT
       fi
       tmod=${target%%/*}
       [ "$tmod" = "$mod" ] && continue
+      if [ "$mod" = dashboard ] && [ "$tmod" = runtime ] && [ "$target" != runtime/monitor.h ]; then
+        echo "$f:$n: dashboard includes $target: it sees run mode through runtime/monitor.h only"; bad=1; continue
+      fi
       case " ${allowed[$mod]} " in *" $tmod "*) continue ;; esac
       echo "$f:$n: $mod includes $tmod ($inc): arrows point down only"; bad=1
     done < "$root/$f"
-  done < <(cd "$root" && find base frontend ir passes backends runtime driver cli include \
+  done < <(cd "$root" && find base frontend ir passes backends runtime dashboard driver cli include \
              -type f \( -name '*.c' -o -name '*.h' -o -name '*.y' -o -name '*.l' \) 2> /dev/null | sort)
   return $bad
 }
@@ -56,12 +61,16 @@ fi
 # The check must be able to fail: a copy of the tree where ir/ includes a
 # pass header, and frontend/ a runtime header, must be caught.
 apx_tmpdir t
-cp -r base frontend ir passes backends runtime driver cli include "$t/"
+cp -r base frontend ir passes backends runtime dashboard driver cli include "$t/"
 printf '#include "../passes/pipeline.h"\n' >> "$t/ir/render.c"
 printf '#include "runtime/run.h"\n' >> "$t/frontend/ast.c"
 printf '#include "../backends/backend.h"\n' >> "$t/runtime/ports.c"
+printf '#include "runtime/run_internal.h"\n' >> "$t/dashboard/api.c"
+printf '#include "../dashboard/dash.h"\n' >> "$t/runtime/run.c"
 bad=$(check_tree "$t")
 check "an ir/ file including passes/ is caught" grep -q 'ir/render.c:.*ir includes passes' <<< "$bad"
 check "a frontend/ file including runtime/ is caught" grep -q 'frontend/ast.c:.*frontend includes runtime' <<< "$bad"
 check "runtime/ including backends/ is caught" grep -q 'runtime/ports.c:.*runtime includes backends' <<< "$bad"
+check "dashboard/ including runtime/ beyond monitor.h is caught" grep -q 'dashboard/api.c:.*monitor.h only' <<< "$bad"
+check "runtime/ including dashboard/ is caught" grep -q 'runtime/run.c:.*runtime includes dashboard' <<< "$bad"
 apx_done

@@ -1,0 +1,565 @@
+/* The dashboard's server: libmicrohttpd driven from run mode's libuv loop.
+ *
+ * MHD runs without a thread of its own (MHD_USE_EPOLL): its epoll
+ * descriptor is watched by a uv_poll handle, and MHD_run() is called when
+ * it is readable and when MHD's timeout (uv_timer) is due. So every request
+ * is handled on the loop's thread, beside the supervisor, and nothing needs
+ * a lock. Streams (Server-Sent Events) suspend their connection when they
+ * have nothing to send and are resumed when there is news.
+ *
+ * Every request goes through one gate (apx_dash_dispatch): the Host check
+ * (a page from another site that resolves its name to 127.0.0.1 is
+ * refused), the route table (server.h), authentication, the Origin check
+ * for commands, and the security headers on every response. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "server.h"
+
+enum { APX_DASH_MAX_MODULES = 16, APX_DASH_PING_MS = 15000 };
+
+#define APX_DASH_COOKIE "apx_dash"
+#define APX_DASH_CSP                                                                                              \
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "          \
+  "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+struct apx_dash_stream {
+  apx_dash *d;
+  struct MHD_Connection *conn;
+  const apx_dash_stream_ops *ops;
+  void *ud;
+  apx_buf buf;
+  size_t off;
+  bool suspended, ended, ping;
+  apx_dash_stream *prev, *next;
+};
+
+typedef struct apx_dash_hdr {
+  const char *name, *value;
+  struct apx_dash_hdr *next;
+} apx_dash_hdr;
+
+typedef struct apx_dash_ctx {
+  apx_dash_req r;
+  apx_buf body;
+  apx_dash_hdr *hdrs;
+} apx_dash_ctx;
+
+struct apx_dash {
+  int port;
+  char token[129];
+  char key[65];
+  char url[256];
+  char summary[320];
+  apx_mon_listener listener;
+  struct MHD_Daemon *mhd;
+  uv_loop_t *loop;
+  uv_poll_t poll;
+  uv_timer_t timer, ping;
+  bool handles_on;
+  apx_mon *mon;
+  void *mod_data[APX_DASH_MAX_MODULES];
+  apx_dash_stream *streams;
+};
+
+/* ---- the modules' state -------------------------------------------------------- */
+
+void **apx_dash_module_data(apx_dash *d, const apx_dash_module *m) {
+  for (size_t i = 0; apx_dash_modules[i] && i < APX_DASH_MAX_MODULES; i++)
+    if (apx_dash_modules[i] == m) return &d->mod_data[i];
+  abort(); /* a module not in the list */
+}
+
+apx_mon *apx_dash_mon(apx_dash *d) { return d->mon; }
+int apx_dash_port(const apx_dash *d) { return d->port; }
+const char *apx_dash_token(const apx_dash *d) { return d->token; }
+const char *apx_dash_otlp_key(const apx_dash *d) { return d->key; }
+const char *apx_dash_url(const apx_dash *d) { return d->url; }
+const apx_mon_listener *apx_dash_listener(apx_dash *d) { return &d->listener; }
+
+/* ---- requests ---------------------------------------------------------------------- */
+
+const char *apx_dash_header(apx_dash_req *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *apx_dash_query(apx_dash_req *r, const char *name) {
+  return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void apx_dash_reply_header(apx_dash_req *r, const char *name, const char *value) {
+  apx_dash_ctx *c = (apx_dash_ctx *)r;
+  apx_dash_hdr *h = APX_NEW(r->arena, apx_dash_hdr);
+  h->name = apx_arena_strdup(r->arena, name);
+  h->value = apx_arena_strdup(r->arena, value);
+  h->next = c->hdrs;
+  c->hdrs = h;
+}
+
+static int apx_dash_send(apx_dash_req *r, unsigned status, struct MHD_Response *resp) {
+  apx_dash_ctx *c = (apx_dash_ctx *)r;
+  MHD_add_response_header(resp, "Content-Security-Policy", APX_DASH_CSP);
+  MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+  MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+  MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+  MHD_add_response_header(resp, "Cache-Control", "no-store");
+  MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+  for (apx_dash_hdr *h = c->hdrs; h; h = h->next) MHD_add_response_header(resp, h->name, h->value);
+  enum MHD_Result rc = MHD_queue_response(r->conn, status, resp);
+  MHD_destroy_response(resp);
+  return rc == MHD_YES ? 0 : -1;
+}
+
+int apx_dash_reply(apx_dash_req *r, unsigned status, const char *ctype, const void *body, size_t len) {
+  struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+  if (!resp) return -1;
+  if (ctype) MHD_add_response_header(resp, "Content-Type", ctype);
+  return apx_dash_send(r, status, resp);
+}
+
+int apx_dash_reply_json(apx_dash_req *r, unsigned status, cJSON *j) {
+  char *s = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  if (!s) return apx_dash_reply(r, 500, "text/plain", "out of memory\n", 14);
+  int rc = apx_dash_reply(r, status, "application/json", s, strlen(s));
+  cJSON_free(s);
+  return rc;
+}
+
+int apx_dash_reply_error(apx_dash_req *r, unsigned status, const char *msg) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "error", msg);
+  return apx_dash_reply_json(r, status, j);
+}
+
+void apx_dash_sse(apx_buf *out, const char *event, cJSON *j) {
+  char *s = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  if (!s) return;
+  apx_buf_puts(out, "event: ");
+  apx_buf_puts(out, event);
+  apx_buf_puts(out, "\ndata: "); /* cJSON's unformatted output has no newline */
+  apx_buf_puts(out, s);
+  apx_buf_puts(out, "\n\n");
+  cJSON_free(s);
+}
+
+/* ---- the loop: MHD_run when its descriptor is ready or its timeout due --------------- */
+
+static void apx_dash_pump(apx_dash *d);
+
+static void apx_dash_timer_cb(uv_timer_t *t) { apx_dash_pump(t->data); }
+
+static void apx_dash_poll_cb(uv_poll_t *p, int status, int events) {
+  (void)status;
+  (void)events;
+  apx_dash_pump(p->data);
+}
+
+static void apx_dash_pump(apx_dash *d) {
+  if (!d->mhd) return;
+  MHD_run(d->mhd);
+  MHD_UNSIGNED_LONG_LONG to;
+  if (MHD_get_timeout(d->mhd, &to) == MHD_YES) uv_timer_start(&d->timer, apx_dash_timer_cb, (uint64_t)to, 0);
+  else uv_timer_stop(&d->timer);
+}
+
+/* ---- streams ------------------------------------------------------------------------- */
+
+static ssize_t apx_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  apx_dash_stream *s = cls;
+  if (s->off == s->buf.len) {
+    apx_buf_clear(&s->buf);
+    s->off = 0;
+    if (s->ping) {
+      s->ping = false;
+      apx_buf_puts(&s->buf, ": ping\n\n"); /* finds connections whose reader is gone */
+    }
+    int more = 1;
+    while (!s->ended && s->buf.len < 16384 && more > 0) {
+      more = s->ops->fill(s, s->ud, &s->buf);
+      if (more < 0) s->ended = true;
+    }
+    if (!s->buf.len) {
+      if (s->ended) return MHD_CONTENT_READER_END_OF_STREAM;
+      s->suspended = true;
+      MHD_suspend_connection(s->conn);
+      return 0;
+    }
+  }
+  size_t n = s->buf.len - s->off;
+  if (n > max) n = max;
+  memcpy(buf, s->buf.data + s->off, n);
+  s->off += n;
+  return (ssize_t)n;
+}
+
+static void apx_stream_free(void *cls) {
+  apx_dash_stream *s = cls;
+  if (s->ops->done) s->ops->done(s->ud);
+  if (s->prev) s->prev->next = s->next;
+  else s->d->streams = s->next;
+  if (s->next) s->next->prev = s->prev;
+  apx_buf_free(&s->buf);
+  free(s);
+}
+
+int apx_dash_reply_stream(apx_dash_req *r, const char *ctype, const apx_dash_stream_ops *ops, void *ud,
+                          apx_dash_stream **out) {
+  apx_dash_stream *s = calloc(1, sizeof *s);
+  if (!s) abort();
+  s->d = r->dash;
+  s->conn = r->conn;
+  s->ops = ops;
+  s->ud = ud;
+  s->next = s->d->streams;
+  if (s->next) s->next->prev = s;
+  s->d->streams = s;
+  struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, apx_stream_read, s,
+                                                                apx_stream_free);
+  if (!resp) {
+    apx_stream_free(s);
+    return -1;
+  }
+  MHD_add_response_header(resp, "Content-Type", ctype);
+  MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+  if (out) *out = s;
+  return apx_dash_send(r, 200, resp);
+}
+
+void apx_dash_stream_wake(apx_dash_stream *s) {
+  if (!s->suspended) return;
+  s->suspended = false;
+  MHD_resume_connection(s->conn);
+  /* MHD_run must look at it: soon, from the loop (not from inside a callback of run mode). */
+  if (s->d->handles_on) uv_timer_start(&s->d->timer, apx_dash_timer_cb, 0, 0);
+}
+
+static void apx_dash_ping_cb(uv_timer_t *t) {
+  apx_dash *d = t->data;
+  for (apx_dash_stream *s = d->streams; s; s = s->next) {
+    s->ping = true;
+    apx_dash_stream_wake(s);
+  }
+}
+
+/* ---- the gate ------------------------------------------------------------------------- */
+
+static const apx_dash_route *apx_dash_route_find(const char *method, const char *path, const char **tail,
+                                                 bool *other_method) {
+  *other_method = false;
+  for (size_t m = 0; apx_dash_modules[m]; m++)
+    for (const apx_dash_route *rt = apx_dash_modules[m]->routes; rt && rt->method; rt++) {
+      size_t n = strlen(rt->path);
+      bool match;
+      const char *t = "";
+      if (n && rt->path[n - 1] == '*') {
+        match = strncmp(path, rt->path, n - 1) == 0;
+        t = path + n - 1;
+      } else {
+        match = strcmp(path, rt->path) == 0;
+      }
+      if (!match) continue;
+      if (strcmp(rt->method, method) != 0) {
+        *other_method = true;
+        continue;
+      }
+      *tail = t;
+      return rt;
+    }
+  return NULL;
+}
+
+/* The token from Authorization: Bearer, or else the cookie. */
+static bool apx_dash_authed(apx_dash_req *r) {
+  const char *b = apx_dash_bearer(apx_dash_header(r, "Authorization"));
+  if (b) {
+    r->bearer = true;
+    return apx_dash_secret_eq(b, r->dash->token);
+  }
+  char v[160];
+  if (apx_dash_cookie(apx_dash_header(r, "Cookie"), APX_DASH_COOKIE, v, sizeof v))
+    return apx_dash_secret_eq(v, r->dash->token);
+  return false;
+}
+
+static int apx_dash_denied(apx_dash_req *r, bool html) {
+  if (html) {
+    apx_dash_reply_header(r, "Location", "/login");
+    return apx_dash_reply(r, 302, "text/plain", "log in first: /login\n", 21);
+  }
+  apx_dash_reply_header(r, "WWW-Authenticate", "Bearer realm=\"aspirec\"");
+  return apx_dash_reply_error(r, 401, "authentication required: the token of the login URL aspirec printed");
+}
+
+static int apx_dash_dispatch(apx_dash_req *r, bool other_method) {
+  if (!apx_dash_host_ok(apx_dash_header(r, "Host"), r->dash->port))
+    return apx_dash_reply_error(r, 421, "wrong Host: the dashboard answers as 127.0.0.1 or localhost only");
+  const apx_dash_route *rt = r->route;
+  if (!rt) {
+    /* Nothing is said about what exists to someone who has no token. */
+    if (!apx_dash_authed(r)) return apx_dash_denied(r, strncmp(r->path, "/api/", 5) != 0);
+    if (other_method) {
+      apx_dash_reply_header(r, "Allow", "GET, POST");
+      return apx_dash_reply_error(r, 405, "method not allowed");
+    }
+    return apx_dash_reply_error(r, 404, "not found");
+  }
+  if (rt->flags & APX_DASH_AUTH_OTLP) {
+    const char *k = apx_dash_header(r, "x-otlp-api-key");
+    if (!(k ? apx_dash_secret_eq(k, r->dash->key) : apx_dash_authed(r))) return apx_dash_denied(r, false);
+  } else if (rt->flags & APX_DASH_AUTH) {
+    if (!apx_dash_authed(r)) return apx_dash_denied(r, (rt->flags & APX_DASH_HTML) != 0);
+  }
+  if (rt->flags & APX_DASH_SAME_ORIGIN) {
+    /* A browser sends Origin with every POST; a page of another site is
+     * refused even though the cookie is SameSite=Strict. Without Origin
+     * only a Bearer client (curl, a script) gets in. */
+    const char *origin = apx_dash_header(r, "Origin");
+    const char *site = apx_dash_header(r, "Sec-Fetch-Site");
+    if ((origin && !apx_dash_origin_ok(origin, r->dash->port)) || (!origin && !r->bearer) ||
+        (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0))
+      return apx_dash_reply_error(r, 403, "cross-site request refused");
+  }
+  if (r->too_big) return apx_dash_reply_error(r, 413, "request body too large");
+  return rt->handler(r);
+}
+
+static enum MHD_Result apx_dash_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                           const char *method, const char *version, const char *upload,
+                                           size_t *upload_size, void **con_cls) {
+  (void)version;
+  apx_dash *d = cls;
+  apx_dash_ctx *c = *con_cls;
+  if (!c) {
+    c = calloc(1, sizeof *c);
+    if (!c) return MHD_NO;
+    c->r.dash = d;
+    c->r.conn = conn;
+    c->r.arena = apx_arena_new();
+    c->r.method = apx_arena_strdup(c->r.arena, method);
+    c->r.path = apx_arena_strdup(c->r.arena, url);
+    bool other;
+    c->r.route = apx_dash_route_find(method, url, &c->r.tail, &other);
+    if (!c->r.route && other) c->r.tail = NULL; /* remembered below */
+    *con_cls = c;
+    return MHD_YES;
+  }
+  if (*upload_size) {
+    size_t max = c->r.route ? c->r.route->max_body : 0;
+    if (c->body.len + *upload_size > max) c->r.too_big = true;
+    else apx_buf_append(&c->body, upload, *upload_size);
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  c->r.body = apx_buf_str(&c->body);
+  c->r.body_len = c->body.len;
+  bool other = false;
+  if (!c->r.route) apx_dash_route_find(method, url, &c->r.tail, &other);
+  return apx_dash_dispatch(&c->r, other) == 0 ? MHD_YES : MHD_NO;
+}
+
+static void apx_dash_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                                  enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)conn;
+  (void)toe;
+  apx_dash_ctx *c = *con_cls;
+  if (!c) return;
+  apx_buf_free(&c->body);
+  apx_arena_free(c->r.arena);
+  free(c);
+  *con_cls = NULL;
+}
+
+/* ---- life ------------------------------------------------------------------------------- */
+
+static bool apx_port_free(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+  close(fd);
+  return ok;
+}
+
+static int apx_dash_attach(void *ud, apx_mon *mon, uv_loop_t *loop) {
+  apx_dash *d = ud;
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* loopback only */
+  d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, (uint16_t)d->port, NULL, NULL,
+                            apx_dash_on_request, d, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                            MHD_OPTION_NOTIFY_COMPLETED, apx_dash_on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)256, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
+  if (!d->mhd) return -1;
+  const union MHD_DaemonInfo *info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+  if (!info) {
+    MHD_stop_daemon(d->mhd);
+    d->mhd = NULL;
+    return -1;
+  }
+  d->loop = loop;
+  d->mon = mon;
+  uv_poll_init(loop, &d->poll, info->epoll_fd);
+  d->poll.data = d;
+  uv_poll_start(&d->poll, UV_READABLE, apx_dash_poll_cb);
+  uv_timer_init(loop, &d->timer);
+  d->timer.data = d;
+  uv_timer_init(loop, &d->ping);
+  d->ping.data = d;
+  uv_timer_start(&d->ping, apx_dash_ping_cb, APX_DASH_PING_MS, APX_DASH_PING_MS);
+  /* The dashboard alone must not keep the run going. */
+  uv_unref((uv_handle_t *)&d->poll);
+  uv_unref((uv_handle_t *)&d->timer);
+  uv_unref((uv_handle_t *)&d->ping);
+  d->handles_on = true;
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->attach) apx_dash_modules[i]->attach(d);
+  apx_dash_pump(d);
+  return 0;
+}
+
+static void apx_noop_close(uv_handle_t *h) { (void)h; }
+
+static void apx_dash_detach(void *ud) {
+  apx_dash *d = ud;
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->detach) apx_dash_modules[i]->detach(d);
+  if (d->handles_on) {
+    d->handles_on = false;
+    uv_poll_stop(&d->poll); /* before MHD closes the descriptor */
+    uv_close((uv_handle_t *)&d->poll, apx_noop_close);
+    uv_close((uv_handle_t *)&d->timer, apx_noop_close);
+    uv_close((uv_handle_t *)&d->ping, apx_noop_close);
+  }
+  if (d->mhd) {
+    for (apx_dash_stream *s = d->streams; s; s = s->next) {
+      s->ended = true;
+      if (s->suspended) {
+        s->suspended = false;
+        MHD_resume_connection(s->conn);
+      }
+    }
+    MHD_stop_daemon(d->mhd); /* closes the connections: their streams' done() */
+    d->mhd = NULL;
+  }
+  d->mon = NULL;
+}
+
+static void apx_dash_changed(void *ud, size_t unit);
+static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol);
+static void apx_dash_env(void *ud, const char *unit, const char *resource, const char *host,
+                         void (*add)(void *ctx, const char *name, const char *value), void *ctx);
+
+apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
+  apx_dash *d = calloc(1, sizeof *d);
+  if (!d) abort();
+  if (o->token) {
+    if (strlen(o->token) < 1 || strlen(o->token) >= sizeof d->token) {
+      snprintf(err, nerr, "--dashboard-token: give 1 to %zu characters", sizeof d->token - 1);
+      free(d);
+      return NULL;
+    }
+    snprintf(d->token, sizeof d->token, "%s", o->token);
+  } else if (!apx_dash_random_hex(d->token, 16)) {
+    snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
+    free(d);
+    return NULL;
+  }
+  if (!apx_dash_random_hex(d->key, 16)) {
+    snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
+    free(d);
+    return NULL;
+  }
+  if (o->port) {
+    if (!apx_port_free(o->port)) {
+      snprintf(err, nerr, "--dashboard=%d: port %d is taken on 127.0.0.1 (choose another, or --no-dashboard)",
+               o->port, o->port);
+      free(d);
+      return NULL;
+    }
+    d->port = o->port;
+  } else {
+    for (int p = APX_DASH_DEFAULT_PORT; p < APX_DASH_DEFAULT_PORT + 200 && !d->port; p++)
+      if (apx_port_free(p)) d->port = p;
+    if (!d->port) {
+      snprintf(err, nerr, "the dashboard: ports %d to %d are all taken (--dashboard=PORT, or --no-dashboard)",
+               APX_DASH_DEFAULT_PORT, APX_DASH_DEFAULT_PORT + 199);
+      free(d);
+      return NULL;
+    }
+  }
+  snprintf(d->url, sizeof d->url, "http://127.0.0.1:%d/login?t=%s", d->port, d->token);
+  snprintf(d->summary, sizeof d->summary, "dashboard: %s", d->url);
+  d->listener = (apx_mon_listener){.ud = d,
+                                   .attach = apx_dash_attach,
+                                   .detach = apx_dash_detach,
+                                   .changed = apx_dash_changed,
+                                   .line = apx_dash_line,
+                                   .env = apx_dash_env,
+                                   .summary = d->summary};
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->init && apx_dash_modules[i]->init(d) != 0) {
+      snprintf(err, nerr, "the dashboard: %s could not start", apx_dash_modules[i]->name);
+      apx_dash_free(d);
+      return NULL;
+    }
+  return d;
+}
+
+void apx_dash_free(apx_dash *d) {
+  if (!d) return;
+  if (d->mhd) apx_dash_detach(d);
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->free) apx_dash_modules[i]->free(d);
+  memset(d->token, 0, sizeof d->token);
+  memset(d->key, 0, sizeof d->key);
+  free(d);
+}
+
+/* ---- run mode's news, passed to the modules that want it ------------------------------- */
+
+static void apx_dash_changed(void *ud, size_t unit) {
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->changed) apx_dash_modules[i]->changed(ud, unit);
+}
+
+static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol) {
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->line) apx_dash_modules[i]->line(ud, unit, s, n, eol);
+}
+
+/* The OpenTelemetry exporter's settings, as Aspire gives them in development:
+ * the receiver of this dashboard, its key, and short batch delays so that
+ * telemetry shows up within a second. */
+static void apx_dash_env(void *ud, const char *unit, const char *resource, const char *host,
+                         void (*add)(void *ctx, const char *name, const char *value), void *ctx) {
+  apx_dash *d = ud;
+  char v[320];
+  snprintf(v, sizeof v, "http://%s:%d", host, d->port);
+  add(ctx, "OTEL_EXPORTER_OTLP_ENDPOINT", v);
+  add(ctx, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+  snprintf(v, sizeof v, "x-otlp-api-key=%s", d->key);
+  add(ctx, "OTEL_EXPORTER_OTLP_HEADERS", v);
+  add(ctx, "OTEL_SERVICE_NAME", resource);
+  snprintf(v, sizeof v, "service.instance.id=%s", unit);
+  add(ctx, "OTEL_RESOURCE_ATTRIBUTES", v);
+  add(ctx, "OTEL_BLRP_SCHEDULE_DELAY", "1000");
+  add(ctx, "OTEL_BSP_SCHEDULE_DELAY", "1000");
+  add(ctx, "OTEL_METRIC_EXPORT_INTERVAL", "1000");
+  add(ctx, "OTEL_METRICS_EXEMPLAR_FILTER", "trace_based");
+  add(ctx, "OTEL_TRACES_SAMPLER", "always_on");
+}
