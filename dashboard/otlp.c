@@ -40,15 +40,6 @@ bool apx_otlp_signal_of(const char *path, apx_otlp_signal *sig) {
   return true;
 }
 
-bool apx_otlp_key_equal(const char *expected, const char *given) {
-  if (!expected || !given) return false;
-  size_t el = strlen(expected), gl = strlen(given);
-  unsigned char diff = (unsigned char)(el != gl);
-  /* Walk the given key whole; index the expected one modulo its length. */
-  for (size_t i = 0; i < gl; i++) diff |= (unsigned char)(given[i] ^ (el ? expected[i % el] : 0));
-  return diff == 0 && el == gl;
-}
-
 /* ---- percentiles of a distribution given as buckets */
 
 /* upper[i]: the upper bound of bucket i (n-1 bounds for n buckets: the last

@@ -38,8 +38,4 @@ bool apx_otlp_signal_of(const char *path, apx_otlp_signal *sig);
 void apx_otlp_ingest(apx_tel_store *s, apx_otlp_signal sig, const char *content_type,
                      const char *content_encoding, const void *body, size_t len, apx_otlp_result *out);
 
-/* The x-otlp-api-key check: equal strings, in time that depends only on
- * the given key's length (never stops at the first difference). */
-bool apx_otlp_key_equal(const char *expected, const char *given);
-
 #endif

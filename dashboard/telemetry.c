@@ -97,7 +97,8 @@ typedef struct tel_ring {
 } tel_ring;
 
 struct apx_tel_resource {
-  char *name, *instance, *display;
+  char *name, *instance, *display; /* display: "name-instance" */
+  const char *label; /* what is shown: name, or display when replicas share the name (as Aspire) */
   apx_tel_kv *attrs;
   size_t nattrs;
   tel_ring logs, traces;
@@ -334,6 +335,10 @@ apx_tel_resource *apx_tel_resource_get(apx_tel_store *s, const apx_tel_kv *attrs
   } else {
     r->display[nl] = 0;
   }
+  r->label = r->name;
+  for (size_t i = 0; i < s->nres; i++)
+    if (strcmp(s->res[i]->name, r->name) == 0) r->label = s->res[i]->label = s->res[i]->display;
+  if (r->label != r->name) r->label = r->display;
   ring_init(&r->logs, s->lim.logs);
   ring_init(&r->traces, s->lim.traces);
   if (s->nres == s->rescap) {
@@ -872,7 +877,7 @@ static cJSON *attrs_json(const apx_tel_kv *kv, size_t n) {
 }
 
 static bool resource_matches(const apx_tel_resource *r, const char *want) {
-  return !want || strcmp(r->name, want) == 0 || strcmp(r->display, want) == 0;
+  return !want || strcmp(r->name, want) == 0 || strcmp(r->display, want) == 0 || strcmp(r->label, want) == 0;
 }
 
 /* 404 when the query names a resource the store does not know. */
@@ -980,7 +985,7 @@ cJSON *apx_tel_resources_json(const apx_tel_store *s) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "name", r->name);
     cJSON_AddStringToObject(o, "instanceId", r->instance);
-    cJSON_AddStringToObject(o, "displayName", r->display);
+    cJSON_AddStringToObject(o, "displayName", r->label);
     cJSON_AddItemToObject(o, "attributes", attrs_json(r->attrs, r->nattrs));
     cJSON_AddNumberToObject(o, "logCount", (double)st.logs);
     cJSON_AddNumberToObject(o, "traceCount", (double)st.traces);
@@ -1153,7 +1158,7 @@ static cJSON *trace_summary(const tel_trace *t) {
   add_hex(o, "traceId", t->id, 16);
   const tel_span *root = trace_root(t);
   cJSON_AddStringToObject(o, "name", root ? root->name : "");
-  cJSON_AddStringToObject(o, "rootResource", root ? root->res->display : "");
+  cJSON_AddStringToObject(o, "rootResource", root ? root->res->label : "");
   add_u64(o, "startTimeUnixNano", t->start);
   add_u64(o, "endTimeUnixNano", t->end);
   cJSON_AddNumberToObject(o, "durationMs", (double)(t->end - t->start) / 1e6);
@@ -1180,7 +1185,7 @@ static cJSON *trace_summary(const tel_trace *t) {
       uint64_t f = first[j]; first[j] = first[j - 1]; first[j - 1] = f;
       const apx_tel_resource *r = seen[j]; seen[j] = seen[j - 1]; seen[j - 1] = r;
     }
-  for (size_t i = 0; i < ns; i++) cJSON_AddItemToArray(rs, cJSON_CreateString(seen[i]->display));
+  for (size_t i = 0; i < ns; i++) cJSON_AddItemToArray(rs, cJSON_CreateString(seen[i]->label));
   free(seen);
   free(first);
   return o;
@@ -1282,7 +1287,7 @@ cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int 
     const apx_tel_resource *r = s->res[i];
     if (!resource_matches(r, q->resource)) continue;
     cJSON *ro = cJSON_CreateObject();
-    cJSON_AddStringToObject(ro, "name", r->display);
+    cJSON_AddStringToObject(ro, "name", r->label);
     cJSON_AddNumberToObject(ro, "droppedInstruments", (double)r->dropped_instruments);
     cJSON_AddNumberToObject(ro, "droppedSeries", (double)r->dropped_series);
     cJSON_AddNumberToObject(ro, "droppedPoints", (double)r->dropped_points);

@@ -64,16 +64,18 @@ else
   say "Debian packages: all present"
 fi
 
-# Node packages for the validators (committed lockfile, registry only).
-tools=tests/tools
-stamp=$tools/node_modules/.apx-lock-sha256
-want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-  say "npm packages in $tools: up to date"
-else
-  say "npm ci in $tools"
-  (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
-    { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
-  echo "$want" > "$stamp"
-fi
+# Node packages (committed lockfiles, registry only): the validators
+# (tests/tools), the OpenTelemetry SDK of the telemetry test's services (tests/dashboard/otel-app).
+for tools in tests/tools tests/dashboard/otel-app; do
+  stamp=$tools/node_modules/.apx-lock-sha256
+  want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    say "npm packages in $tools: up to date"
+  else
+    say "npm ci in $tools"
+    (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
+      { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
+    echo "$want" > "$stamp"
+  fi
+done
 say "done"
