@@ -30,10 +30,11 @@ echo 'executable idle { command = "sleep"  args = ["1000"] }' > "$out/app.apx"
 token=bench-token
 port=18950
 
-# start [PREFIX...]: aspirec --run under PREFIX, until its dashboard answers.
+# start [PREFIX...]: aspirec --run on cpu 0 under PREFIX (each one execs the
+# next), until its dashboard answers.
 start() {
   rm -rf "$out/state"
-  "$@" "$ASPIREC" "$out/app.apx" --run --no-color --dashboard="$port" --dashboard-token="$token" \
+  taskset -c 0 "$@" "$ASPIREC" "$out/app.apx" --run --no-color --dashboard="$port" --dashboard-token="$token" \
     --state-dir="$out/state" > "$out/run.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do
@@ -47,18 +48,19 @@ stop() { kill -INT "$pid"; wait "$pid" || true; }
 echo "OTLP ingest: $BATCHES batches of $SPANS spans, $ROUNDS rounds (aspirec on cpu 0, the generator on cpu 1)"
 best=0
 for r in $(seq "$ROUNDS"); do
-  start /usr/bin/time -f '%M' -o "$out/rss" taskset -c 0
+  start
   line=$(taskset -c 1 "$out/otlp_load" "$port" "$token" "$BATCHES" "$SPANS")
+  rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")
   stop
   sps=$(sed -n 's/.*spans_per_second=\([0-9]*\).*/\1/p' <<< "$line")
-  echo "  round $r: $line peak_rss_kb=$(cat "$out/rss")"
+  echo "  round $r: $line peak_rss_kb=$rss"
   [ "$sps" -gt "$best" ] && best=$sps
 done
 echo "best: $best spans/s"
 
 # Instructions: the same run under callgrind, with and without the load.
 cg() {
-  start valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1" taskset -c 0
+  start valgrind --tool=callgrind --callgrind-out-file="$out/cg.$1"
   [ "$1" = load ] && taskset -c 1 "$out/otlp_load" "$port" "$token" "$CG_BATCHES" "$SPANS" > /dev/null
   stop
   callgrind_annotate "$out/cg.$1" 2> /dev/null | sed -n 's/^\([0-9,]*\) .*PROGRAM TOTALS.*/\1/p' | tr -d ,
