@@ -18,6 +18,7 @@ enum {
   APX_EVENT_LINES = 1000,         /* lines in one event */
   APX_EVENT_BYTES = 128 * 1024,   /* about, in one event */
   APX_PAGE_LINES = 2000,          /* lines in a reply without follow (default) */
+  APX_BUSY_LINES = 100,           /* an event this long: the stream rests a tick */
 };
 
 typedef struct apx_logs_stream apx_logs_stream;
@@ -305,7 +306,6 @@ static cJSON *apx_lines_after(apx_api *api, apx_mon *m, long unit, uint64_t *cur
 }
 
 static int apx_logs_fill(apx_dash_stream *s, void *ud, apx_buf *out) {
-  (void)s;
   apx_logs_stream *ls = ud;
   apx_api *api = ls->api;
   apx_mon *m = apx_dash_mon(api->d);
@@ -318,9 +318,16 @@ static int apx_logs_fill(apx_dash_stream *s, void *ud, apx_buf *out) {
     cJSON_AddNumberToObject(o, "count", (double)missed);
     apx_dash_sse(out, "dropped", o);
   }
-  if (cJSON_GetArraySize(lines)) apx_dash_sse(out, "lines", lines);
+  int n = cJSON_GetArraySize(lines);
+  if (n) apx_dash_sse(out, "lines", lines);
   else cJSON_Delete(lines);
-  return more ? 1 : 0;
+  /* A busy resource: one event per tick at most (the rest waits in the
+   * ring, or is dropped from it and counted). A quiet one: at once. */
+  if (more || n >= APX_BUSY_LINES) {
+    apx_dash_stream_rest(s);
+    return 0;
+  }
+  return 0;
 }
 
 static void apx_logs_done(void *ud) {
@@ -425,6 +432,10 @@ static int apx_get_resource(apx_dash_req *r) {
   long i = apx_split(r, &what);
   if (i < 0) return apx_dash_reply_error(r, 404, "no such resource");
   if (strcmp(what, "logs") == 0) return apx_logs_reply(r, i);
+  if (strcmp(what, "start") == 0 || strcmp(what, "stop") == 0 || strcmp(what, "restart") == 0) {
+    apx_dash_reply_header(r, "Allow", "POST");
+    return apx_dash_reply_error(r, 405, "commands are POST requests");
+  }
   if (*what) return apx_dash_reply_error(r, 404, "not found");
   const char *rev = apx_dash_query(r, "reveal");
   return apx_dash_reply_json(r, 200, apx_unit_of(apx_dash_mon(r->dash), (size_t)i, true, rev && strcmp(rev, "1") == 0));

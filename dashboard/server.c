@@ -40,6 +40,7 @@ struct apx_dash_stream {
   apx_buf buf;
   size_t off;
   bool suspended, ended, ping;
+  bool resting, woken; /* resting until the next tick; news came meanwhile */
   apx_dash_stream *prev, *next;
 };
 
@@ -64,8 +65,10 @@ struct apx_dash {
   struct MHD_Daemon *mhd;
   uv_loop_t *loop;
   uv_poll_t poll;
-  uv_timer_t timer, ping;
+  uv_timer_t timer, ping, tick;
+  bool tick_on;
   bool handles_on;
+  bool kick; /* a stream was resumed: MHD_run again */
   apx_mon *mon;
   void *mod_data[APX_DASH_MAX_MODULES];
   apx_dash_stream *streams;
@@ -167,9 +170,16 @@ static void apx_dash_poll_cb(uv_poll_t *p, int status, int events) {
 
 static void apx_dash_pump(apx_dash *d) {
   if (!d->mhd) return;
-  MHD_run(d->mhd);
+  /* A stream woken while MHD_run handles a request (a command that changes
+   * a state) is resumed by the next MHD_run: run again at once. */
+  for (int i = 0; i < 8; i++) {
+    d->kick = false;
+    MHD_run(d->mhd);
+    if (!d->kick) break;
+  }
   MHD_UNSIGNED_LONG_LONG to;
-  if (MHD_get_timeout(d->mhd, &to) == MHD_YES) uv_timer_start(&d->timer, apx_dash_timer_cb, (uint64_t)to, 0);
+  if (d->kick) uv_timer_start(&d->timer, apx_dash_timer_cb, 0, 0);
+  else if (MHD_get_timeout(d->mhd, &to) == MHD_YES) uv_timer_start(&d->timer, apx_dash_timer_cb, (uint64_t)to, 0);
   else uv_timer_stop(&d->timer);
 }
 
@@ -186,7 +196,7 @@ static ssize_t apx_stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
       apx_buf_puts(&s->buf, ": ping\n\n"); /* finds connections whose reader is gone */
     }
     int more = 1;
-    while (!s->ended && s->buf.len < 16384 && more > 0) {
+    while (!s->ended && !s->resting && s->buf.len < 16384 && more > 0) {
       more = s->ops->fill(s, s->ud, &s->buf);
       if (more < 0) s->ended = true;
     }
@@ -237,11 +247,41 @@ int apx_dash_reply_stream(apx_dash_req *r, const char *ctype, const apx_dash_str
   return apx_dash_send(r, 200, resp);
 }
 
+static void apx_dash_tick_cb(uv_timer_t *t) {
+  apx_dash *d = t->data;
+  bool any = false;
+  for (apx_dash_stream *s = d->streams; s; s = s->next)
+    if (s->resting) {
+      /* Woken or not: what it had left (more than one event's worth) goes now. */
+      s->resting = false;
+      s->woken = false;
+      apx_dash_stream_wake(s);
+      any = true;
+    }
+  if (!any) {
+    uv_timer_stop(&d->tick);
+    d->tick_on = false;
+  }
+}
+
+void apx_dash_stream_rest(apx_dash_stream *s) {
+  s->resting = true;
+  if (!s->d->tick_on && s->d->handles_on) {
+    s->d->tick_on = true;
+    uv_timer_start(&s->d->tick, apx_dash_tick_cb, 100, 100);
+  }
+}
+
 void apx_dash_stream_wake(apx_dash_stream *s) {
+  if (s->resting) {
+    s->woken = true;
+    return;
+  }
   if (!s->suspended) return;
   s->suspended = false;
   MHD_resume_connection(s->conn);
   /* MHD_run must look at it: soon, from the loop (not from inside a callback of run mode). */
+  s->d->kick = true;
   if (s->d->handles_on) uv_timer_start(&s->d->timer, apx_dash_timer_cb, 0, 0);
 }
 
@@ -420,6 +460,9 @@ static int apx_dash_attach(void *ud, apx_mon *mon, uv_loop_t *loop) {
   d->timer.data = d;
   uv_timer_init(loop, &d->ping);
   d->ping.data = d;
+  uv_timer_init(loop, &d->tick);
+  d->tick.data = d;
+  uv_unref((uv_handle_t *)&d->tick);
   uv_timer_start(&d->ping, apx_dash_ping_cb, APX_DASH_PING_MS, APX_DASH_PING_MS);
   /* The dashboard alone must not keep the run going. */
   uv_unref((uv_handle_t *)&d->poll);
@@ -444,6 +487,7 @@ static void apx_dash_detach(void *ud) {
     uv_close((uv_handle_t *)&d->poll, apx_noop_close);
     uv_close((uv_handle_t *)&d->timer, apx_noop_close);
     uv_close((uv_handle_t *)&d->ping, apx_noop_close);
+    uv_close((uv_handle_t *)&d->tick, apx_noop_close);
   }
   if (d->mhd) {
     for (apx_dash_stream *s = d->streams; s; s = s->next) {

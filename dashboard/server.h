@@ -101,6 +101,9 @@ int apx_dash_reply_stream(apx_dash_req *r, const char *ctype, const apx_dash_str
                           apx_dash_stream **out);
 /* New data for a stream: fill() will be called again soon. */
 void apx_dash_stream_wake(apx_dash_stream *s);
+/* From fill(): the stream rests until the next tick (100 ms) even if woken,
+ * so that a page is not sent more than it can draw. */
+void apx_dash_stream_rest(apx_dash_stream *s);
 /* Every open stream (for a broadcast: each module keeps its own list). */
 
 /* The monitor (NULL before run mode attaches and after it detaches). */

@@ -152,8 +152,9 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
     }
     if (!u->has_process) break;
     apx_run_exit_text(st, sizeof st, u->exit_status, u->exit_signal);
-    if (run->fsm.stopping)
-      apx_run_say(run, "%s: stopped (%s%s)", u->name, st, u->killed ? ", after the grace period" : "");
+    if (run->fsm.stopping || u->user_stopped)
+      apx_run_say(run, "%s: stopped%s (%s%s)", u->name, u->user_stopped && !run->fsm.stopping ? " from the dashboard" : "",
+                  st, u->killed ? ", after the grace period" : "");
     else if (u->exit_status == 0 && u->exit_signal == 0)
       apx_run_say(run, "%s: %sfinished%s (%s)", u->name, apx_run_style(run, GREEN), apx_run_style(run, RESET), st);
     else

@@ -25,8 +25,10 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # verify) and jq for the plugin tests (tests/plugins/); podman for run
 # mode's second engine, with netavark and aardvark-dns (without recommends
 # apt would pick the CNI plugins, whose networks resolve no container names).
+# chromium: the dashboard's tests drive Debian's headless Chromium with
+# playwright-core (tests/dashboard/, which downloads no browser).
 test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
-  systemd jq podman netavark aardvark-dns)
+  systemd jq podman netavark aardvark-dns chromium)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine
 # tests/compose-up starts privately).
 rec_pkgs=(docker-compose docker.io)
@@ -65,8 +67,9 @@ else
 fi
 
 # Node packages (committed lockfiles, registry only): the validators
-# (tests/tools), the OpenTelemetry SDK of the telemetry test's services (tests/dashboard/otel-app).
-for tools in tests/tools tests/dashboard/otel-app; do
+# (tests/tools), playwright-core for the dashboard's browser tests (tests/dashboard), the
+# OpenTelemetry SDK of the telemetry test's services (tests/dashboard/otel-app).
+for tools in tests/tools tests/dashboard tests/dashboard/otel-app; do
   stamp=$tools/node_modules/.apx-lock-sha256
   want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then

@@ -293,8 +293,71 @@ static void test_helpers(void) {
   CHECK(strspn(a, "-_.~") == 8, "special only: drawn from -_.~ (%s)", a);
 }
 
+/* A watcher's commands (the dashboard): explicit_start, stop of one unit,
+ * restart, start again after a stop. */
+static void test_user_commands(apx_arena *a) {
+  apx_run_unit *db = unit("db", 0), *api = unit("api", 0), *later = unit("later", 0);
+  later->manual = true;
+  wait_on(api, APX_DEP_WAIT_HEALTHY, db);
+  apx_run_unit *us[] = {db, api, later};
+  apx_run_fsm f;
+  fake k;
+  setup(&f, &k, us, 3, a);
+  apx_run_fsm_start_all(&f);
+  apx_run_fsm_post(&f, db, APX_EV_PREPARED);
+  apx_run_fsm_post(&f, api, APX_EV_PREPARED);
+  CHECK(later->state == APX_ST_NOT_STARTED && api->state == APX_ST_RUNNING,
+        "explicit_start: not started with the others");
+  CHECK(apx_run_fsm_settled(&f), "... and the run counts as up without it");
+  apx_run_fsm_post(&f, later, APX_EV_USER_START);
+  CHECK(later->state == APX_ST_STARTING, "a watcher's start takes it through its waits to starting (%s)",
+        apx_run_state_name(later->state));
+  apx_run_fsm_post(&f, later, APX_EV_PREPARED);
+  CHECK(later->state == APX_ST_RUNNING && later->starts == 1, "... and it runs");
+  /* Stop one unit: the others go on. */
+  k.log[0] = '\0';
+  apx_run_fsm_post(&f, db, APX_EV_USER_STOP);
+  CHECK(db->state == APX_ST_STOPPING && strstr(k.log, "stop db;") && api->state == APX_ST_RUNNING,
+        "a watcher's stop signals that unit only");
+  exit_with(&f, db, 0, 15);
+  CHECK(db->state == APX_ST_FINISHED && db->user_stopped && !f.stopping, "... it finishes; the run is not stopping");
+  apx_run_fsm_post(&f, db, APX_EV_USER_START);
+  CHECK(db->state == APX_ST_STARTING, "a stopped unit starts again (%s)", apx_run_state_name(db->state));
+  apx_run_fsm_post(&f, db, APX_EV_PREPARED);
+  CHECK(db->state == APX_ST_RUNNING && db->starts == 2, "... a second start");
+  /* Restart: stop, then start once down. */
+  db->restart_asked = true;
+  apx_run_fsm_post(&f, db, APX_EV_USER_STOP);
+  CHECK(db->state == APX_ST_STOPPING, "restart: first a stop");
+  exit_with(&f, db, 0, 15);
+  CHECK(db->state == APX_ST_STARTING && !db->restart_asked, "... then it waits and starts again (%s)",
+        apx_run_state_name(db->state));
+  apx_run_fsm_post(&f, db, APX_EV_PREPARED);
+  CHECK(db->state == APX_ST_RUNNING && db->starts == 3, "... and runs: three starts");
+  /* A unit waiting for a stopped one: stopped while waiting. */
+  apx_run_fsm_post(&f, api, APX_EV_USER_STOP);
+  exit_with(&f, api, 0, 15);
+  CHECK(api->state == APX_ST_FINISHED, "api stopped");
+  apx_run_fsm_post(&f, db, APX_EV_USER_STOP);
+  apx_run_fsm_post(&f, api, APX_EV_USER_START);
+  CHECK(api->state == APX_ST_WAITING, "started while db stops: api waits");
+  apx_run_fsm_post(&f, api, APX_EV_USER_STOP);
+  CHECK(api->state == APX_ST_FINISHED, "a waiting unit stops at once");
+  /* Meaningless commands are ignored by the table. */
+  apx_run_fsm_post(&f, later, APX_EV_USER_START);
+  CHECK(later->state == APX_ST_RUNNING && later->starts == 1, "a start of a running unit does nothing");
+  /* Shutdown still stops everything. */
+  apx_run_fsm_stop_all(&f);
+  exit_with(&f, later, 0, 15);
+  exit_with(&f, db, 0, 15);
+  CHECK(apx_run_fsm_done(&f), "shutdown after commands ends every unit");
+  free_units(us, 3);
+  apx_run_fsm_free(&f);
+}
+
 int main(void) {
   apx_arena *a = apx_arena_new();
+  test_user_commands(a);
   test_start_order(a);
   test_failures(a);
   test_restart(a);
