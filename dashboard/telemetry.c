@@ -29,6 +29,7 @@ typedef struct tel_event {
 typedef struct tel_span {
   apx_tel_resource *res;
   tel_scope *scope;
+  uint64_t seq; /* order of arrival over the store */
   uint8_t span_id[8], parent_id[8];
   bool has_parent;
   int kind, status_code;
@@ -49,9 +50,9 @@ typedef struct tel_trace {
   tel_span **spans;
   uint32_t nspans, cap, nres, rescap;
   tel_trace_res *res;
-  uint64_t start, end, seq;
+  uint64_t start, end, seq, updated; /* updated: seq of its last span */
   bool has_error;
-  struct tel_trace *prev, *next; /* all traces, oldest first */
+  struct tel_trace *prev, *next; /* all traces, the least recently updated first */
 } tel_trace;
 
 typedef struct tel_log {
@@ -571,6 +572,15 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
     t->spans = xrealloc(t->spans, t->cap * sizeof *t->spans);
   }
   t->spans[t->nspans++] = sp;
+  sp->seq = t->updated = ++s->seq;
+  if (t != s->newest) { /* to the end of the list: the most recently updated */
+    if (t->prev) t->prev->next = t->next; else s->oldest = t->next;
+    t->next->prev = t->prev;
+    t->prev = s->newest;
+    t->next = NULL;
+    s->newest->next = t;
+    s->newest = t;
+  }
   tr->n++;
   r->nspans++;
   if (sp->start < t->start) t->start = sp->start;
@@ -1139,6 +1149,93 @@ cJSON *apx_tel_spans_json(const apx_tel_store *s, const apx_tel_query *q, int *s
   }
   *status = 200;
   return wrap(group_finish(&g), total, n);
+}
+
+static bool log_matches(const tel_log *lg, const apx_tel_query *q, const uint8_t *tid) {
+  if (lg->severity < q->min_severity) return false;
+  if (tid && (!lg->has_trace || memcmp(lg->trace_id, tid, 16) != 0)) return false;
+  if (q->has_error == 1 && lg->severity < 17) return false;
+  if (q->has_error == 0 && lg->severity >= 17) return false;
+  if (q->text && *q->text && !strcasestr(lg->body.value, q->text) && !kv_contains(lg->attrs, lg->nattrs, q->text))
+    return false;
+  return true;
+}
+
+static int log_seq_asc(const void *a, const void *b) { return log_seq_desc(b, a); }
+
+size_t apx_tel_logs_after(const apx_tel_store *s, const apx_tel_query *q, uint64_t after, size_t max,
+                          uint64_t *last, void (*emit)(void *ctx, cJSON *line), void *ctx) {
+  uint8_t tid[16];
+  bool by_trace = q->trace_id && apx_tel_hex_decode(q->trace_id, tid, 16);
+  size_t n = 0, cap = 0;
+  const tel_log **hits = NULL;
+  for (size_t i = 0; i < s->nres; i++) {
+    const apx_tel_resource *r = s->res[i];
+    if (!resource_matches(r, q->resource)) continue;
+    for (size_t j = r->logs.n; j-- > 0;) { /* a ring is in arrival order: newest back to `after` */
+      const tel_log *lg = ring_at(&r->logs, j);
+      if (lg->seq <= after) break;
+      if (!log_matches(lg, q, by_trace ? tid : NULL)) continue;
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        hits = xrealloc(hits, cap * sizeof *hits);
+      }
+      hits[n++] = lg;
+    }
+  }
+  if (n) qsort(hits, n, sizeof *hits, log_seq_asc);
+  if (n > max) n = max;
+  for (size_t i = 0; i < n; i++) {
+    grouper g = {NULL, 0, "resourceLogs", "scopeLogs", "logRecords"};
+    group_add(&g, hits[i]->res, hits[i]->scope, log_json(hits[i]));
+    emit(ctx, group_finish(&g));
+    *last = hits[i]->seq;
+  }
+  /* Nothing matched: what was looked at need not be looked at again. */
+  if (!n && s->seq > *last) *last = s->seq;
+  free(hits);
+  return n;
+}
+
+typedef struct span_hit {
+  const tel_trace *t;
+  const tel_span *sp;
+} span_hit;
+
+static int span_hit_cmp(const void *a, const void *b) {
+  const span_hit *x = a, *y = b;
+  return x->sp->seq < y->sp->seq ? -1 : x->sp->seq > y->sp->seq;
+}
+
+size_t apx_tel_spans_after(const apx_tel_store *s, const apx_tel_query *q, uint64_t after, size_t max,
+                           uint64_t *last, void (*emit)(void *ctx, cJSON *line), void *ctx) {
+  uint8_t tid[16];
+  bool by_trace = q->trace_id && apx_tel_hex_decode(q->trace_id, tid, 16);
+  size_t n = 0, cap = 0;
+  span_hit *hits = NULL;
+  /* The list ends with the most recently updated traces. */
+  for (const tel_trace *t = s->newest; t && t->updated > after; t = t->prev) {
+    if (by_trace && memcmp(t->id, tid, 16) != 0) continue;
+    for (uint32_t i = 0; i < t->nspans; i++) {
+      if (t->spans[i]->seq <= after || !span_matches(t->spans[i], q)) continue;
+      if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        hits = xrealloc(hits, cap * sizeof *hits);
+      }
+      hits[n++] = (span_hit){t, t->spans[i]};
+    }
+  }
+  if (n) qsort(hits, n, sizeof *hits, span_hit_cmp);
+  if (n > max) n = max;
+  for (size_t i = 0; i < n; i++) {
+    grouper g = {NULL, 0, "resourceSpans", "scopeSpans", "spans"};
+    group_add(&g, hits[i].sp->res, hits[i].sp->scope, span_json(hits[i].t, hits[i].sp));
+    emit(ctx, group_finish(&g));
+    *last = hits[i].sp->seq;
+  }
+  if (!n && s->seq > *last) *last = s->seq;
+  free(hits);
+  return n;
 }
 
 static const tel_span *trace_root(const tel_trace *t) {

@@ -151,11 +151,21 @@ cJSON *apx_tel_resources_json(const apx_tel_store *s);
 cJSON *apx_tel_logs_json(const apx_tel_store *s, const apx_tel_query *q, int *status);
 /* {"data": {"resourceSpans": [...]}, totalCount, returnedCount} */
 cJSON *apx_tel_spans_json(const apx_tel_store *s, const apx_tel_query *q, int *status);
-/* Traces, newest first, each summarized ("traces": [{traceId, name,
+/* Traces, the most recently updated first, each summarized ("traces": [{traceId, name,
  * startTimeUnixNano, durationMs, spanCount, resources, hasError}]) beside
  * the OTLP data of their spans. */
 cJSON *apx_tel_traces_json(const apx_tel_store *s, const apx_tel_query *q, int *status);
 cJSON *apx_tel_trace_json(const apx_tel_store *s, const char *trace_id, int *status);
+/* Following (Aspire's ?follow=true): the records that match q added after
+ * sequence number `after` (0: all kept), oldest first, at most max; each is
+ * passed to emit as one OTLP/JSON object of its own ({"resourceLogs": [one
+ * record]} or {"resourceSpans": [...]}) that emit takes. Returns how many;
+ * *last becomes the sequence number of the last one seen. */
+size_t apx_tel_logs_after(const apx_tel_store *s, const apx_tel_query *q, uint64_t after, size_t max,
+                          uint64_t *last, void (*emit)(void *ctx, cJSON *line), void *ctx);
+size_t apx_tel_spans_after(const apx_tel_store *s, const apx_tel_query *q, uint64_t after, size_t max,
+                           uint64_t *last, void (*emit)(void *ctx, cJSON *line), void *ctx);
+
 /* Instruments per resource: {"resources": [{"name", "instruments": [{"scope",
  * "name", "description", "unit", "kind", "series": [{"attributes",
  * "points": [[timeMs, value], ...]}]}]}]}; q->resource and q->text (an

@@ -13,15 +13,42 @@
 
 extern const apx_dash_module apx_dash_mod_telemetry;
 
-static apx_tel_store *store_of(apx_dash *d) { return *apx_dash_module_data(d, &apx_dash_mod_telemetry); }
+enum { TEL_FOLLOW_BATCH = 500 }; /* records per fill of a following stream */
+
+typedef struct tel_follow tel_follow;
+
+typedef struct tel_part {
+  apx_tel_store *store;
+  tel_follow *follows; /* open ?follow=true streams, woken by each export */
+} tel_part;
+
+/* One ?follow=true reply: NDJSON, one OTLP/JSON record per line. */
+struct tel_follow {
+  tel_part *part;
+  apx_dash_stream *s;
+  bool spans;
+  apx_tel_query q;
+  char *resource, *trace_id, *text; /* the query's strings, owned */
+  uint64_t cursor;
+  tel_follow *prev, *next;
+};
+
+static tel_part *part_of(apx_dash *d) { return *apx_dash_module_data(d, &apx_dash_mod_telemetry); }
+static apx_tel_store *store_of(apx_dash *d) { return part_of(d)->store; }
 
 static int tel_init(apx_dash *d) {
-  *apx_dash_module_data(d, &apx_dash_mod_telemetry) = apx_tel_new(NULL);
+  tel_part *p = calloc(1, sizeof *p);
+  if (!p) return -1;
+  p->store = apx_tel_new(NULL);
+  *apx_dash_module_data(d, &apx_dash_mod_telemetry) = p;
   return 0;
 }
 
 static void tel_free(apx_dash *d) {
-  apx_tel_free(store_of(d));
+  tel_part *p = part_of(d);
+  /* The server ends the streams (done) before the parts are freed. */
+  apx_tel_free(p->store);
+  free(p);
   *apx_dash_module_data(d, &apx_dash_mod_telemetry) = NULL;
 }
 
@@ -33,7 +60,64 @@ static int tel_receive(apx_dash_req *r) {
                   r->body, r->body_len, &res);
   int rc = apx_dash_reply(r, (unsigned)res.status, res.content_type, res.body, res.body_len);
   free(res.body);
+  if (res.accepted)
+    for (tel_follow *f = part_of(r->dash)->follows; f; f = f->next) apx_dash_stream_wake(f->s);
   return rc;
+}
+
+static void follow_line(void *ctx, cJSON *line) {
+  apx_buf *out = ctx;
+  char *t = cJSON_PrintUnformatted(line);
+  cJSON_Delete(line);
+  if (!t) return;
+  apx_buf_puts(out, t);
+  apx_buf_putc(out, '\n');
+  cJSON_free(t);
+}
+
+static int follow_fill(apx_dash_stream *s, void *ud, apx_buf *out) {
+  tel_follow *f = ud;
+  size_t n = f->spans ? apx_tel_spans_after(f->part->store, &f->q, f->cursor, TEL_FOLLOW_BATCH, &f->cursor, follow_line, out)
+                      : apx_tel_logs_after(f->part->store, &f->q, f->cursor, TEL_FOLLOW_BATCH, &f->cursor, follow_line, out);
+  (void)s;
+  return n == TEL_FOLLOW_BATCH ? 1 : 0; /* a full batch: more now; else sleep until an export */
+}
+
+static void follow_done(void *ud) {
+  tel_follow *f = ud;
+  if (f->prev) f->prev->next = f->next;
+  else f->part->follows = f->next;
+  if (f->next) f->next->prev = f->prev;
+  free(f->resource);
+  free(f->trace_id);
+  free(f->text);
+  free(f);
+}
+
+static const apx_dash_stream_ops follow_ops = {follow_fill, follow_done};
+
+static char *dup_or_null(const char *v) { return v ? strdup(v) : NULL; }
+
+/* ?follow=true: what is kept first, then each new record as it comes. */
+static int tel_follow_start(apx_dash_req *r, const apx_tel_query *q, bool spans) {
+  tel_part *p = part_of(r->dash);
+  tel_follow *f = calloc(1, sizeof *f);
+  if (!f) return apx_dash_reply_error(r, 500, "out of memory");
+  f->part = p;
+  f->spans = spans;
+  f->q = *q;
+  f->q.resource = f->resource = dup_or_null(q->resource);
+  f->q.trace_id = f->trace_id = dup_or_null(q->trace_id);
+  f->q.text = f->text = dup_or_null(q->text);
+  f->next = p->follows;
+  if (p->follows) p->follows->prev = f;
+  p->follows = f;
+  return apx_dash_reply_stream(r, "application/x-ndjson", &follow_ops, f, &f->s);
+}
+
+static bool follow_asked(apx_dash_req *r) {
+  const char *v = apx_dash_query(r, "follow");
+  return v && strcasecmp(v, "true") == 0;
 }
 
 /* ?resource=&traceId=&severity=&hasError=&limit=&text=&summary= ; false
@@ -86,6 +170,12 @@ static int tel_logs(apx_dash_req *r) {
   apx_tel_query q;
   int rc, status = 404;
   if (!tel_query(r, &q, &rc)) return rc;
+  if (follow_asked(r)) {
+    cJSON *probe = apx_tel_logs_json(store_of(r->dash), &(apx_tel_query){.resource = q.resource, .trace_id = q.trace_id, .has_error = -1, .limit = 1}, &status);
+    if (!probe) return tel_answer(r, NULL, status, "no such resource");
+    cJSON_Delete(probe);
+    return tel_follow_start(r, &q, false);
+  }
   return tel_answer(r, apx_tel_logs_json(store_of(r->dash), &q, &status), status, "no such resource");
 }
 
@@ -93,6 +183,12 @@ static int tel_spans(apx_dash_req *r) {
   apx_tel_query q;
   int rc, status = 404;
   if (!tel_query(r, &q, &rc)) return rc;
+  if (follow_asked(r)) {
+    cJSON *probe = apx_tel_spans_json(store_of(r->dash), &(apx_tel_query){.resource = q.resource, .trace_id = q.trace_id, .has_error = -1, .limit = 1}, &status);
+    if (!probe) return tel_answer(r, NULL, status, "no such resource");
+    cJSON_Delete(probe);
+    return tel_follow_start(r, &q, true);
+  }
   return tel_answer(r, apx_tel_spans_json(store_of(r->dash), &q, &status), status, "no such resource");
 }
 

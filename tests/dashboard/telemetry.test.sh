@@ -98,6 +98,20 @@ for _ in $(seq 50); do
 done
 grep -q '"points":\[\[[0-9]*,[0-9.]*\],\[' <<< "$m" && ok "the frontend's counter has recent points" || { not_ok "metrics points"; head -c 800 <<< "$m" | diag; }
 
+# ?follow=true (Aspire's streaming): NDJSON, what is kept, then new records as they come.
+for what in logs spans; do
+  kept=$(api "/api/telemetry/$what?resource=catalog&limit=1" | sed -n 's/.*"totalCount":\([0-9]*\).*/\1/p')
+  curl -s -N --max-time 3 -D "$T/follow.h" -H "Authorization: Bearer $token" \
+    "$base/api/telemetry/$what?resource=catalog&follow=true" > "$T/follow.$what"
+  lines=$(grep -c '^{"resource' "$T/follow.$what")
+  if grep -qi '^content-type: application/x-ndjson' "$T/follow.h" && [ "$lines" -gt "${kept:-0}" ] &&
+    [ "$(grep -vc '"service.name","value":{"stringValue":"catalog"' "$T/follow.$what")" = 0 ]; then
+    ok "$what?follow=true: NDJSON, the $kept kept then new ones ($lines lines in 3 s), catalog's only"
+  else
+    not_ok "$what?follow=true ($lines lines, $kept kept)"; head -c 600 "$T/follow.$what" | diag; diag < "$T/follow.h"
+  fi
+done
+
 # The receiver's answers.
 code() { curl -s -o "$T/body" -w '%{http_code}' "$@"; }
 c=$(code -X POST -H 'Content-Type: application/x-protobuf' --data-binary '' "$base/v1/traces")

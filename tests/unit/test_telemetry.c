@@ -61,6 +61,12 @@ static void add_log(apx_tel_store *s, apx_tel_resource *r, int sev, const char *
   apx_tel_add_log(s, r, &sc, &in, &why);
 }
 
+static void count_line(void *ctx, cJSON *line) {
+  int *n = ctx;
+  if (cJSON_GetObjectItem(line, "resourceLogs") || cJSON_GetObjectItem(line, "resourceSpans")) (*n)++;
+  cJSON_Delete(line);
+}
+
 static char *print(cJSON *j) {
   char *t = cJSON_PrintUnformatted(j);
   return t;
@@ -131,6 +137,22 @@ static void test_logs(void) {
   CHECK(strstr(t, "from web") && strstr(t, "line 7"), "the limit keeps the newest records");
   free(t);
   cJSON_Delete(o);
+  /* following: what is kept, then only what is new */
+  uint64_t cur = 0;
+  int lines = 0;
+  apx_tel_query fq = {.has_error = -1};
+  size_t got = apx_tel_logs_after(s, &fq, 0, 4, &cur, count_line, &lines);
+  got += apx_tel_logs_after(s, &fq, cur, 100, &cur, count_line, &lines);
+  CHECK(got == 6 && lines == 6, "follow: the 6 kept records in two batches, one object each (%zu)", got);
+  CHECK(apx_tel_logs_after(s, &fq, cur, 100, &cur, count_line, &lines) == 0, "follow: nothing new, nothing sent");
+  add_log(s, w, 9, "late");
+  add_log(s, a, 9, "later");
+  fq.resource = "web";
+  CHECK(apx_tel_logs_after(s, &fq, cur, 100, &cur, count_line, &lines) == 1, "follow with a resource: only its new record");
+  CHECK(apx_tel_logs_after(s, &fq, cur, 100, &cur, count_line, &lines) == 0, "follow with a resource: then nothing");
+  fq.resource = NULL;
+  CHECK(apx_tel_logs_after(s, &fq, cur, 100, &cur, count_line, &lines) == 0,
+        "the cursor moved past the other resource's record it did not match");
   CHECK(apx_tel_severity_parse("information") == 9 && apx_tel_severity_parse("Critical") == 21 &&
             apx_tel_severity_parse("bogus") == -1 && apx_tel_severity_parse("30") == -1,
         "severity names parse as Aspire's");
@@ -209,6 +231,15 @@ static void test_traces(void) {
   CHECK(cJSON_GetObjectItem(o, "totalCount")->valueint == 0, "hasError=true: none left");
   cJSON_Delete(o);
 
+  {
+    uint64_t cur = 0;
+    int lines = 0;
+    apx_tel_query fq = {.has_error = -1};
+    size_t all = apx_tel_spans_after(s, &fq, 0, 1000, &cur, count_line, &lines);
+    add_span(s, a, 2, 900, 0, "late span in an old trace", 20000000, 20000001, 0);
+    size_t late = apx_tel_spans_after(s, &fq, cur, 1000, &cur, count_line, &lines);
+    CHECK(all == 6 && late == 1 && lines == 7, "follow spans: the 6 kept, then the one added to an older trace (%zu, %zu)", all, late);
+  }
   /* refused spans leave the store unchanged */
   apx_tel_span_in bad = {0};
   bad.name = "x";
