@@ -441,6 +441,8 @@ static int apx_get_resource(apx_dash_req *r) {
   return apx_dash_reply_json(r, 200, apx_unit_of(apx_dash_mon(r->dash), (size_t)i, true, rev && strcmp(rev, "1") == 0));
 }
 
+/* POST …/start|stop|restart: a unit's name acts on that unit; a resource's
+ * (with replicas "api", units "api", "api.1") on every replica. */
 static int apx_post_resource(apx_dash_req *r) {
   const char *what;
   long i = apx_split(r, &what);
@@ -450,9 +452,24 @@ static int apx_post_resource(apx_dash_req *r) {
   else if (strcmp(what, "stop") == 0) cmd = APX_MON_STOP;
   else if (strcmp(what, "restart") == 0) cmd = APX_MON_RESTART;
   else return apx_dash_reply_error(r, 404, "the commands are start, stop and restart");
-  char why[256];
   apx_mon *m = apx_dash_mon(r->dash);
-  if (apx_mon_command(m, (size_t)i, cmd, why, sizeof why) != 0) return apx_dash_reply_error(r, 409, why);
+  const char *slash = strchr(r->tail, '/');
+  char *name = apx_arena_strndup(r->arena, r->tail, slash ? (size_t)(slash - r->tail) : strlen(r->tail));
+  apx_mon_unit u;
+  apx_mon_snapshot(m, (size_t)i, &u, r->arena, 0);
+  bool whole = strcmp(u.resource, name) == 0 && u.replicas > 1;
+  char why[256];
+  int done = 0;
+  for (size_t k = 0; k < apx_mon_count(m); k++) {
+    if (whole) {
+      apx_mon_snapshot(m, k, &u, r->arena, 0);
+      if (strcmp(u.resource, name) != 0) continue;
+    } else if (k != (size_t)i) {
+      continue;
+    }
+    if (apx_mon_command(m, k, cmd, why, sizeof why) == 0) done++;
+  }
+  if (!done) return apx_dash_reply_error(r, 409, why);
   return apx_dash_reply_json(r, 202, apx_unit_of(m, (size_t)i, false, false));
 }
 

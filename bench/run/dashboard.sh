@@ -90,7 +90,9 @@ if [ $cg = 1 ] && command -v valgrind > /dev/null; then
     sleep $((secs + 8))
     stop $pid_of_run
     [ $mode = dash ] && { wait $bpid || :; }
-    ir=$(callgrind_annotate "$out/cg-$mode.out" 2> /dev/null | awk '/PROGRAM TOTALS/ {print $1; exit}')
+    # aspirec's own count (the watchdog, a fork, has its own line).
+    main=$(grep -m1 -oE '^==[0-9]+== Command:' "$out/cg-$mode.log" | grep -oE '[0-9]+')
+    ir=$(grep -E "^==$main== Collected : " "$out/cg-$mode.log" | grep -oE '[0-9]+$' || echo '?')
     echo "callgrind Ir, $mode: $ir"
   done
 fi

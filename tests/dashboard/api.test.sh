@@ -28,6 +28,11 @@ executable later {
   args = ["-c", "echo later up; exec sleep 1000"]
   explicit_start = true
 }
+executable pair {
+  command = "sh"
+  args = ["-c", "echo pair up; exec sleep 1000"]
+  replicas = 2
+}
 APX
 run_start "$T/out" "$T/app.apx" --run --no-color --state-dir="$T/state"
 MAIN_PID=$RUN_PID
@@ -70,7 +75,7 @@ check "Host must be this server (a rebound name is refused)" \
 # The API.
 curl -s "${A[@]}" "$base/api/resources" > "$T/res.json"
 check "GET /api/resources lists every resource" \
-  python3 -c "import json,sys; r=json.load(open('$T/res.json'))['resources']; sys.exit(0 if [u['name'] for u in r]==['db','api','later'] else 1)"
+  python3 -c "import json,sys; r=json.load(open('$T/res.json'))['resources']; sys.exit(0 if [u['name'] for u in r]==['db','api','later','pair.0','pair.1'] else 1)"
 check "the explicit_start resource is not started" \
   python3 -c "import json,sys; r={u['name']:u for u in json.load(open('$T/res.json'))['resources']}; sys.exit(0 if r['later']['state']=='not started' and r['later']['explicitStart'] else 1)"
 curl -s "${A[@]}" "$base/api/resources/db" > "$T/db.json"
@@ -115,6 +120,12 @@ wait_for_text "$T/out" 'api: started \(pid [0-9]+\)[^$]*' 10
 for _ in $(seq 50); do [ "$(grep -c 'api: started' "$T/out")" -ge 2 ] && break; sleep 0.1; done
 pid2=$(grep -oE 'api: started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | tail -1)
 check "... gives a new process ($pid1 -> $pid2)" test -n "$pid2" -a "$pid1" != "$pid2"
+check "restart of a resource with replicas" test "$(code -X POST "${A[@]}" "$base/api/resources/pair/restart")" = 202
+for _ in $(seq 300); do [ "$(grep -cE 'pair\.[01]: started' "$T/out")" -ge 4 ] && break; sleep 0.1; done
+check "... restarts every replica" test "$(grep -cE 'pair\.[01]: started' "$T/out")" = 4
+check "restart of one replica by its own name" test "$(code -X POST "${A[@]}" "$base/api/resources/pair.1/restart")" = 202
+for _ in $(seq 300); do [ "$(grep -c 'pair.1: started' "$T/out")" -ge 3 ] && break; sleep 0.1; done
+check "... restarts that one only" test "$(grep -c 'pair.1: started' "$T/out")-$(grep -c 'pair.0: started' "$T/out")" = 3-2
 check "a second start of a running resource is refused (409)" test "$(code -X POST "${A[@]}" "$base/api/resources/db/start")" = 409
 check "stop through the API" test "$(code -X POST "${A[@]}" "$base/api/resources/later/stop")" = 202
 wait_for_text "$T/out" 'later: (stopped|finished)' 10
