@@ -165,7 +165,7 @@
 
   // ---- traces -------------------------------------------------------------------------
 
-  const traces = { sec: null, state: { resource: "", text: "" }, id: "", selected: "" };
+  const traces = { sec: null, state: { resource: "", text: "", errors: false }, id: "", selected: "" };
   traces.show = function (sec, args) {
     this.sec = sec;
     const id = args && args[0] ? args[0] : "";
@@ -180,13 +180,16 @@
   traces.buildList = function (sec) {
     this.resSel = h("select", { id: "tr-resource", "aria-label": "Resource" });
     this.text = h("input", { id: "tr-filter", type: "search", placeholder: "Filter span names or attributes", value: this.state.text });
-    const changed = () => { this.state.resource = this.resSel.value; this.state.text = this.text.value; this.refresh(); };
+    this.errors = h("input", { type: "checkbox", id: "tr-errors", checked: this.state.errors });
+    const changed = () => { this.state.resource = this.resSel.value; this.state.text = this.text.value; this.state.errors = this.errors.checked; this.refresh(); };
     this.resSel.addEventListener("change", changed);
     this.text.addEventListener("input", changed);
+    this.errors.addEventListener("change", changed);
     this.count = h("span", { class: "muted" });
     this.note = h("div");
     this.body = h("tbody");
-    sec.append(h("h2", { text: "Traces" }), h("div", { class: "tl-bar" }, this.resSel, this.text, this.count), this.note,
+    sec.append(h("h2", { text: "Traces" }), h("div", { class: "tl-bar" }, this.resSel, this.text,
+      h("label", { class: "tl-check" }, this.errors, " Errors only"), this.count), this.note,
       h("table", { class: "grid", id: "tr-table" }, h("thead", {}, h("tr", {}, ["Time", "Name", "Resources", "Spans", "Duration"].map((t) => h("th", { text: t })))), this.body));
   };
   traces.buildDetail = function (sec) {
@@ -202,6 +205,7 @@
     const q = new URLSearchParams({ limit: "200", summary: "true" });
     if (this.state.resource) q.set("resource", this.state.resource);
     if (this.state.text) q.set("text", this.state.text);
+    if (this.state.errors) q.set("hasError", "true");
     const r = await api("/api/telemetry/traces?" + q);
     this.count.textContent = `${r.returnedCount} of ${r.totalCount}`;
     this.note.replaceChildren(...[droppedNote("traces", "traces", "10,000")].filter(Boolean));

@@ -80,6 +80,14 @@ try {
   ok(nspans >= 4, `its span count (${nspans})`);
   ok(/\d/.test(await row.locator("td.tr-dur").textContent()), "its duration");
   await page.screenshot({ path: path.join(outDir, "traces.png") });
+  await page.check("#tr-errors");
+  const errRows = await until(async () => {
+    const ids = await page.locator("#tr-table tr.tr-row").evaluateAll((trs) => trs.map((t) => t.dataset.trace));
+    return ids.length === 1 && ids[0] === "0af7651916cd43dd8448eb211c80319c";
+  });
+  ok(errRows, "errors only: just the trace whose span failed (sent by hand with status 2)");
+  await page.uncheck("#tr-errors");
+  await until(() => row.isVisible());
 
   // The waterfall across resources.
   await row.click();

@@ -122,7 +122,7 @@ c=$(code -X POST -H 'Content-Type: text/plain' -H "x-otlp-api-key: $key" --data-
 check "with the key but text/plain: 415 ($c)" test "$c" = 415
 c=$(code -X POST -H 'Content-Type: application/x-protobuf' -H "x-otlp-api-key: $key" --data-binary $'\xff\xff\xff\xff' "$base/v1/metrics")
 check "garbage protobuf: 400 ($c)" test "$c" = 400
-printf '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"curl"}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"by hand","kind":1,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000100000000"},{"traceId":"00","spanId":"b7ad6b7169203331","name":"bad"}]}]}]}' > "$T/spans.json"
+printf '{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"curl"}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"by hand","kind":1,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000100000000","status":{"code":2,"message":"boom"}},{"traceId":"00","spanId":"b7ad6b7169203331","name":"bad"}]}]}]}' > "$T/spans.json"
 gzip -c "$T/spans.json" > "$T/spans.json.gz"
 c=$(code -X POST -H 'Content-Type: application/json' -H 'Content-Encoding: gzip' -H "x-otlp-api-key: $key" --data-binary @"$T/spans.json.gz" "$base/v1/traces")
 [ "$c" = 200 ] && grep -q '"partialSuccess":{"rejectedSpans":"1"' "$T/body" &&
