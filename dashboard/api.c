@@ -27,6 +27,7 @@ typedef struct apx_res_stream apx_res_stream;
 typedef struct apx_api {
   apx_dash *d;
   size_t n;             /* units */
+  char **names;         /* of the units (a line names its unit) */
   apx_dash_ring *rings;
   uint64_t seq;         /* of the last line, over every unit */
   size_t **waiters;     /* per unit: the units that wait on it or reference it */
@@ -234,7 +235,7 @@ static void apx_api_line(apx_dash *d, size_t unit, const char *s, size_t n, bool
     if (ls->unit < 0 || (size_t)ls->unit == unit) apx_dash_stream_wake(ls->s);
 }
 
-static cJSON *apx_line_json(apx_api *api, apx_mon *m, size_t unit, const apx_dash_line *l, apx_arena *a) {
+static cJSON *apx_line_json(apx_api *api, size_t unit, const apx_dash_line *l, apx_arena *a) {
   const char *p1, *p2;
   size_t n1, n2;
   apx_dash_ring_text(&api->rings[unit], l, &p1, &n1, &p2, &n2);
@@ -248,9 +249,7 @@ static cJSON *apx_line_json(apx_api *api, apx_mon *m, size_t unit, const apx_das
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "seq", (double)l->seq);
   cJSON_AddNumberToObject(o, "t", (double)l->at_ms);
-  apx_mon_unit u;
-  apx_mon_snapshot(m, unit, &u, a, 0);
-  cJSON_AddStringToObject(o, "r", u.name);
+  cJSON_AddStringToObject(o, "r", api->names[unit]);
   cJSON_AddStringToObject(o, "text", t);
   if (l->cont) cJSON_AddBoolToObject(o, "cont", true);
   return o;
@@ -259,7 +258,7 @@ static cJSON *apx_line_json(apx_api *api, apx_mon *m, size_t unit, const apx_das
 /* The next batch of lines after `cursor` of one unit or all (merged by
  * seq), at most max; *missed: lines gone from the rings before they were
  * sent. Advances the cursor and the per-unit positions. */
-static cJSON *apx_lines_after(apx_api *api, apx_mon *m, long unit, uint64_t *cursor, uint64_t *next_abs,
+static cJSON *apx_lines_after(apx_api *api, long unit, uint64_t *cursor, uint64_t *next_abs,
                               size_t max, uint64_t *missed, bool *more) {
   cJSON *list = cJSON_CreateArray();
   apx_arena *a = apx_arena_new();
@@ -292,7 +291,7 @@ static cJSON *apx_lines_after(apx_api *api, apx_mon *m, long unit, uint64_t *cur
       break;
     }
     const apx_dash_line *l = apx_dash_ring_at(&api->rings[best], pos[best]);
-    cJSON_AddItemToArray(list, apx_line_json(api, m, best, l, a));
+    cJSON_AddItemToArray(list, apx_line_json(api, best, l, a));
     apx_arena_reset(a);
     bytes += l->len + 48;
     n++;
@@ -312,7 +311,7 @@ static int apx_logs_fill(apx_dash_stream *s, void *ud, apx_buf *out) {
   if (!m) return -1;
   uint64_t missed;
   bool more;
-  cJSON *lines = apx_lines_after(api, m, ls->unit, &ls->cursor, ls->next_abs, APX_EVENT_LINES, &missed, &more);
+  cJSON *lines = apx_lines_after(api, ls->unit, &ls->cursor, ls->next_abs, APX_EVENT_LINES, &missed, &more);
   if (missed) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "count", (double)missed);
@@ -386,7 +385,7 @@ static int apx_logs_reply(apx_dash_req *r, long unit) {
   size_t limit = (size_t)apx_num_arg(r, "limit", APX_PAGE_LINES);
   const char *fmt = apx_dash_query(r, "format");
   if (fmt && strcmp(fmt, "text") == 0) limit = SIZE_MAX;
-  cJSON *lines = apx_lines_after(api, m, unit, &after, next_abs, limit, &missed, &more);
+  cJSON *lines = apx_lines_after(api, unit, &after, next_abs, limit, &missed, &more);
   free(next_abs);
   if (fmt && strcmp(fmt, "text") == 0) {
     /* What the download gets: "name | text" per line, as on the terminal. */
@@ -485,7 +484,8 @@ static void apx_api_attach(apx_dash *d) {
   api->rings = calloc(n, sizeof *api->rings);
   api->waiters = calloc(n, sizeof *api->waiters);
   api->nwaiters = calloc(n, sizeof *api->nwaiters);
-  if (!api->rings || !api->waiters || !api->nwaiters) abort();
+  api->names = calloc(n, sizeof *api->names);
+  if (!api->rings || !api->waiters || !api->nwaiters || !api->names) abort();
   for (size_t i = 0; i < api->n; i++) apx_dash_ring_init(&api->rings[i], APX_RING_LINES, APX_RING_BYTES);
   /* Who waits on (or references) whom: a change of one unit changes what
    * its dependents are waiting for. */
@@ -493,6 +493,8 @@ static void apx_api_attach(apx_dash *d) {
   for (size_t i = 0; i < api->n; i++) {
     apx_mon_unit u;
     apx_mon_snapshot(m, i, &u, a, 0);
+    api->names[i] = strdup(u.name);
+    if (!api->names[i]) abort();
     for (size_t k = 0; k < u.nwaits + u.nrefs; k++) {
       const char *t = k < u.nwaits ? u.waits[k].target : u.refs[k - u.nwaits];
       for (size_t j = 0; j < api->n; j++) {
@@ -526,7 +528,9 @@ static void apx_api_free(apx_dash *d) {
   for (size_t i = 0; i < api->n; i++) {
     apx_dash_ring_free(&api->rings[i]);
     free(api->waiters[i]);
+    free(api->names[i]);
   }
+  free(api->names);
   free(api->rings);
   free(api->waiters);
   free(api->nwaiters);

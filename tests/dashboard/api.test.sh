@@ -28,6 +28,11 @@ executable later {
   args = ["-c", "echo later up; exec sleep 1000"]
   explicit_start = true
 }
+executable after {
+  command  = "sh"
+  args     = ["-c", "echo after up; exec sleep 1000"]
+  wait_for = [later]
+}
 executable pair {
   command = "sh"
   args = ["-c", "echo pair up; exec sleep 1000"]
@@ -75,9 +80,11 @@ check "Host must be this server (a rebound name is refused)" \
 # The API.
 curl -s "${A[@]}" "$base/api/resources" > "$T/res.json"
 check "GET /api/resources lists every resource" \
-  python3 -c "import json,sys; r=json.load(open('$T/res.json'))['resources']; sys.exit(0 if [u['name'] for u in r]==['db','api','later','pair.0','pair.1'] else 1)"
+  python3 -c "import json,sys; r=json.load(open('$T/res.json'))['resources']; sys.exit(0 if [u['name'] for u in r]==['db','api','later','after','pair.0','pair.1'] else 1)"
 check "the explicit_start resource is not started" \
   python3 -c "import json,sys; r={u['name']:u for u in json.load(open('$T/res.json'))['resources']}; sys.exit(0 if r['later']['state']=='not started' and r['later']['explicitStart'] else 1)"
+check "what waits for it says why: waiting for later: healthy" \
+  grep -q '"name":"after".*"state":"waiting".*"waiting":"waiting for later: healthy"' <(curl -s "${A[@]}" "$base/api/resources/after")
 curl -s "${A[@]}" "$base/api/resources/db" > "$T/db.json"
 check "a secret's value is not sent" bash -c "! grep -q pw-never-shown-42 '$T/db.json' && grep -q '\"name\":\"DB_PASSWORD\",\"value\":null,\"secret\":true' '$T/db.json'"
 check "the OTLP key is not sent either" grep -q '"name":"OTEL_EXPORTER_OTLP_HEADERS","value":null,"secret":true' "$T/db.json"
@@ -113,6 +120,7 @@ check "no command was carried out by the refused requests" bash -c "! grep -q 'l
 check "the page's own POST (cookie, this Origin) starts the explicit_start resource" \
   test "$(code -X POST "${C[@]}" -H "Origin: $base" "$base/api/resources/later/start")" = 202
 wait_for_text "$T/out" 'later up' 10; check "... and it runs" grep -q 'later up' "$T/out"
+wait_for_text "$T/out" 'after up' 10; check "... and what waited for it starts" grep -q 'after up' "$T/out"
 check "an unknown command: 404" test "$(code -X POST "${A[@]}" "$base/api/resources/later/explode")" = 404
 pid1=$(grep -oE 'api: started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | head -1)
 check "restart through the API (Bearer, as curl)" test "$(code -X POST "${A[@]}" "$base/api/resources/api/restart")" = 202
@@ -155,5 +163,6 @@ kill -INT "$N_PID"; wait_exit "$N_PID" 20
 kill -INT "$MAIN_PID"
 wait_exit "$MAIN_PID" 20 || not_ok "aspirec did not stop"
 check "Ctrl-C stops the run: exit status 0 ($RUN_RC)" test "$RUN_RC" = 0
+check "no sanitizer report" bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/out' '$T/out2' '$T/out4'"
 check "--dashboard needs --run" bash -c "'$ASPIREC' '$T/app.apx' --dashboard=1234 2>&1 | grep -q 'need --run'"
 apx_done

@@ -70,5 +70,7 @@ done < "$T/browser"
 grep -q '^ok - ' "$T/browser" || { not_ok "the browser script reported nothing"; diag < "$T/browser"; }
 kill -INT "$RUN_PID"
 wait_exit "$RUN_PID" 20 || not_ok "aspirec did not stop"
+check "aspirec stops cleanly after the session (exit status $RUN_RC; no sanitizer report)" \
+  bash -c "[ '$RUN_RC' = 0 ] && ! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/out'"
 check "screenshots saved" test -s "$out/resources.png" -a -s "$out/console.png"
 apx_done
