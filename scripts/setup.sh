@@ -16,7 +16,8 @@ say() { printf 'setup: %s\n' "$*"; }
 # probes). Add here any library configure.ac checks for.
 build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
   libyaml-dev libcjson-dev libpcre2-dev libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev
-  clang libclang-rt-14-dev graphviz)
+  clang libclang-rt-14-dev graphviz
+  libprotobuf-c-dev protobuf-c-compiler zlib1g-dev)  # the dashboard's OTLP receiver: protobuf, gzip bodies
 # Tests: busybox for the container image, databases and Python clients for run
 # mode, iproute2 for network namespaces; and what a minimal Debian lacks:
 # time (GNU time: the fuzz tests' CPU times and peak memory), procps (ps:
@@ -71,8 +72,9 @@ else
 fi
 
 # Node packages (committed lockfiles, registry only): the validators
-# (tests/tools), playwright-core for the dashboard's browser tests (tests/dashboard).
-for tools in tests/tools tests/dashboard; do
+# (tests/tools), playwright-core for the dashboard's browser tests (tests/dashboard), the
+# OpenTelemetry SDK of the telemetry test's services (tests/dashboard/otel-app).
+for tools in tests/tools tests/dashboard tests/dashboard/otel-app; do
   stamp=$tools/node_modules/.apx-lock-sha256
   want=$(sha256sum "$tools/package-lock.json" | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
