@@ -18,7 +18,8 @@ else not_ok "the dist tree holds what tests made:"; echo "$made" | diag; fi
 
 missing=
 for f in configure Makefile.in README.md scripts/setup.sh scripts/build.sh examples/shop.apx \
-         tests/run.sh tests/tools/package-lock.json frontend/parser.y stdlib/postgres.apx; do
+         tests/run.sh tests/tools/package-lock.json frontend/parser.y stdlib/postgres.apx \
+         dashboard/assets/index.html dashboard/otlp_proto/otlp.proto; do
   [ -e "$D/$f" ] || missing="$missing $f"
 done
 if [ -z "$missing" ]; then ok "the dist tree holds configure, the scripts, the examples, the tests and their lockfile"
