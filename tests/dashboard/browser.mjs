@@ -5,6 +5,7 @@
 // Prints `ok - …` / `not ok - …` lines (tests/README.md) and saves a
 // screenshot of each page in OUTDIR. The topology is browser.test.sh's.
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -160,6 +161,34 @@ try {
   const srcs = new Set(await page.evaluate(() => window.apxConsole.sources()));
   ok(srcs.size >= 2, `the all-resources view shows several resources (${[...srcs].join(", ")})`);
   await page.screenshot({ path: path.join(outDir, "console-all.png") });
+
+  // A cross-site request forgery from another origin in the same browser
+  // (the cookie is sent: ports do not make another site, so SameSite does
+  // not stop it): a form posted to restart `worker`, and a fetch. The Origin
+  // check must refuse both, and worker must keep its PID.
+  const pidOf = async (name) => page.evaluate(async (n) => (await (await fetch(`/api/resources/${n}`)).json()).pid, name);
+  const pid0 = await pidOf("worker");
+  const target = new URL("/api/resources/worker/restart", loginUrl).href;
+  const seen = [];
+  const evil = http.createServer((req, res) => {
+    res.writeHead(200, { "content-type": "text/html" });
+    res.end(`<!doctype html><body><form id="f" method="POST" action="${target}"><input name="x" value="1"></form>
+<script>fetch(${JSON.stringify(target)}, { method: "POST", credentials: "include", mode: "no-cors", body: "x" })
+  .finally(() => document.getElementById("f").submit());</script>`);
+  });
+  await new Promise((r) => evil.listen(0, "127.0.0.1", r));
+  const evilPage = await context.newPage();
+  evilPage.on("response", (r) => { if (r.url() === target) seen.push(r.status()); });
+  await evilPage.goto(`http://127.0.0.1:${evil.address().port}/`);
+  await evilPage.waitForURL(target, { timeout: 10000 }).catch(() => {});
+  await page.waitForTimeout(1500);
+  const pid1 = await pidOf("worker");
+  ok(seen.length > 0 && seen.every((st) => st === 403),
+    `a cross-site form POST from another origin is refused (status ${seen.join(", ") || "none seen"})`);
+  ok(pid0 && pid1 === pid0, `and worker was not restarted by it or by a cross-site fetch (PID ${pid0} -> ${pid1})`);
+  await evilPage.screenshot({ path: path.join(outDir, "cross-site-refused.png") });
+  await evilPage.close();
+  evil.close();
 
   for (const p of ["structured", "traces", "metrics"]) {
     await page.goto(new URL("/#/" + p, loginUrl).href);
