@@ -3,6 +3,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -110,8 +111,46 @@ bool apx_yaml_needs_quotes(const char *s, size_t n) {
   return false;
 }
 
+/* True if every byte is below 0x80, eight at a time. */
+static bool apx_yaml_ascii(const char *s, size_t n) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, s + i, 8);
+    acc |= w;
+  }
+  for (; i < n; i++) acc |= (unsigned char)s[i];
+  return (acc & UINT64_C(0x8080808080808080)) == 0;
+}
+
 static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_style_t style) {
   yaml_event_t ev;
+  if (y->failed) return;
+  /* An ASCII scalar is valid UTF-8 as it stands, so the event is made here:
+   * yaml_scalar_event_initialize would check the UTF-8 again, byte by byte
+   * (a tenth of the emitter's cost on a large file). The emitter frees the
+   * copy with yaml_free, which is free(). Anything else goes through
+   * libyaml's initialiser and its check. */
+  if (apx_yaml_ascii(s, n)) {
+    yaml_char_t *copy = malloc(n + 1);
+    if (!copy) {
+      y->failed = true;
+      y->error = "out of memory";
+      return;
+    }
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    memset(&ev, 0, sizeof ev);
+    ev.type = YAML_SCALAR_EVENT;
+    ev.data.scalar.value = copy;
+    ev.data.scalar.length = n;
+    ev.data.scalar.plain_implicit = 1;
+    ev.data.scalar.quoted_implicit = 1;
+    ev.data.scalar.style = style;
+    apx_yaml_emit(y, &ev, 1);
+    return;
+  }
   apx_yaml_emit(y, &ev,
                 yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)n, 1, 1, style));
 }

@@ -8,11 +8,22 @@
 apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts) {
   apx_module *m = APX_NEW(arena, apx_module);
   m->arena = arena;
+  m->items = arena;
   m->diag = diag;
   m->opts = opts;
   apx_map_init_str(&m->resource_index, arena);
   apx_map_init_str(&m->component_index, arena);
   return m;
+}
+
+static void apx_ir_drop_component_items(apx_component *c) {
+  c->body = NULL;
+  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_items(c->children[i]);
+}
+
+void apx_ir_drop_items(apx_module *m) {
+  for (size_t i = 0; i < m->nresources; i++) m->resources[i]->body = NULL;
+  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_items(m->components[i]);
 }
 
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) {

@@ -309,6 +309,10 @@ typedef struct apx_options {
 
 struct apx_module {
   apx_arena *arena;
+  /* Where generic items (apx_item) are allocated: the arena itself, or one
+   * of their own that the driver frees after typecheck when nothing later
+   * reads them (apx_ir_drop_items): a fifth of the memory of a large app. */
+  apx_arena *items;
   apx_diag *diag;
   const apx_options *opts;
   const char *main_path;
@@ -325,6 +329,10 @@ struct apx_module {
 /* ---- building and finding -------------------------------------------- */
 
 apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts);
+/* Forgets every generic body (resources' and components'), so that the
+ * arena m->items holds them can be freed: after typecheck, when no back end
+ * or hook reads them (--emit=ir prints them). */
+void apx_ir_drop_items(apx_module *m);
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc);
 /* Adds the resource to the module and the name index. */
 void apx_ir_resource_add(apx_module *m, apx_resource *r);

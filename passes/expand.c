@@ -42,7 +42,7 @@ static apx_value *apx_xv(apx_expand *X, apx_value *v, bool component_written);
 static apx_item *apx_items_copy(apx_module *m, const apx_item *src) {
   apx_item *head = NULL, **tail = &head;
   for (; src; src = src->next) {
-    apx_item *c = APX_NEW(m->arena, apx_item);
+    apx_item *c = APX_NEW(m->items, apx_item);
     *c = *src;
     c->next = NULL;
     if (c->kind == APX_IT_BLOCK) c->body = apx_items_copy(m, src->body);
