@@ -273,6 +273,9 @@ void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
 /* Moves pending text into a part of its own; the buffer goes with it. */
 static void apx_tb_flush(apx_tbuilder *tb) {
   if (!tb->tlen) return;
+  /* Doubling left room behind: cut it (in place when it is the arena's
+   * last allocation, as it mostly is). */
+  if (tb->tcap > tb->tlen + 1) tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tcap, tb->tlen + 1);
   apx_tpart p = {tb->text, tb->tlen, NULL};
   APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
   tb->text = NULL;
@@ -301,6 +304,7 @@ bool apx_tb_value(apx_tbuilder *tb, const apx_value *v) {
 
 apx_value *apx_tb_finish(apx_tbuilder *tb) {
   if (tb->n == 0) { /* text only: no parts array at all */
+    if (tb->tcap > tb->tlen + 1) tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tcap, tb->tlen + 1);
     apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
     v->u.str.s = tb->tlen ? tb->text : "";
     v->u.str.len = tb->tlen;

@@ -522,6 +522,10 @@ int apx_pass_expand(apx_module *m) {
     apx_map_init_str(&X.params, m->arena);
     if (X.r->component) apx_expand_instance(&X);
     else apx_items_map_values(X.r->body, apx_expand_cb, &X);
+    /* The bindings served this instance only: the next one reuses them. */
+    apx_map_release(&X.bindex);
+    apx_map_release(&X.params);
+    apx_arena_release(m->arena, X.b, X.capb * sizeof *X.b);
   }
   return (int)(m->diag->errors - errors);
 }
