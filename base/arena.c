@@ -167,6 +167,24 @@ char *apx_arena_printf(apx_arena *a, const char *fmt, ...) {
   return p;
 }
 
+char *apx_arena_cat(apx_arena *a, ...) {
+  va_list ap;
+  size_t n = 0;
+  va_start(ap, a);
+  for (const char *s; (s = va_arg(ap, const char *));) n += strlen(s);
+  va_end(ap);
+  char *p = apx_arena_alloc(a, n + 1), *o = p;
+  va_start(ap, a);
+  for (const char *s; (s = va_arg(ap, const char *));) {
+    size_t k = strlen(s);
+    memcpy(o, s, k);
+    o += k;
+  }
+  va_end(ap);
+  *o = '\0';
+  return p;
+}
+
 size_t apx_arena_bytes(const apx_arena *a) { return a->total; }
 
 size_t apx_arena_peak(const apx_arena *a) { return a->total > a->peak ? a->total : a->peak; }
