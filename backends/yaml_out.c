@@ -96,7 +96,9 @@ bool apx_yaml_needs_quotes(const char *s, size_t n) {
                W("null"),  W("~"),     W(".inf"),  W("+.inf"), W("-.inf"), W(".nan"), W("="),  W("<<")};
 #undef W
   if (n == 0) return true;
-  if (n <= 5)
+  /* Only these bytes start a word of the list (most keys and values, such
+   * as environment variable names, skip it). */
+  if (n <= 5 && strchr("yYnNtTfFoO~.+-=<", s[0]))
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
       if (words[i].n == n && strncasecmp(words[i].w, s, n) == 0) return true;
   /* Anything that starts like a number may be an int, float, sexagesimal

@@ -184,6 +184,12 @@ void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra) {
   r->capenv = r->nenv + extra;
 }
 
+void apx_ir_env_trim(apx_module *m, apx_resource *r) {
+  if (r->nenv == 0 || r->nenv == r->capenv) return;
+  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * r->nenv);
+  r->capenv = r->nenv;
+}
+
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
   if (r->nenv <= APX_SCAN_MAX) {
     for (size_t i = 0; i < r->nenv; i++)

@@ -212,6 +212,7 @@ static void apx_enrich_references(apx_module *m, apx_resource *r, apx_map *cache
     }
   }
   }
+  apx_ir_env_trim(m, r);
 }
 
 int apx_pass_enrich(apx_module *m) {
