@@ -11,6 +11,9 @@ typedef struct apx_backend {
   /* Adds its files to `out`; reports problems to m->diag. Returns the number
    * of errors (warnings, such as an executable left out, do not count). */
   int (*emit)(apx_module *m, apx_output *out);
+  /* It prints the generic bodies (apx_item), not only typed fields: the
+   * driver then keeps them after typecheck (see apx_driver_opts.drop_items). */
+  bool reads_items;
 } apx_backend;
 
 int apx_emit_compose(apx_module *m, apx_output *out);

@@ -243,9 +243,16 @@ static const char *apx_compose_probe_binary(void) {
   return access(APX_PROBE_BUILT, X_OK) == 0 ? APX_PROBE_BUILT : APX_PROBE_INSTALLED;
 }
 
+/* Without printf: one per health check and field, and printf costs a
+ * thousand instructions for these few bytes. */
 static void apx_compose_duration(int64_t ms, apx_buf *out) {
-  if (ms % 1000 == 0) apx_buf_printf(out, "%llds", (long long)(ms / 1000));
-  else apx_buf_printf(out, "%lldms", (long long)ms);
+  if (ms % 1000 == 0) {
+    apx_buf_int(out, (long long)(ms / 1000));
+    apx_buf_putc(out, 's');
+  } else {
+    apx_buf_int(out, (long long)ms);
+    apx_buf_puts(out, "ms");
+  }
 }
 
 static bool apx_compose_has_health(const apx_resource *r) {
@@ -513,7 +520,10 @@ static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *
     const char *name = apx_arena_printf(c->m->arena, "%s-%s", r->name, v->name);
     apx_compose_volume_add(c, name, r, v);
     apx_buf_clear(&b);
-    apx_buf_printf(&b, "%s:%s%s", name, v->target ? v->target : "", v->readonly ? ":ro" : "");
+    apx_buf_puts(&b, name);
+    apx_buf_putc(&b, ':');
+    apx_buf_puts(&b, v->target ? v->target : "");
+    if (v->readonly) apx_buf_puts(&b, ":ro");
     apx_yaml_str(y, apx_buf_str(&b));
   }
   for (size_t i = 0; i < r->nbinds; i++) {
@@ -521,12 +531,15 @@ static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *
     apx_buf_clear(&b);
     if (bd->source_abs) apx_compose_relpath(c, bd->source_abs, &b);
     else if (bd->source) apx_compose_relpath(c, bd->source, &b);
-    apx_buf_printf(&b, ":%s%s", bd->target ? bd->target : "", bd->readonly ? ":ro" : "");
+    apx_buf_putc(&b, ':');
+    apx_buf_puts(&b, bd->target ? bd->target : "");
+    if (bd->readonly) apx_buf_puts(&b, ":ro");
     apx_yaml_str(y, apx_buf_str(&b));
   }
   if (probe) {
     apx_buf_clear(&b);
-    apx_buf_printf(&b, "%s:%s:ro", apx_compose_probe_source(c), APX_COMPOSE_PROBE_TARGET);
+    apx_buf_puts(&b, apx_compose_probe_source(c));
+    apx_buf_puts(&b, ":" APX_COMPOSE_PROBE_TARGET ":ro");
     apx_yaml_str(y, apx_buf_str(&b));
   }
   apx_buf_free(&b);
@@ -540,7 +553,9 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
 
   if (built) {
     apx_buf v = {0};
-    apx_buf_printf(&v, "${%s}", apx_compose_image_var(c, r));
+    apx_buf_puts(&v, "${");
+    apx_buf_puts(&v, apx_compose_image_var(c, r));
+    apx_buf_putc(&v, '}');
     apx_yaml_kv_str(y, "image", apx_buf_str(&v));
     apx_buf_free(&v);
   } else if (r->image) {

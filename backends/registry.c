@@ -4,14 +4,14 @@
 #include "backend.h"
 
 const apx_backend apx_backends[] = {
-    {"compose", "docker-compose.yaml and .env for Docker Compose", apx_emit_compose},
-    {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir},
-    {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot},
-    {"k8s", "Kubernetes manifests: manifests.yaml and secrets.yaml", apx_emit_k8s},
-    {"helm", "a Helm chart: Chart.yaml, values.yaml, templates/", apx_emit_helm},
-    {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep},
-    {"hcl", "Terraform (main.tf, variables.tf, outputs.tf, versions.tf) for AWS ECS Fargate", apx_emit_hcl},
-    {"manifest", "aspire-manifest.json: the deployment manifest of .NET Aspire (doc/manifest.md)", apx_emit_manifest},
+    {"compose", "docker-compose.yaml and .env for Docker Compose", apx_emit_compose, false},
+    {"ir", "the checked IR as JSON (doc/ir.md)", apx_emit_ir, true},
+    {"dot", "the resource graph for Graphviz (dot -Tsvg)", apx_emit_dot, false},
+    {"k8s", "Kubernetes manifests: manifests.yaml and secrets.yaml", apx_emit_k8s, false},
+    {"helm", "a Helm chart: Chart.yaml, values.yaml, templates/", apx_emit_helm, false},
+    {"bicep", "main.bicep and main.parameters.json for Azure Container Apps", apx_emit_bicep, false},
+    {"hcl", "Terraform (main.tf, variables.tf, outputs.tf, versions.tf) for AWS ECS Fargate", apx_emit_hcl, false},
+    {"manifest", "aspire-manifest.json: the deployment manifest of .NET Aspire (doc/manifest.md)", apx_emit_manifest, false},
 };
 
 const size_t apx_backends_len = sizeof apx_backends / sizeof apx_backends[0];

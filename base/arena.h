@@ -25,6 +25,9 @@ char *apx_arena_strndup(apx_arena *a, const char *s, size_t n);
 char *apx_arena_printf(apx_arena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 char *apx_arena_vprintf(apx_arena *a, const char *fmt, va_list ap);
+/* The strings up to a NULL, joined: names made by the tens of thousands
+ * (ConnectionStrings__db), where printf would cost ten times as much. */
+char *apx_arena_cat(apx_arena *a, ...) __attribute__((sentinel));
 size_t apx_arena_bytes(const apx_arena *a);
 /* Frees everything allocated so far (keeping one block for what follows):
  * for a scratch arena, such as one parsed item's tree. */

@@ -15,6 +15,8 @@ void apx_compilation_init(apx_compilation *c) {
 }
 
 void apx_compilation_free(apx_compilation *c) {
+  apx_arena_free(c->items);
+  c->items = NULL;
   apx_arena_free(c->arena);
   c->arena = NULL;
   c->module = NULL;
@@ -63,8 +65,24 @@ static void apx_dump_ir(apx_module *m, FILE *out) {
   apx_output_free(o);
 }
 
+/* The generic bodies are gone once typecheck has read them into typed
+ * fields; their blocks go back to malloc, where the arena's next blocks
+ * find them. */
+static void apx_drop_items(apx_compilation *c, apx_module *m) {
+  if (!c->items) return;
+  apx_ir_drop_items(m);
+  m->items = m->arena;
+  apx_arena_free(c->items);
+  c->items = NULL;
+}
+
+/* What the compilation holds, generic items included (--time-passes). */
+static size_t apx_compilation_bytes(const apx_compilation *c) {
+  return apx_arena_bytes(c->arena) + (c->items ? apx_arena_bytes(c->items) : 0);
+}
+
 /* The pass table with the plugins' passes at their places. */
-static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
+static void apx_run_passes(apx_compilation *c, apx_module *m, const apx_driver_opts *o) {
   size_t n;
   apx_pass_slot *list = apx_plugins_pass_list(o ? o->plugins : NULL, &n);
   for (size_t i = 0; i < n; i++) {
@@ -72,10 +90,11 @@ static void apx_run_passes(apx_module *m, const apx_driver_opts *o) {
     double t0 = apx_now_ms();
     if (list[i].plugin) apx_plugin_run_pass(list[i].plugin, m);
     else p->run(m);
+    if (!list[i].plugin && p->run == apx_pass_typecheck) apx_drop_items(c, m);
     double ms = apx_now_ms() - t0;
     if (!o) continue;
     if (o->time_passes)
-      fprintf(stderr, "aspirec: pass %-10s %8.3f ms  (arena %zu KiB)\n", p->name, ms, apx_arena_bytes(m->arena) / 1024);
+      fprintf(stderr, "aspirec: pass %-10s %8.3f ms  (arena %zu KiB)\n", p->name, ms, apx_compilation_bytes(c) / 1024);
     if (o->dump_after && strcmp(o->dump_after, p->name) == 0) apx_dump_ir(m, o->dump_out ? o->dump_out : stderr);
     if (o->after_pass) o->after_pass(o->hook_ud, p, m, ms);
   }
@@ -90,6 +109,10 @@ static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t fil
   m->main_dir = apx_diag_source(&c->diag, file)->dir;
   m->main_file = file;
   m->app_name = apx_app_name(c->arena, path);
+  if (o && o->drop_items && (!o->plugins || o->plugins->npasses == 0) && !o->dump_after && !o->after_pass) {
+    c->items = apx_arena_new();
+    m->items = c->items;
+  }
 
   double t0 = apx_now_ms();
   apx_loader ld;
@@ -100,8 +123,8 @@ static int apx_compile_loaded(apx_compilation *c, const char *path, uint32_t fil
   apx_loader_close(&ld);
   if (o && o->time_passes)
     fprintf(stderr, "aspirec: %-15s %8.3f ms  (arena %zu KiB, largest item tree %zu KiB)\n", "parse, lower",
-            apx_now_ms() - t0, apx_arena_bytes(c->arena) / 1024, ld.tree_peak / 1024);
-  apx_run_passes(m, o);
+            apx_now_ms() - t0, apx_compilation_bytes(c) / 1024, ld.tree_peak / 1024);
+  apx_run_passes(c, m, o);
   return c->diag.errors ? 1 : 0;
 }
 
@@ -148,7 +171,10 @@ static int apx_driver_run(apx_compilation *c, const apx_driver_job *job) {
 }
 
 int apx_driver_main(apx_compilation *c, const apx_driver_job *job) {
-  int rc = apx_compile_file(c, job->input, job->opts);
+  apx_driver_opts opts = {0};
+  if (job->opts) opts = *job->opts;
+  opts.drop_items = !(job->backend && (job->backend->reads_items || !job->backend->emit));
+  int rc = apx_compile_file(c, job->input, &opts);
   if (rc == 0 && job->backend) rc = apx_driver_emit(c, job->backend, job->outdir);
   if (job->diag_out) {
     apx_diag_print(&c->diag, job->diag_out);

@@ -35,6 +35,7 @@ typedef struct apx_compilation {
   apx_options opts;
   apx_search_path search;
   apx_module *module;
+  apx_arena *items; /* the generic items' own arena while they live (drop_items), or NULL */
 } apx_compilation;
 
 void apx_compilation_init(apx_compilation *c);
@@ -58,6 +59,10 @@ typedef struct apx_driver_opts {
   apx_pass_hook after_pass; /* one more hook after every pass (tests) */
   void *hook_ud;
   const struct apx_plugins *plugins; /* their passes join the pipeline (driver/plugin.h); NULL: none */
+  /* Nothing after typecheck reads the generic bodies (the back end is not
+   * `ir`, no plugin, no dump, no hook): they get an arena of their own,
+   * freed after typecheck, and later passes reuse the memory. */
+  bool drop_items;
 } apx_driver_opts;
 
 /* Loads `path` (or `text` when not NULL, reported as `path`), parses it and

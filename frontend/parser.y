@@ -28,6 +28,7 @@
 
 #include "frontend/ast.h"
 #include "base/buf.h"
+#include "base/map.h"
 
 /* Locations are byte offsets into the source; the file id lives in the
  * parser state. */
@@ -97,6 +98,8 @@ struct apx_parser {
   long unwind_to;        /* >= 0: pop modes down to this depth, one token each */
   unsigned nest;         /* open "[" and "(" (all modes) */
   apx_buf text;          /* decoded text of the current string run */
+  apx_arena *intern;     /* the slots of idents, freed after the file */
+  apx_map idents;        /* each distinct identifier once: `image`, `env`, a name used a hundred times */
   uint32_t text_begin, text_end;
   bool text_pending;
   bool fatal;            /* nesting too deep: the scanner returns end of file */
@@ -707,10 +710,13 @@ apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *
     return f;
   }
   ps.scanner = scanner;
+  ps.intern = apx_arena_new();
+  apx_map_init_str(&ps.idents, ps.intern);
   YY_BUFFER_STATE buf = apx_yy_scan_bytes(src->text, (int)src->len, scanner);
   apx_yyparse(&ps);
   apx_yy_delete_buffer(buf, scanner);
   apx_yylex_destroy(scanner);
+  apx_arena_free(ps.intern);
   apx_buf_free(&ps.text);
   free(ps.modes);
 

@@ -8,11 +8,22 @@
 apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_options *opts) {
   apx_module *m = APX_NEW(arena, apx_module);
   m->arena = arena;
+  m->items = arena;
   m->diag = diag;
   m->opts = opts;
   apx_map_init_str(&m->resource_index, arena);
   apx_map_init_str(&m->component_index, arena);
   return m;
+}
+
+static void apx_ir_drop_component_items(apx_component *c) {
+  c->body = NULL;
+  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_items(c->children[i]);
+}
+
+void apx_ir_drop_items(apx_module *m) {
+  for (size_t i = 0; i < m->nresources; i++) m->resources[i]->body = NULL;
+  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_items(m->components[i]);
 }
 
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) {
@@ -173,6 +184,12 @@ void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra) {
   r->capenv = r->nenv + extra;
 }
 
+void apx_ir_env_trim(apx_module *m, apx_resource *r) {
+  if (r->nenv == 0 || r->nenv == r->capenv) return;
+  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * r->nenv);
+  r->capenv = r->nenv;
+}
+
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
   if (r->nenv <= APX_SCAN_MAX) {
     for (size_t i = 0; i < r->nenv; i++)
@@ -262,6 +279,9 @@ void apx_tb_text(apx_tbuilder *tb, const char *s, size_t len) {
 /* Moves pending text into a part of its own; the buffer goes with it. */
 static void apx_tb_flush(apx_tbuilder *tb) {
   if (!tb->tlen) return;
+  /* Doubling left room behind: cut it (in place when it is the arena's
+   * last allocation, as it mostly is). */
+  if (tb->tcap > tb->tlen + 1) tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tcap, tb->tlen + 1);
   apx_tpart p = {tb->text, tb->tlen, NULL};
   APX_VEC_PUSH(tb->m->arena, tb->parts, tb->n, tb->cap, p);
   tb->text = NULL;
@@ -290,6 +310,7 @@ bool apx_tb_value(apx_tbuilder *tb, const apx_value *v) {
 
 apx_value *apx_tb_finish(apx_tbuilder *tb) {
   if (tb->n == 0) { /* text only: no parts array at all */
+    if (tb->tcap > tb->tlen + 1) tb->text = apx_arena_grow(tb->m->arena, tb->text, tb->tcap, tb->tlen + 1);
     apx_value *v = apx_ir_value_new(tb->m, APX_V_STRING, tb->loc);
     v->u.str.s = tb->tlen ? tb->text : "";
     v->u.str.len = tb->tlen;

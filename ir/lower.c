@@ -162,12 +162,12 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
     apx_item *x = NULL;
     switch (it->kind) {
     case APX_ITEM_ATTR:
-      x = APX_NEW(L->m->arena, apx_item);
+      x = APX_NEW(L->m->items, apx_item);
       x->kind = APX_IT_ATTR;
       x->value = apx_lower_expr(L, it->value);
       break;
     case APX_ITEM_BLOCK:
-      x = APX_NEW(L->m->arena, apx_item);
+      x = APX_NEW(L->m->items, apx_item);
       x->kind = APX_IT_BLOCK;
       x->body = apx_lower_items(L, it->body, from, NULL);
       break;
@@ -178,7 +178,7 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
       }
       /* A per-instance parameter: kept as a `param NAME { … }` block that
        * expand turns into a parameter resource for each instance. */
-      x = APX_NEW(L->m->arena, apx_item);
+      x = APX_NEW(L->m->items, apx_item);
       x->kind = APX_IT_BLOCK;
       x->name = "param";
       x->label = it->name;

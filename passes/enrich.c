@@ -146,7 +146,7 @@ static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *i
   apx_loc loc = t->name_loc;
   const char *up = apx_name_env_var(m->arena, t->name);
   if (t->connection_string)
-    apx_inject(m, in, apx_arena_printf(m->arena, "ConnectionStrings__%s", t->name),
+    apx_inject(m, in, apx_arena_cat(m->arena, "ConnectionStrings__", t->name, (char *)NULL),
                apx_ir_ref_template(m, t, APX_PROP_CONNECTION_STRING, NULL, loc));
   if (t->kind == APX_KIND_EXTERNAL && t->url) {
     /* An external service is discovered by its URL, keyed by its scheme. */
@@ -156,9 +156,9 @@ static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *i
       if (colon) scheme = apx_arena_strndup(m->arena, t->url->u.str.s, (size_t)(colon - t->url->u.str.s));
     }
     apx_value *url = apx_ir_ref_template(m, t, APX_PROP_URL, NULL, loc);
-    apx_inject(m, in, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, scheme), url);
-    apx_inject(m, in, apx_arena_printf(m->arena, "%s_URL", up), url);
-    apx_inject(m, in, apx_arena_printf(m->arena, "%s_URI", up), url);
+    apx_inject(m, in, apx_arena_cat(m->arena, "services__", t->name, "__", scheme, "__0", (char *)NULL), url);
+    apx_inject(m, in, apx_arena_cat(m->arena, up, "_URL", (char *)NULL), url);
+    apx_inject(m, in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), url);
     return;
   }
   /* A child's endpoints are its server's; only its own name is used. */
@@ -169,13 +169,13 @@ static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *i
     const apx_endpoint *e = &owner->endpoints[i];
     apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, loc);
     if (!first_url) first_url = url;
-    apx_inject(m, in, apx_arena_printf(m->arena, "services__%s__%s__0", t->name, e->name), url);
-    apx_inject(m, in, apx_arena_printf(m->arena, "%s_%s", up, apx_name_env_var(m->arena, e->name)), url);
+    apx_inject(m, in, apx_arena_cat(m->arena, "services__", t->name, "__", e->name, "__0", (char *)NULL), url);
+    apx_inject(m, in, apx_arena_cat(m->arena, up, "_", apx_name_env_var(m->arena, e->name), (char *)NULL), url);
   }
   const apx_endpoint *e = &owner->endpoints[0];
-  apx_inject(m, in, apx_arena_printf(m->arena, "%s_HOST", up), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));
-  apx_inject(m, in, apx_arena_printf(m->arena, "%s_PORT", up), apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, loc));
-  if (first_url) apx_inject(m, in, apx_arena_printf(m->arena, "%s_URI", up), first_url);
+  apx_inject(m, in, apx_arena_cat(m->arena, up, "_HOST", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));
+  apx_inject(m, in, apx_arena_cat(m->arena, up, "_PORT", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, loc));
+  if (first_url) apx_inject(m, in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), first_url);
 }
 
 static void apx_enrich_references(apx_module *m, apx_resource *r, apx_map *cache, apx_injection ***all,
@@ -212,6 +212,7 @@ static void apx_enrich_references(apx_module *m, apx_resource *r, apx_map *cache
     }
   }
   }
+  apx_ir_env_trim(m, r);
 }
 
 int apx_pass_enrich(apx_module *m) {

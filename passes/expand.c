@@ -42,7 +42,7 @@ static apx_value *apx_xv(apx_expand *X, apx_value *v, bool component_written);
 static apx_item *apx_items_copy(apx_module *m, const apx_item *src) {
   apx_item *head = NULL, **tail = &head;
   for (; src; src = src->next) {
-    apx_item *c = APX_NEW(m->arena, apx_item);
+    apx_item *c = APX_NEW(m->items, apx_item);
     *c = *src;
     c->next = NULL;
     if (c->kind == APX_IT_BLOCK) c->body = apx_items_copy(m, src->body);
@@ -522,6 +522,10 @@ int apx_pass_expand(apx_module *m) {
     apx_map_init_str(&X.params, m->arena);
     if (X.r->component) apx_expand_instance(&X);
     else apx_items_map_values(X.r->body, apx_expand_cb, &X);
+    /* The bindings served this instance only: the next one reuses them. */
+    apx_map_release(&X.bindex);
+    apx_map_release(&X.params);
+    apx_arena_release(m->arena, X.b, X.capb * sizeof *X.b);
   }
   return (int)(m->diag->errors - errors);
 }

@@ -69,7 +69,8 @@ const apx_spec apx_schema_resource[] = {
     END};
 
 const apx_spec *apx_schema_find(const apx_spec *table, const char *name) {
+  /* The first byte first: typecheck looks up every attribute it reads. */
   for (const apx_spec *s = table; s->name; s++)
-    if (strcmp(s->name, name) == 0) return s;
+    if (s->name[0] == name[0] && strcmp(s->name, name) == 0) return s;
   return NULL;
 }

@@ -175,6 +175,23 @@ static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *
 }
 
 /* name = value pairs from a block (env { … }) or a map attribute. */
+/* A vector grown by doubling, cut to its length: a map's entries stay for
+ * the whole compilation, and a third of their room would be empty. */
+static apx_entry *apx_tc_exact(apx_module *m, apx_entry *out, size_t cnt, size_t cap) {
+  if (cnt == 0 || cnt == cap) return out;
+  return apx_arena_grow(m->arena, out, cap * sizeof *out, cnt * sizeof *out);
+}
+
+/* How many blocks named like blk there are from blk on: typed arrays
+ * (endpoints, health checks) are made that size at the first, as most
+ * resources have one or two and doubling from four would waste the rest. */
+static size_t apx_tc_count_blocks(const apx_item *blk) {
+  size_t k = 0;
+  for (const apx_item *x = blk; x; x = x->next)
+    if (x->kind == APX_IT_BLOCK && strcmp(x->name, blk->name) == 0) k++;
+  return k;
+}
+
 static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, const char *what) {
   apx_module *m = T->m;
   apx_entry *out = NULL;
@@ -192,7 +209,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
       if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
     }
     *n = cnt;
-    return out;
+    return apx_tc_exact(m, out, cnt, cap);
   }
   apx_map seen;
   apx_map_init_str(&seen, m->arena);
@@ -215,7 +232,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
   }
   apx_map_release(&seen);
   *n = cnt;
-  return out;
+  return apx_tc_exact(m, out, cnt, cap);
 }
 
 /* ---- blocks ------------------------------------------------------------ */
@@ -339,6 +356,10 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
   }
   if ((x = FOUND("external"))) apx_tc_bool(T, x->value, "external", &e.external);
   if ((x = FOUND("env"))) e.env = apx_tc_const(T, x->value, "endpoint env");
+  if (!r->capendpoints) {
+    r->capendpoints = apx_tc_count_blocks(blk);
+    r->endpoints = APX_NEW_ARRAY(m->arena, apx_endpoint, r->capendpoints);
+  }
   apx_ir_endpoint_add(m, r, &e);
 }
 
@@ -425,6 +446,10 @@ static void apx_tc_health(apx_tc *T, apx_item *blk, const apx_spec *table) {
   if ((x = FOUND("timeout"))) apx_tc_duration(T, x->value, "timeout", &h.timeout_ms);
   if ((x = FOUND("start_period"))) apx_tc_duration(T, x->value, "start_period", &h.start_period_ms);
   if ((x = FOUND("retries"))) apx_tc_int(T, x->value, "retries", 1, 1000000, &h.retries);
+  if (!T->r->caphealth) {
+    T->r->caphealth = apx_tc_count_blocks(blk);
+    T->r->health = APX_NEW_ARRAY(m->arena, apx_health, T->r->caphealth);
+  }
   APX_VEC_PUSH(m->arena, T->r->health, T->r->nhealth, T->r->caphealth, h);
 }
 
@@ -575,6 +600,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     /* apx_tc_map has removed duplicates already. */
     apx_ir_env_reserve(m, r, n);
     for (size_t i = 0; i < n; i++) apx_ir_env_append(m, r, e[i].key, e[i].value, e[i].key_loc);
+    apx_arena_release(m->arena, e, n * sizeof *e); /* copied into r->env */
     break;
   }
   case APX_F_ENDPOINT: apx_tc_endpoint(T, it, s->sub); break;

@@ -10,6 +10,7 @@
 #                               [--dc-timeout SECONDS] [--cg-sizes "10000"]
 #                               [--no-callgrind]
 #                               [--cloud-targets "bicep hcl"]
+#   (callgrind: --emit=compose and check only, at N in --cg-sizes)
 #   ASPIREC   the binary to time (default: build one in _build-bench, a
 #             static -O2 build, so no libtool wrapper script is timed)
 #   --cloud-targets  also time these back ends on the same topologies (a
@@ -38,7 +39,7 @@ while [ $# -gt 0 ]; do
     --cg-sizes) cg_sizes=$2; shift 2 ;;
     --no-callgrind) cg=0; shift ;;
     --cloud-targets) cloud_targets=$2; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -65,7 +66,8 @@ if [ -z "${ASPIREC:-}" ]; then
   fi
   # The generated headers first: `make aspirec` alone does not build BUILT_SOURCES.
   make -C "$bdir" -s frontend/parser.h frontend/lexer.h > /dev/null 2>&1
-  make -C "$bdir" -s aspirec > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
+  # The health-check probe too: --emit=compose copies it into the project.
+  make -C "$bdir" -s aspirec probe/aspirec-probe > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
   ASPIREC=$bdir/aspirec
 fi
 [ -x "$ASPIREC" ] || die "no aspirec at $ASPIREC"
@@ -96,8 +98,8 @@ time_cmd() {
   [ "$cg" = 1 ] && echo "- instructions: valgrind --tool=callgrind, one run of --emit=compose at N in ($cg_sizes)"
   echo "- check-only: \`aspirec app.apx\` (no --emit), best of $runs; front end: the .apx size over the best \`parse, lower\` time of --time-passes"
   echo
-  echo "| N | .apx | compose file | emit wall ms | user ms | µs/resource | peak RSS MB | instructions | check-only ms | front end MB/s | docker-compose config ms | ratio |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| N | .apx | compose file | emit wall ms | user ms | µs/resource | peak RSS MB | instructions | check-only ms | check-only instructions | front end MB/s | docker-compose config ms | ratio |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 } > "$results.tmp"
 cat "$results.tmp"
 
@@ -136,11 +138,14 @@ for n in $sizes; do
   fe_mbs=-
   [ -n "$best_fe" ] && fe_mbs=$(awk -v b="$(wc -c < "$d/app.apx")" -v ms="$best_fe" 'BEGIN { printf "%.0f", b / 1e6 / (ms / 1000) }')
   CHKMS[$n]=$chk_ms FEMBS[$n]=$fe_mbs
-  insns=-
+  insns=- chk_insns=-
   if [ "$cg" = 1 ] && in_list "$n" "$cg_sizes"; then
     valgrind --tool=callgrind --callgrind-out-file="$d/callgrind.out" "$ASPIREC" "${args[@]}" > /dev/null 2> "$d/callgrind.err"
     insns=$(awk '/Collected :/ { printf "%.2f G", $NF / 1e9 }' "$d/callgrind.err")
     [ -n "$insns" ] || insns=failed
+    valgrind --tool=callgrind --callgrind-out-file="$d/callgrind-check.out" "$ASPIREC" "$d/app.apx" -p pg_password=bench-Secret-42 > /dev/null 2> "$d/callgrind-check.err"
+    chk_insns=$(awk '/Collected :/ { printf "%.2f G", $NF / 1e9 }' "$d/callgrind-check.err")
+    [ -n "$chk_insns" ] || chk_insns=failed
   fi
   wall_ms=$(awk -v u="$best_wall" 'BEGIN { printf "%.1f", u / 1000 }')
   us_per=$(awk -v u="$best_wall" -v n="$n" 'BEGIN { printf "%.1f", u / n }')
@@ -166,7 +171,7 @@ for n in $sizes; do
       echo "# docker-compose config failed on N=$n:" >&2; head -n 5 "$d/dc.err" >&2
     fi
   fi
-  row="| $n | ${apx_kb} KB | ${yml_kb} KB | $wall_ms | $(ms "$best_user") | $us_per | $rss_mb | $insns | $chk_ms | $fe_mbs | $dcms | $ratio |"
+  row="| $n | ${apx_kb} KB | ${yml_kb} KB | $wall_ms | $(ms "$best_user") | $us_per | $rss_mb | $insns | $chk_ms | $chk_insns | $fe_mbs | $dcms | $ratio |"
   echo "$row" | tee -a "$results.tmp"
 done
 

@@ -39,7 +39,8 @@ if [ -z "${ASPIREC:-}" ]; then
       die "configure failed: see $bdir/configure.log"
   fi
   make -C "$bdir" -s frontend/parser.h frontend/lexer.h > /dev/null 2>&1
-  make -C "$bdir" -s aspirec > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
+  # The health-check probe too: --emit=compose copies it into the project.
+  make -C "$bdir" -s aspirec probe/aspirec-probe > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
   ASPIREC=$bdir/aspirec
 fi
 [ -x "$ASPIREC" ] || die "no aspirec at $ASPIREC"

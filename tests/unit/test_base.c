@@ -222,8 +222,50 @@ static void test_diag_control_bytes(void) {
   free(text);
 }
 
+static bool all_zero(const unsigned char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return false;
+  return true;
+}
+
+/* The arena clears blocks ahead, not per allocation: whatever was written
+ * before a cut, a release or a reset must not show in a later allocation. */
+static void test_arena(void) {
+  apx_arena *a = apx_arena_new();
+  bool zero = true;
+  for (int i = 0; i < 5000; i++) { /* several blocks, sizes 8..200 */
+    size_t n = (size_t)(8 + (i * 37) % 193);
+    unsigned char *p = apx_arena_alloc(a, n);
+    zero &= all_zero(p, n);
+    memset(p, 0xAA, n);
+  }
+  CHECK(zero, "arena: fresh allocations across blocks are zeroed");
+  unsigned char *v = apx_arena_alloc(a, 64);
+  memset(v, 0xBB, 64);
+  unsigned char *w = apx_arena_grow(a, v, 64, 16); /* the last allocation: cut in place */
+  unsigned char *next = apx_arena_alloc(a, 48);
+  CHECK(w == v && w[15] == 0xBB && next == v + 16 && all_zero(next, 48),
+        "arena: a cut in place keeps the start and hands back zeroed memory");
+  unsigned char *g = apx_arena_grow(a, next, 48, 4000); /* in place again, past the cleared part */
+  CHECK(g == next && all_zero(g, 4000), "arena: growing in place past the cleared part reads zero");
+  memset(g, 0xCC, 4000);
+  apx_arena_release(a, g, 4000);
+  unsigned char *r = apx_arena_alloc(a, 4000);
+  CHECK(r == g && all_zero(r, 4000), "arena: a released block is reused zeroed");
+  memset(r, 0xDD, 4000);
+  apx_arena_reset(a);
+  unsigned char *after = apx_arena_alloc(a, 12000); /* from the kept (written) block */
+  CHECK(all_zero(after, 12000), "arena: after a reset the kept block is zeroed again");
+  char *cat = apx_arena_cat(a, "services__", "api", "__", "http", "__0", (char *)NULL);
+  char *empty = apx_arena_cat(a, (char *)NULL);
+  CHECK(strcmp(cat, "services__api__http__0") == 0 && strcmp(empty, "") == 0, "arena: apx_arena_cat joins (got '%s')",
+        cat);
+  apx_arena_free(a);
+}
+
 int main(void) {
   arena = apx_arena_new();
+  test_arena();
   test_names();
   test_path();
   test_envfile();

@@ -424,7 +424,36 @@ static void test_tc_block_bound(void) {
   done(r);
 }
 
+/* The generic bodies live in an arena of their own when nothing after
+ * typecheck reads them (drop_items) and are gone after it; the typed fields
+ * are the same either way. The CLI keeps them for --emit=ir only. */
+static void test_drop_items(void) {
+  const char *src = "container db { image = \"postgres:16\" endpoint tcp { target_port = 5432 } }\n"
+                    "container api { image = \"api:1\" env { X = db.endpoints.tcp.host } references = [db] }\n";
+  for (int drop = 0; drop < 2; drop++) {
+    apx_compilation c;
+    apx_compilation_init(&c);
+    static const char *inc[] = {APX_SRCDIR "/stdlib"};
+    c.search = (apx_search_path){inc, 1, inc[0]};
+    apx_driver_opts o = {0};
+    o.drop_items = drop;
+    int rc = apx_compile_text(&c, "t.apx", src, strlen(src), &o);
+    const apx_resource *api = apx_ir_resource_find(c.module, "api");
+    const apx_entry *x = api ? apx_ir_env_find(api, "X") : NULL;
+    CHECK(rc == 0 && api && x && api->nenv > 1 && api->ndeps == 1, "drop_items=%d: api is typed (%zu env, %zu deps)", drop,
+          api ? api->nenv : 0, api ? api->ndeps : 0);
+    CHECK(api && (drop ? api->body == NULL && c.items == NULL && c.module->items == c.module->arena
+                       : api->body != NULL),
+          "drop_items=%d: the generic body is %s after the passes", drop, drop ? "gone" : "kept");
+    apx_compilation_free(&c);
+  }
+  /* The CLI's choice: --emit=ir keeps the bodies, other targets drop them. */
+  const apx_backend *ir = apx_backend_find("ir"), *compose = apx_backend_find("compose");
+  CHECK(ir && ir->reads_items && compose && !compose->reads_items, "only the ir back end reads generic items");
+}
+
 int main(void) {
+  test_drop_items();
   test_ir_basics();
   test_template_builder();
   test_diagnostics();
