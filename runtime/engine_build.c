@@ -1,7 +1,7 @@
 /* A build {} context as the tar that POST /build takes: the directory
  * walked once (entries sorted, so the same tree gives the same tar and the
  * same digest), .dockerignore applied, then streamed a piece at a time as
- * libcurl asks for the request's body: a file is read when its turn comes,
+ * the request's body is written: a file is read when its turn comes,
  * never the whole context in memory.
  *
  * The format: POSIX ustar, with a pax extended header ('x') for a path or

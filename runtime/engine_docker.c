@@ -34,7 +34,6 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
 
 #include "run_internal.h"
 
@@ -119,17 +118,10 @@ static void apx_engine_reason(const apx_buf *b, char *out, size_t n) {
   cJSON_Delete(j);
 }
 
-static char *apx_esc(const char *s) {
-  char *e = curl_easy_escape(NULL, s, 0);
-  if (!e) abort();
-  return e;
-}
-
 /* "/containers/NAME/json": a path with one escaped part (arena). */
 static const char *apx_path(apx_runtime *run, const char *pre, const char *part, const char *post) {
-  char *e = apx_esc(part);
+  char *e = apx_run_url_escape(run->arena, part);
   const char *p = apx_arena_printf(run->arena, "%s%s%s", pre, e, post ? post : "");
-  curl_free(e);
   return p;
 }
 
@@ -754,11 +746,9 @@ static const char *apx_pull_path(apx_runtime *run, const char *image) {
     name = apx_arena_strdup(run->arena, image);
     tag = "latest";
   }
-  e1 = apx_esc(name);
-  e2 = apx_esc(tag);
+  e1 = apx_run_url_escape(run->arena, name);
+  e2 = apx_run_url_escape(run->arena, tag);
   const char *p = apx_arena_printf(run->arena, "/images/create?fromImage=%s&tag=%s", e1, e2);
-  curl_free(e1);
-  curl_free(e2);
   return p;
 }
 
@@ -817,18 +807,15 @@ static void apx_start_build(apx_runtime *run, apx_img *im, apx_run_unit *u) {
   im->tar = cu->tar;
   cu->tar = NULL;
   apx_buf p = {0};
-  char *e = apx_esc(im->name);
+  char *e = apx_run_url_escape(run->arena, im->name);
   apx_buf_printf(&p, "/build?t=%s&rm=1&forcerm=1", e);
-  curl_free(e);
   if (bd->dockerfile) {
-    e = apx_esc(bd->dockerfile);
+    e = apx_run_url_escape(run->arena, bd->dockerfile);
     apx_buf_printf(&p, "&dockerfile=%s", e);
-    curl_free(e);
   }
   if (bd->target) {
-    e = apx_esc(bd->target);
+    e = apx_run_url_escape(run->arena, bd->target);
     apx_buf_printf(&p, "&target=%s", e);
-    curl_free(e);
   }
   cJSON *args = cJSON_CreateObject();
   for (size_t i = 0; i < bd->nargs; i++) {
@@ -842,12 +829,10 @@ static void apx_start_build(apx_runtime *run, apx_img *im, apx_run_unit *u) {
   char *ja = cJSON_PrintUnformatted(args), *jl = cJSON_PrintUnformatted(labels);
   cJSON_Delete(args);
   cJSON_Delete(labels);
-  e = apx_esc(ja);
+  e = apx_run_url_escape(run->arena, ja);
   apx_buf_printf(&p, "&buildargs=%s", e);
-  curl_free(e);
-  e = apx_esc(jl);
+  e = apx_run_url_escape(run->arena, jl);
   apx_buf_printf(&p, "&labels=%s", e);
-  curl_free(e);
   free(ja);
   free(jl);
   apx_run_say(run, "%s: building %s from %s", u->name, im->name, bd->context);

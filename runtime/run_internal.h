@@ -461,8 +461,9 @@ void apx_run_watchdog_stop(int fd, pid_t pid);
 const char *apx_run_engine_detect(void);
 /* The engine `want` (NULL: docker, then podman) if its socket answers; *sock its path. */
 const char *apx_run_engine_find(const char *want, const char **sock);
-/* One request to the engine's API: the HTTP status (its body in out), or
- * -1 with libcurl's reason in out. timeout_ms 0: none. */
+/* One request to the engine's API, in a loop of its own (before the run's
+ * loop, the watchdog): the HTTP status (its body in out), or -1 with the
+ * reason in out. timeout_ms 0: none. */
 long apx_run_http(const char *sock, const char *method, const char *path, const char *body, apx_buf *out,
                   long timeout_ms);
 /* The run's network: "aspirec-PROGRAM". */
@@ -474,12 +475,12 @@ const char *apx_run_engine_volume(apx_runtime *run, const apx_resource *r, const
  * container stays). network NULL: none. */
 void apx_run_engine_reap(const char *sock, const char *session, const char *network);
 
-/* Requests in the loop (engine.c): libcurl's multi interface on libuv, so
+/* Requests in the loop (engine.c): HTTP/1.1 on libuv's pipes, so
  * that no request blocks the loop and independent ones run at once. */
 typedef struct apx_run_req apx_run_req;
 /* A piece of a streamed 2xx answer, in order. */
 typedef void (*apx_run_req_data_cb)(apx_run_req *q, const char *s, size_t n, void *ud);
-/* The end: the HTTP status and the answer (not what went to on_data), or -1 with libcurl's reason. */
+/* The end: the HTTP status and the answer (not what went to on_data), or -1 with the reason (no connection, a timeout). */
 typedef void (*apx_run_req_done_cb)(apx_run_req *q, long status, const apx_buf *body, void *ud);
 /* The next bytes of an uploaded body (a tar): 0 at its end. */
 typedef size_t (*apx_run_req_read_cb)(char *buf, size_t n, void *ud);
@@ -491,11 +492,13 @@ typedef struct apx_run_reqopt {
   long timeout_ms;             /* 0: none */
 } apx_run_reqopt;
 apx_run_req *apx_run_req_start(apx_runtime *run, const apx_run_reqopt *o, apx_run_req_done_cb done, void *ud);
-/* No callback of q comes after this. Not from inside libcurl's own callbacks (on_read). */
+/* No callback of q comes after this. Not from inside q's own on_read. */
 void apx_run_req_cancel(apx_run_req *q);
 /* Requests not done yet; running the loop until there are none (after the run's loop stopped). */
 size_t apx_run_http_live(const apx_runtime *run);
 void apx_run_http_wait(apx_runtime *run);
+/* Percent-encodes s for a path or query (arena). */
+char *apx_run_url_escape(apx_arena *a, const char *s);
 /* Cancels what is left and closes the handles (the loop then runs to close them); free after. */
 void apx_run_http_close(apx_runtime *run);
 void apx_run_http_free(apx_runtime *run);
