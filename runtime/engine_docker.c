@@ -369,8 +369,11 @@ static void apx_docker_signal(apx_run_proc *p, int sig) {
     apx_ctr_free(c);
     return;
   }
-  apx_req(c->run, "POST", apx_arena_printf(c->run->arena, "/containers/%s/kill?signal=%d", c->id, sig), NULL, 10000,
-          NULL, NULL);
+  /* Paths of requests made again and again (kills, exec checks) are on the
+   * stack, not in the run's arena, which would grow with every one. */
+  char path[160];
+  snprintf(path, sizeof path, "/containers/%s/kill?signal=%d", c->id, sig);
+  apx_req(c->run, "POST", path, NULL, 10000, NULL, NULL);
 }
 
 /* ---- create: the image, then the container ------------------------------------------------------ */
@@ -964,8 +967,9 @@ static void apx_exec_ended(apx_run_req *q, long st, const apx_buf *b, void *ud) 
     apx_exec_finish(x, -1, why);
     return;
   }
-  x->req = apx_req(x->run, "GET", apx_arena_printf(x->run->arena, "/exec/%s/json", x->id), NULL, x->timeout_ms,
-                   apx_exec_inspected, x);
+  char path[160];
+  snprintf(path, sizeof path, "/exec/%s/json", x->id);
+  x->req = apx_req(x->run, "GET", path, NULL, x->timeout_ms, apx_exec_inspected, x);
 }
 
 static void apx_exec_discard(apx_run_req *q, const char *s, size_t n, void *ud) { (void)q, (void)s, (void)n, (void)ud; }
@@ -985,8 +989,10 @@ static void apx_exec_made(apx_run_req *q, long st, const apx_buf *b, void *ud) {
   snprintf(x->id, sizeof x->id, "%s", cJSON_IsString(id) ? id->valuestring : "");
   cJSON_Delete(j);
   /* Attached (not detached): the answer ends when the command does. */
+  char path[160];
+  snprintf(path, sizeof path, "/exec/%s/start", x->id);
   apx_run_reqopt o = {.method = "POST",
-                      .path = apx_arena_printf(x->run->arena, "/exec/%s/start", x->id),
+                      .path = path,
                       .json = "{\"Detach\":false,\"Tty\":false}",
                       .on_data = apx_exec_discard,
                       .timeout_ms = x->timeout_ms};
@@ -1013,8 +1019,9 @@ static void *apx_docker_exec(apx_runtime *run, apx_run_unit *u, char **argv, lon
   for (char **a = argv; *a; a++) cJSON_AddItemToArray(cmd, cJSON_CreateString(*a));
   x->body = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
-  x->req = apx_req(run, "POST", apx_arena_printf(run->arena, "/containers/%s/exec", c->id), x->body, timeout_ms,
-                   apx_exec_made, x);
+  char path[160];
+  snprintf(path, sizeof path, "/containers/%s/exec", c->id);
+  x->req = apx_req(run, "POST", path, x->body, timeout_ms, apx_exec_made, x);
   return x;
 }
 
