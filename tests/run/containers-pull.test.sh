@@ -1,5 +1,4 @@
 #!/bin/bash
-# apx-test: slow
 # A missing image is pulled, with its progress summarised on the terminal:
 # a private dockerd pulls it from a minimal registry on 127.0.0.1 in the
 # engine's network namespace (progs/registry.py: one image made from
