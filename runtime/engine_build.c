@@ -181,9 +181,12 @@ static bool apx_walk(apx_run_tar *t, const char *rel, char *why, size_t n) {
 
 apx_run_tar *apx_run_tar_open(const char *dir, char *why, size_t n) {
   struct stat st;
-  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    snprintf(why, n, "%s", errno ? strerror(errno) : "not a directory");
-    if (stat(dir, &st) == 0) snprintf(why, n, "not a directory");
+  if (stat(dir, &st) != 0) {
+    snprintf(why, n, "%s", strerror(errno));
+    return NULL;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    snprintf(why, n, "not a directory");
     return NULL;
   }
   apx_run_tar *t = calloc(1, sizeof *t);
