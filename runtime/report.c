@@ -139,7 +139,7 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
     break;
   case APX_ST_FINISHED:
     if (from == APX_ST_NOT_STARTED || from == APX_ST_WAITING || (from == APX_ST_STARTING && !u->ever_started)) break;
-    if (from == APX_ST_EXITED || u->starts > 1) {
+    if (from == APX_ST_EXITED) {
       apx_run_say(run, "%s: restart cancelled", u->name);
       break;
     }
