@@ -55,6 +55,8 @@ struct apx_run_attempt {
   uv_write_t wr;
   uv_process_t proc;
   bool is_tcp, is_tcp6, is_proc, done, exited;
+  void *xh; /* an exec inside a container, through its driver (cancelled if it is still on) */
+  const apx_run_driver *xdrv;
   int err4; /* why 127.0.0.1 refused, when ::1 is tried next */
   int handles;
   pid_t pid;
@@ -101,6 +103,8 @@ static void apx_attempt_finish(apx_run_attempt *a, bool ok, const char *why) {
   uv_timer_stop(&a->timeout);
   apx_run_probe *p = a->probe;
   if (a->is_proc && !a->exited) kill(-a->pid, SIGKILL); /* timed out: its exit callback closes it */
+  if (a->xh) a->xdrv->exec_cancel(a->xh);
+  a->xh = NULL;
   apx_attempt_close(a);
   if (!p) return;
   p->inflight = NULL;
@@ -287,9 +291,32 @@ void apx_run_probes_close_handle(uv_handle_t *h) {
   uv_close(h, apx_exec_closed);
 }
 
+/* The end of an exec inside a container (the driver's). */
+static void apx_exec_engine_done(void *ud, long code, const char *why) {
+  apx_run_attempt *a = ud;
+  a->xh = NULL;
+  if (a->done) return;
+  char text[320];
+  const apx_run_probe *p = a->probe;
+  if (code >= 0)
+    snprintf(text, sizeof text, "the exec check `%s` ended with exit status %ld", p ? p->argv[0] : "?", code);
+  else
+    snprintf(text, sizeof text, "the exec check `%s` cannot run in its container: %s", p ? p->argv[0] : "?",
+             why ? why : "?");
+  apx_attempt_finish(a, code == 0, text);
+}
+
 static void apx_start_exec(apx_run_probe *p) {
   apx_run_attempt *a = apx_attempt_new(p);
   apx_run_unit *u = p->unit;
+  if (u->drv->exec) {
+    /* Inside the container, through its engine, with the same timeout and pace as on the host. */
+    a->xdrv = u->drv;
+    void *h = u->drv->exec(p->run, u, p->argv, p->h->timeout_ms > 0 ? (long)p->h->timeout_ms : 2000,
+                           apx_exec_engine_done, a);
+    if (!a->done) a->xh = h;
+    return;
+  }
   uv_stdio_container_t stdio[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
   uv_process_options_t o;
   apx_run_spawn_options(&o, u, p->argv, u->envp, u->cwd, stdio, apx_exec_exit);
@@ -399,6 +426,8 @@ static void apx_probe_detach(apx_run_probe *p) {
       a->done = true;
       uv_timer_stop(&a->timeout);
       if (a->is_proc && !a->exited) kill(-a->pid, SIGKILL);
+      if (a->xh) a->xdrv->exec_cancel(a->xh);
+      a->xh = NULL;
       apx_attempt_close(a);
     }
   }
@@ -474,15 +503,7 @@ int apx_run_probes_plan(apx_runtime *run, apx_run_unit *u) {
       break;
     }
     case APX_HEALTH_EXEC: {
-      if (u->drv != &apx_run_driver_process) {
-        /* It would run on the host, not inside the container: refused rather than wrong. */
-        apx_run_error(run, "use an http, tcp or log check, or --engine=local with a local {} fallback",
-                      "the exec health check of container '%s' cannot run yet: run mode does not exec inside "
-                      "containers",
-                      r->name);
-        rc = 1;
-        break;
-      }
+      /* A container's runs inside it, through its engine (the driver's exec). */
       const apx_value *v = h->exec;
       size_t n = v && v->kind == APX_V_LIST ? v->u.list.n : 1;
       p->argv = APX_NEW_ARRAY(run->arena, char *, n + 1);

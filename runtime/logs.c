@@ -66,6 +66,8 @@ typedef struct apx_run_stream {
   size_t clen, ccap;
   bool cont; /* the last piece shown was part of a longer line */
   bool started;
+  bool fed;  /* fed by a driver (apx_run_feed): no pipe */
+  apx_run_logs *logs;
 } apx_run_stream;
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -270,7 +272,35 @@ int apx_run_stream_start(struct apx_run_stream *st) {
   return rc;
 }
 
-void apx_run_stream_free(struct apx_run_stream *st) { uv_close((uv_handle_t *)&st->pipe, apx_stream_closed); }
+void apx_run_stream_free(struct apx_run_stream *st) {
+  if (st->fed) apx_run_feed_end(st);
+  else uv_close((uv_handle_t *)&st->pipe, apx_stream_closed);
+}
+
+/* A stream without a pipe: a container's output demultiplexed from the
+ * engine's answer, a build's output, fed in the loop. */
+struct apx_run_stream *apx_run_feed_new(apx_runtime *run, apx_run_unit *u, apx_run_proc *p) {
+  apx_run_stream *st = calloc(1, sizeof *st);
+  if (!st) abort();
+  st->proc = p;
+  st->unit = u;
+  st->fed = true;
+  st->started = true;
+  st->logs = run->logs;
+  return st;
+}
+
+void apx_run_feed(struct apx_run_stream *st, const char *s, size_t n) {
+  if (st->logs && n) apx_feed(st->logs, st, s, n);
+}
+
+void apx_run_feed_end(struct apx_run_stream *st) {
+  if (st->clen && st->logs) apx_emit(st->logs, st, st->carry, st->clen, true);
+  apx_run_proc *p = st->proc;
+  free(st->carry);
+  free(st);
+  if (p) apx_run_proc_stream_eof(p);
+}
 
 /* ---- sinks, prefixes, colours ------------------------------------------------------ */
 

@@ -316,6 +316,11 @@ static void apx_render_container(apx_rctx *c) {
   apx_run_unit *u = c->u;
   const apx_resource *r = u->res;
   if (r->image) u->image = apx_render_str(c, r->image, "the image");
+  if (r->build && r->build->nargs) {
+    u->build_args = APX_NEW_ARRAY(run->arena, char *, r->build->nargs);
+    for (size_t i = 0; i < r->build->nargs; i++)
+      u->build_args[i] = (char *)apx_render_str(c, r->build->args[i].value, "a build argument");
+  }
   if (r->command || (r->args && r->args->kind == APX_V_LIST && r->args->u.list.n))
     u->argv = apx_render_argv(c, r->command, r->args, "the command");
   if (r->entrypoint && r->entrypoint->kind == APX_V_LIST && r->entrypoint->u.list.n)

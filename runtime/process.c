@@ -193,7 +193,7 @@ apx_run_proc *apx_run_proc_new(apx_runtime *run, apx_run_unit *u, apx_run_proc_r
    * order it wrote them, as on a terminal, and reading one pipe before the
    * other cannot cut a long line of one with a line of the other. */
   int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  if (wfd && pipe2(fds, O_CLOEXEC) != 0) {
     snprintf(u->why, sizeof u->why, "cannot make a pipe for its output: %s", strerror(errno));
     return NULL;
   }
@@ -207,13 +207,18 @@ apx_run_proc *apx_run_proc_new(apx_runtime *run, apx_run_unit *u, apx_run_proc_r
   p->unit = u;
   p->role = role;
   p->drv = drv;
+  uv_timer_init(&run->loop, &p->linger);
+  p->linger.data = p;
+  if (!wfd) {
+    p->out = apx_run_feed_new(run, u, p);
+    p->handles = 1; /* linger */
+    return p;
+  }
   /* A bigger pipe means fewer wake-ups for a process that writes a lot. */
   fcntl(fds[0], F_SETPIPE_SZ, 256 * 1024);
   uv_pipe_t *po;
   p->out = apx_run_stream_new(p, &po);
   uv_pipe_open(po, fds[0]);
-  uv_timer_init(&run->loop, &p->linger);
-  p->linger.data = p;
   p->handles = 2; /* linger, pipe */
   *wfd = fds[1];
   return p;

@@ -115,7 +115,7 @@ void apx_run_report_change(apx_runtime *run, apx_run_unit *u, apx_run_state from
     break;
   }
   case APX_ST_RUNNING:
-    if (from == APX_ST_EXITED)
+    if (from == APX_ST_EXITED || u->starts > 1)
       apx_run_say(run, "%s: restarted (%s, start %u)", u->name, u->proc ? u->proc->label : "", u->starts);
     else
       apx_run_say(run, "%s: started (%s)%s", u->name, u->proc ? u->proc->label : "",

@@ -101,7 +101,17 @@ static void op_prepare(void *ud, apx_run_unit *u) {
     apx_db_create(run, u);
     return;
   }
-  if (u->drv->create && u->drv->create(run, u) != 0) {
+  int c = u->drv->create ? u->drv->create(run, u) : 0;
+  if (c < 0) {
+    apx_post(run, u, APX_EV_PREP_FAILED);
+    return;
+  }
+  if (c > 0) return; /* under way in the loop: apx_run_prepared() follows */
+  apx_run_prepared(run, u, true);
+}
+
+void apx_run_prepared(apx_runtime *run, apx_run_unit *u, bool ok) {
+  if (!ok) {
     apx_post(run, u, APX_EV_PREP_FAILED);
     return;
   }
@@ -384,7 +394,7 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   if (run.engine_drv && run.engine_drv->open && (rc = run.engine_drv->open(&run)) != 0) goto out;
 
   /* The watchdog first: fork before libuv starts threads or signal pipes. */
-  if (run.engine) apx_run_watchdog_engine(run.engine_sock, run.engine_session);
+  if (run.engine) apx_run_watchdog_engine(run.engine_sock, run.engine_session, apx_run_engine_network(&run));
   run.watchdog_fd = apx_run_watchdog_start(run.opts.grace_ms, &run.watchdog_pid);
   if (run.watchdog_fd < 0) {
     apx_run_error(&run, NULL, "cannot start the watchdog process: %s", strerror(errno));
@@ -437,7 +447,9 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   }
   apx_run_proxy_close(&run);
   if (run.engine_drv && run.engine_drv->close) run.engine_drv->close(&run);
+  apx_run_http_close(&run);
   apx_teardown(&run);
+  apx_run_http_free(&run);
   apx_run_logs_flush(&run);
 
 out:

@@ -61,6 +61,7 @@ typedef struct apx_run_sink apx_run_sink;
 typedef struct apx_run_probe apx_run_probe;
 typedef struct apx_runtime apx_runtime;
 typedef struct apx_run_driver apx_run_driver;
+typedef struct apx_run_mux apx_run_mux;
 
 /* One wait of a unit on every unit of another resource. */
 typedef struct apx_run_wait {
@@ -93,6 +94,7 @@ struct apx_run_unit {
   const char *cwd;
   const char *image;  /* a container run by an engine: its image */
   char **entrypoint;  /* ... and its entrypoint (NULL: the image's) */
+  char **build_args;  /* ... and its build {} args' values, as res->build->args (NULL: one that did not render) */
   char ***setup; /* setup commands, each an argv; replica 0 only */
   size_t nsetup;
   const char *setup_key; /* digest of the setup commands, kept in the state dir once done */
@@ -249,6 +251,8 @@ struct apx_runtime {
   struct apx_mon *mon;  /* what a watcher sees (monitor.c), NULL without one */
   bool user_commands;   /* a watcher gave a command: the run lasts until Ctrl-C */
   uint64_t wall0_ms;    /* Unix time at t0 */
+  void *engine_state;         /* the engine driver's own state of this run (its containers, images) */
+  apx_run_mux *http;         /* requests to the engine in the loop (engine.c) */
   size_t procs_live; /* apx_run_proc structs not yet freed */
   apx_run_proc *procs; /* their list */
 };
@@ -343,17 +347,29 @@ struct apx_run_driver {
   /* Before ports are chosen: what an earlier run left of the unit (a
    * persistent container's published ports, kept). 0, or 2. NULL: nothing. */
   int (*inspect)(apx_runtime *run, apx_run_unit *u);
-  /* Before the unit's first start, in the loop: what its workload needs (an
-   * image). 0, or -1 with u->why set. NULL: nothing. */
+  /* Before each start, in the loop: what its workload needs (an image
+   * pulled or built, a container made and started). 0 done, 1 under way
+   * (the driver calls apx_run_prepared() once done, without blocking the
+   * loop), or -1 with u->why set. NULL: nothing. */
   int (*create)(apx_runtime *run, apx_run_unit *u);
-  /* Starts the main workload with its output streamed into the unit's log
-   * (sets u->proc); its end comes back through apx_run_proc_done(). 0, or -1 with u->why set. */
+  /* Starts the main workload (or follows the one create made) with its
+   * output streamed into the unit's log (sets u->proc); its end comes back
+   * through apx_run_proc_done(). 0, or -1 with u->why set. */
   int (*start)(apx_runtime *run, apx_run_unit *u);
   /* Signals one workload (SIGTERM to stop it, SIGKILL when the grace period is over). */
   void (*signal)(apx_run_proc *p, int sig);
+  /* An exec health check inside the running workload: done(ud, exit code
+   * or -1, why) comes once, unless cancelled; returns the handle to cancel
+   * (NULL when done came already). NULL: the check runs on the host. */
+  void *(*exec)(apx_runtime *run, apx_run_unit *u, char **argv, long timeout_ms,
+                void (*done)(void *ud, long code, const char *why), void *ud);
+  void (*exec_cancel)(void *h);
   /* At the end of the run: removes what is left (containers, the network). NULL: nothing. */
   void (*close)(apx_runtime *run);
 };
+typedef void (*apx_run_exec_cb)(void *ud, long code, const char *why);
+/* A driver's create() that was under way is done (run.c goes on: setup, or prepared). */
+void apx_run_prepared(apx_runtime *run, apx_run_unit *u, bool ok);
 extern const apx_run_driver apx_run_driver_process;
 extern const apx_run_driver apx_run_driver_docker; /* the Docker Engine API */
 extern const apx_run_driver apx_run_driver_podman; /* the same, through podman's service */
@@ -407,7 +423,8 @@ void apx_run_proc_signal(apx_run_proc *p, int sig);
  * linger timer and one output pipe into the unit's log. *wfd is the pipe's
  * write end (the driver writes the workload's output there and closes it
  * at its end); p->handles counts the two handles, plus whatever the driver
- * adds. */
+ * adds. wfd NULL: no pipe, p->out is a fed stream (apx_run_feed) and the
+ * linger timer the one handle. */
 apx_run_proc *apx_run_proc_new(apx_runtime *run, apx_run_unit *u, apx_run_proc_role role,
                                const apx_run_driver *drv, int *wfd);
 /* The workload of p ended: the exit is reported once its output is drained. */
@@ -438,6 +455,12 @@ const char *apx_run_style(apx_runtime *run, const char *sgr);
 struct apx_run_stream *apx_run_stream_new(apx_run_proc *p, uv_pipe_t **pipe);
 int apx_run_stream_start(struct apx_run_stream *s);
 void apx_run_stream_free(struct apx_run_stream *s);
+/* A stream a driver feeds (no pipe): lines into u's log; p (or NULL: the
+ * unit's log only, as for a build) is told of its end. */
+struct apx_run_stream *apx_run_feed_new(apx_runtime *run, apx_run_unit *u, apx_run_proc *p);
+void apx_run_feed(struct apx_run_stream *s, const char *data, size_t n);
+/* The last partial line shown, the stream freed. */
+void apx_run_feed_end(struct apx_run_stream *s);
 
 /* ---- health.c --------------------------------------------------------------------- */
 
@@ -462,8 +485,8 @@ bool apx_run_db_starting(const apx_run_unit *u, const char *output);
  * SIGKILL) it SIGTERMs every registered process group, then SIGKILLs what
  * is left after grace_ms. Returns the write end (close-on-exec) or -1. */
 int apx_run_watchdog_start(int64_t grace_ms, pid_t *pid);
-/* Containers too: after the process groups, every container of the session is removed. */
-void apx_run_watchdog_engine(const char *sock, const char *session);
+/* Containers too: after the process groups, every container of the session is removed, then its network. */
+void apx_run_watchdog_engine(const char *sock, const char *session, const char *network);
 void apx_run_watchdog_add(int fd, pid_t pgid);
 void apx_run_watchdog_remove(int fd, pid_t pgid);
 void apx_run_watchdog_stop(int fd, pid_t pid);
@@ -474,16 +497,58 @@ void apx_run_watchdog_stop(int fd, pid_t pid);
 const char *apx_run_engine_detect(void);
 /* The engine `want` (NULL: docker, then podman) if its socket answers; *sock its path. */
 const char *apx_run_engine_find(const char *want, const char **sock);
-/* One request to the engine's API: the HTTP status (its body in out), or
- * -1 with libcurl's reason in out. timeout_ms 0: none. */
+/* One request to the engine's API, in a loop of its own (before the run's
+ * loop, the watchdog): the HTTP status (its body in out), or -1 with the
+ * reason in out. timeout_ms 0: none. */
 long apx_run_http(const char *sock, const char *method, const char *path, const char *body, apx_buf *out,
                   long timeout_ms);
 /* The run's network: "aspirec-PROGRAM". */
 const char *apx_run_engine_network(apx_runtime *run);
 /* A named volume's name on the engine: "aspirec-PROGRAM-RESOURCE-VOLUME" (stable across runs). */
 const char *apx_run_engine_volume(apx_runtime *run, const apx_resource *r, const apx_volume *v);
-/* Removes every container labelled aspirec.session=session (the watchdog's last act). */
-void apx_run_engine_reap(const char *sock, const char *session);
+/* Removes every container labelled aspirec.session=session, then the
+ * network (the watchdog's last act; a network still used by a persistent
+ * container stays). network NULL: none. */
+void apx_run_engine_reap(const char *sock, const char *session, const char *network);
+
+/* Requests in the loop (engine.c): HTTP/1.1 on libuv's pipes, so
+ * that no request blocks the loop and independent ones run at once. */
+typedef struct apx_run_req apx_run_req;
+/* A piece of a streamed 2xx answer, in order. */
+typedef void (*apx_run_req_data_cb)(apx_run_req *q, const char *s, size_t n, void *ud);
+/* The end: the HTTP status and the answer (not what went to on_data), or -1 with the reason (no connection, a timeout). */
+typedef void (*apx_run_req_done_cb)(apx_run_req *q, long status, const apx_buf *body, void *ud);
+/* The next bytes of an uploaded body (a tar): 0 at its end. */
+typedef size_t (*apx_run_req_read_cb)(char *buf, size_t n, void *ud);
+typedef struct apx_run_reqopt {
+  const char *method, *path; /* path under /v1.41 */
+  const char *json;          /* a JSON body, or NULL */
+  apx_run_req_read_cb on_read; /* or a streamed application/x-tar body */
+  apx_run_req_data_cb on_data; /* NULL: the answer comes whole to done */
+  long timeout_ms;             /* 0: none */
+} apx_run_reqopt;
+apx_run_req *apx_run_req_start(apx_runtime *run, const apx_run_reqopt *o, apx_run_req_done_cb done, void *ud);
+/* No callback of q comes after this. Not from inside q's own on_read. */
+void apx_run_req_cancel(apx_run_req *q);
+/* Requests not done yet; running the loop until there are none (after the run's loop stopped). */
+size_t apx_run_http_live(const apx_runtime *run);
+void apx_run_http_wait(apx_runtime *run);
+/* Percent-encodes s for a path or query (arena). */
+char *apx_run_url_escape(apx_arena *a, const char *s);
+/* Cancels what is left and closes the handles (the loop then runs to close them); free after. */
+void apx_run_http_close(apx_runtime *run);
+void apx_run_http_free(apx_runtime *run);
+
+/* ---- engine_build.c: a build context as a tar ------------------------------------------ */
+
+typedef struct apx_run_tar apx_run_tar;
+/* Walks a build context (sorted, .dockerignore applied): NULL with why. */
+apx_run_tar *apx_run_tar_open(const char *dir, char *why, size_t n);
+/* A digest of what the tar will hold: each entry's path, mode, size, time, link. */
+uint64_t apx_run_tar_digest(const apx_run_tar *t);
+/* The next bytes of the tar (ustar, pax headers for long names), streamed from the files; 0 at its end. */
+size_t apx_run_tar_read(apx_run_tar *t, char *buf, size_t n);
+void apx_run_tar_free(apx_run_tar *t);
 
 /* ---- monitor.c: what a watcher sees (monitor.h) ------------------------------------ */
 

@@ -102,7 +102,13 @@ static apx_run_state act_exited(apx_run_fsm *f, apx_run_unit *u) {
   return APX_ST_EXITED;
 }
 
-static apx_run_state act_restart(apx_run_fsm *f, apx_run_unit *u) { return act_spawn(f, u); }
+/* A restart prepares again, as a first start does: a container is created
+ * anew (asynchronously, through its engine); a process's setup, done once,
+ * is not run again, so it is spawned at once. */
+static apx_run_state act_restart(apx_run_fsm *f, apx_run_unit *u) {
+  if (f->stopping) return APX_ST_FINISHED;
+  return act_prepare(f, u);
+}
 
 /* Stop a unit whose process runs: SIGTERM to its group. */
 static apx_run_state act_stop(apx_run_fsm *f, apx_run_unit *u) {

@@ -38,11 +38,12 @@ static void apx_wd_sleep_ms(long ms) {
 }
 
 /* Set before the fork: the engine whose containers of this run go too. */
-static char apx_wd_sock[512], apx_wd_session[128];
+static char apx_wd_sock[512], apx_wd_session[128], apx_wd_network[300];
 
-void apx_run_watchdog_engine(const char *sock, const char *session) {
+void apx_run_watchdog_engine(const char *sock, const char *session, const char *network) {
   snprintf(apx_wd_sock, sizeof apx_wd_sock, "%s", sock ? sock : "");
   snprintf(apx_wd_session, sizeof apx_wd_session, "%s", session ? session : "");
+  snprintf(apx_wd_network, sizeof apx_wd_network, "%s", network ? network : "");
 }
 
 static bool apx_wd_alive(pid_t pgid) { return kill(-pgid, 0) == 0 || errno == EPERM; }
@@ -100,7 +101,7 @@ static void apx_wd_main(int rfd, int64_t grace_ms) {
   }
   for (size_t i = 0; i < n; i++) kill(-groups[i], SIGKILL);
   free(groups);
-  if (apx_wd_sock[0]) apx_run_engine_reap(apx_wd_sock, apx_wd_session);
+  if (apx_wd_sock[0]) apx_run_engine_reap(apx_wd_sock, apx_wd_session, apx_wd_network);
   _exit(0);
 }
 

@@ -12,10 +12,11 @@ say() { printf 'setup: %s\n' "$*"; }
 
 # Build: compiler, autotools, flex/bison, the libraries; clang and its runtime
 # (libclang-rt: sanitizers and libFuzzer); graphviz to render --emit=dot;
-# libuv, libmicrohttpd and libcurl for run mode (event loop, dashboard, HTTP
-# probes). Add here any library configure.ac checks for.
+# libuv and libmicrohttpd for run mode (event loop, dashboard); run mode
+# speaks HTTP to engines itself (no libcurl). Add here any library
+# configure.ac checks for.
 build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
-  libyaml-dev libcjson-dev libpcre2-dev libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev
+  libyaml-dev libcjson-dev libpcre2-dev libuv1-dev libmicrohttpd-dev
   clang libclang-rt-14-dev graphviz
   libprotobuf-c-dev protobuf-c-compiler zlib1g-dev)  # the dashboard's OTLP receiver: protobuf, gzip bodies
 # Tests: busybox for the container image, databases and Python clients for run
@@ -31,7 +32,7 @@ build_pkgs=(build-essential autoconf automake libtool pkg-config flex bison
 # python3-pika (AMQP), nginx; wrk for the replica proxy's benchmark (bench/run).
 # chromium: the dashboard's tests drive Debian's headless Chromium with
 # playwright-core (tests/dashboard/, which downloads no browser).
-test_pkgs=(busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
+test_pkgs=(curl busybox-static postgresql redis-server python3 python3-psycopg2 python3-redis iproute2 time procps
   systemd jq podman netavark aardvark-dns
   mariadb-server mariadb-client python3-pymysql rabbitmq-server python3-pika nginx wrk chromium)
 # docker-compose WITH its Recommends: docker.io, containerd and runc (the engine

@@ -178,6 +178,8 @@ static void test_restart(apx_arena *a) {
     CHECK(svc->state == APX_ST_EXITED, "on-failure: exit status 1 schedules a restart (%d)", i + 1);
     k.now += delays[i];
     apx_run_fsm_post(&f, svc, APX_EV_RESTART_DUE);
+    CHECK(svc->state == APX_ST_STARTING, "a restart prepares again (%d)", i + 1);
+    apx_run_fsm_post(&f, svc, APX_EV_PREPARED);
   }
   CHECK(delays[0] == 1000 && delays[1] == 2000 && delays[2] == 4000 && delays[3] == 8000,
         "back-off doubles from 1 s: %llu %llu %llu %llu", (unsigned long long)delays[0],
