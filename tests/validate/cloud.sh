@@ -47,7 +47,9 @@ emitted_for() {
         if [ -f "$errf" ] && ! tail -n 1 "$errf" | grep -qx 'exit: 0'; then continue; fi ;;
     esac
     n=$((n + 1))
-    local out=$tmp/$target/$n-$(basename "$src" .apx)
+    # (no .json in the name: validate-bicep reads an argument ending in .json as a file)
+    local base=${src##*/}; base=${base%.apx}; base=${base%.json}
+    local out=$tmp/$target/$n-$base
     mkdir -p "$tmp/$target"
     if emit "$target" "$src" "$out"; then
       OUTS+=("$out"); LABELS+=("$rel")
