@@ -122,18 +122,19 @@ check "the page's own POST (cookie, this Origin) starts the explicit_start resou
 wait_for_text "$T/out" 'later up' 10; check "... and it runs" grep -q 'later up' "$T/out"
 wait_for_text "$T/out" 'after up' 10; check "... and what waited for it starts" grep -q 'after up' "$T/out"
 check "an unknown command: 404" test "$(code -X POST "${A[@]}" "$base/api/resources/later/explode")" = 404
-pid1=$(grep -oE 'api: started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | head -1)
+# (a restart is reported as "restarted (pid N, start K)")
+pid1=$(grep -oE 'api: (re)?started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | head -1)
 check "restart through the API (Bearer, as curl)" test "$(code -X POST "${A[@]}" "$base/api/resources/api/restart")" = 202
-wait_for_text "$T/out" 'api: started \(pid [0-9]+\)[^$]*' 10
-for _ in $(seq 50); do [ "$(grep -c 'api: started' "$T/out")" -ge 2 ] && break; sleep 0.1; done
-pid2=$(grep -oE 'api: started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | tail -1)
+wait_for_text "$T/out" 'api: restarted \(pid [0-9]+' 10
+for _ in $(seq 50); do [ "$(grep -cE 'api: (re)?started \(pid' "$T/out")" -ge 2 ] && break; sleep 0.1; done
+pid2=$(grep -oE 'api: (re)?started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | tail -1)
 check "... gives a new process ($pid1 -> $pid2)" test -n "$pid2" -a "$pid1" != "$pid2"
 check "restart of a resource with replicas" test "$(code -X POST "${A[@]}" "$base/api/resources/pair/restart")" = 202
-for _ in $(seq 300); do [ "$(grep -cE 'pair\.[01]: started' "$T/out")" -ge 4 ] && break; sleep 0.1; done
-check "... restarts every replica" test "$(grep -cE 'pair\.[01]: started' "$T/out")" = 4
+for _ in $(seq 300); do [ "$(grep -cE 'pair\.[01]: (re)?started \(pid' "$T/out")" -ge 4 ] && break; sleep 0.1; done
+check "... restarts every replica" test "$(grep -cE 'pair\.[01]: (re)?started \(pid' "$T/out")" = 4
 check "restart of one replica by its own name" test "$(code -X POST "${A[@]}" "$base/api/resources/pair.1/restart")" = 202
-for _ in $(seq 300); do [ "$(grep -c 'pair.1: started' "$T/out")" -ge 3 ] && break; sleep 0.1; done
-check "... restarts that one only" test "$(grep -c 'pair.1: started' "$T/out")-$(grep -c 'pair.0: started' "$T/out")" = 3-2
+for _ in $(seq 300); do [ "$(grep -cE 'pair\.1: (re)?started \(pid' "$T/out")" -ge 3 ] && break; sleep 0.1; done
+check "... restarts that one only" test "$(grep -cE 'pair\.1: (re)?started \(pid' "$T/out")-$(grep -cE 'pair\.0: (re)?started \(pid' "$T/out")" = 3-2
 check "a second start of a running resource is refused (409)" test "$(code -X POST "${A[@]}" "$base/api/resources/db/start")" = 409
 check "stop through the API" test "$(code -X POST "${A[@]}" "$base/api/resources/later/stop")" = 202
 wait_for_text "$T/out" 'later: (stopped|finished)' 10
