@@ -408,7 +408,10 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u, const char *imag
     for (char **a = u->entrypoint; *a; a++) cJSON_AddItemToArray(ep, cJSON_CreateString(*a));
   }
   cJSON *env = cJSON_AddArrayToObject(j, "Env");
-  for (char **e = u->envp; e && *e; e++) cJSON_AddItemToArray(env, cJSON_CreateString(*e));
+  size_t nenv = 0;
+  while (u->envp && u->envp[nenv]) nenv++;
+  size_t own = u->nenv_watch <= nenv ? nenv - u->nenv_watch : nenv;
+  for (size_t i = 0; i < own; i++) cJSON_AddItemToArray(env, cJSON_CreateString(u->envp[i]));
   cJSON *labels = cJSON_AddObjectToObject(j, "Labels");
   cJSON_AddStringToObject(labels, "aspirec.program", run->m->app_name ? run->m->app_name : "");
   cJSON_AddStringToObject(labels, "aspirec.resource", r->name);
@@ -471,11 +474,13 @@ static char *apx_create_body(apx_runtime *run, apx_run_unit *u, const char *imag
    * reused only when the one running was made from the same request. */
   uint64_t h = apx_run_fnv(APX_RUN_FNV_INIT, s, strlen(s));
   snprintf(hash, 17, "%016llx", (unsigned long long)h);
-  if (persistent) {
-    cJSON_AddStringToObject(labels, "aspirec.config", hash);
-    free(s);
-    s = cJSON_PrintUnformatted(j);
-  }
+  /* What a watcher adds (the dashboard's OTLP key is new each run) is left
+   * out of the digest, or a persistent container would never be reused; a
+   * reused one keeps the values of the run that made it. */
+  for (size_t i = own; i < nenv; i++) cJSON_AddItemToArray(env, cJSON_CreateString(u->envp[i]));
+  if (persistent) cJSON_AddStringToObject(labels, "aspirec.config", hash);
+  free(s);
+  s = cJSON_PrintUnformatted(j);
   cJSON_Delete(j);
   return s;
 }

@@ -68,6 +68,7 @@ typedef struct apx_run_stream {
   bool started;
   bool fed;  /* fed by a driver (apx_run_feed): no pipe */
   apx_run_logs *logs;
+  apx_runtime *run; /* a fed stream (a build's output) may have no process */
 } apx_run_stream;
 
 /* ---- writing ---------------------------------------------------------------- */
@@ -151,7 +152,7 @@ static void apx_emit(apx_run_logs *L, apx_run_stream *st, const char *s, size_t 
   }
   st->cont = !eol;
   apx_run_probes_line(u, s, n);
-  apx_run_monitor_line(st->proc->run, u, s, n, eol);
+  apx_run_monitor_line(st->run, u, s, n, eol);
   apx_run_proc *p = st->proc;
   if (p && p->role == APX_PROC_DB && p->capture.len < APX_CAPTURE_MAX) {
     apx_buf_append(&p->capture, s, n);
@@ -259,6 +260,7 @@ struct apx_run_stream *apx_run_stream_new(apx_run_proc *p, uv_pipe_t **pipe) {
   if (!st) abort();
   st->proc = p;
   st->unit = p->unit;
+  st->run = p->run;
   uv_pipe_init(&p->run->loop, &st->pipe, 0);
   st->pipe.data = st;
   *pipe = &st->pipe;
@@ -287,6 +289,7 @@ struct apx_run_stream *apx_run_feed_new(apx_runtime *run, apx_run_unit *u, apx_r
   st->fed = true;
   st->started = true;
   st->logs = run->logs;
+  st->run = run;
   return st;
 }
 

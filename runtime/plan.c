@@ -329,7 +329,9 @@ static void apx_render_container(apx_rctx *c) {
   apx_render_env(c, &e, r->env, r->nenv, "the environment");
   if (!apx_env_has(&e, "OTEL_SERVICE_NAME")) apx_env_put(run, &e, "OTEL_SERVICE_NAME", 17, r->name);
   apx_wenv w = {run, &e, r};
+  size_t own = e.n;
   apx_run_monitor_env(run, u, "host.docker.internal", apx_wenv_put, &w);
+  u->nenv_watch = e.n - own;
   u->envp = apx_env_finish(run, &e);
   u->cwd = run->m->main_dir;
   if (apx_run_probes_plan(run, u)) c->rc = 1;

@@ -91,6 +91,8 @@ struct apx_run_unit {
   /* what to run (plan.c, rendered once ports and parameters are known) */
   char **argv;       /* a container: its command (NULL: the image's) */
   char **envp;
+  size_t nenv_watch; /* the last entries of envp, added by a watcher (the
+                        dashboard's OTLP endpoint and per-run key) */
   const char *cwd;
   const char *image;  /* a container run by an engine: its image */
   char **entrypoint;  /* ... and its entrypoint (NULL: the image's) */
