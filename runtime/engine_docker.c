@@ -710,6 +710,17 @@ static void apx_pull_line(apx_img *im, cJSON *j) {
   }
 }
 
+/* The end of a pull's or a build's JSON stream: its last line, then why
+ * it failed (an "error" line, the status, or no answer), in im->why. */
+static bool apx_img_stream_failed(apx_img *im, long st, const apx_buf *b, void (*each)(apx_img *, cJSON *)) {
+  if (im->line.len) apx_json_lines(im, "\n", 1, each);
+  if (st != 200 && !im->why[0]) {
+    if (st < 0) snprintf(im->why, sizeof im->why, "%s", b->data ? b->data : "no answer");
+    else apx_engine_reason(b, im->why, sizeof im->why);
+  }
+  return im->why[0] != '\0';
+}
+
 static void apx_pull_data(apx_run_req *q, const char *s, size_t n, void *ud) {
   (void)q;
   apx_img *im = ud;
@@ -721,12 +732,7 @@ static void apx_pulled(apx_run_req *q, long st, const apx_buf *b, void *ud) {
   (void)q;
   apx_img *im = ud;
   apx_runtime *run = im->run;
-  if (im->line.len) apx_json_lines(im, "\n", 1, apx_pull_line);
-  if (st != 200 && !im->why[0]) {
-    if (st < 0) snprintf(im->why, sizeof im->why, "%s", b->data ? b->data : "no answer");
-    else apx_engine_reason(b, im->why, sizeof im->why);
-  }
-  if (im->why[0]) {
+  if (apx_img_stream_failed(im, st, b, apx_pull_line)) {
     char why[sizeof im->why];
     snprintf(why, sizeof why, "%s", im->why);
     snprintf(im->why, sizeof im->why, "image %.60s is not on %s and cannot be pulled: %.280s", im->name, run->engine, why);
@@ -793,12 +799,7 @@ static void apx_built(apx_run_req *q, long st, const apx_buf *b, void *ud) {
   (void)q;
   apx_img *im = ud;
   apx_runtime *run = im->run;
-  if (im->line.len) apx_json_lines(im, "\n", 1, apx_build_line);
-  if (st != 200 && !im->why[0]) {
-    if (st < 0) snprintf(im->why, sizeof im->why, "%s", b->data ? b->data : "no answer");
-    else apx_engine_reason(b, im->why, sizeof im->why);
-  }
-  if (im->why[0]) {
+  if (apx_img_stream_failed(im, st, b, apx_build_line)) {
     char why[sizeof im->why];
     snprintf(why, sizeof why, "%s", im->why);
     snprintf(im->why, sizeof im->why, "the build of its image failed: %.300s", why);
