@@ -77,6 +77,42 @@ apx_args_of() {
   esac
 }
 
+# apx_shared_dir: prints the shared folder beside the source tree ($APX_SHARED, else
+# ../shared; ../../shared for a git worktree one level deeper), or fails when there is none.
+apx_shared_dir() {
+  local d
+  for d in "${APX_SHARED:-}" "$APX_SRCDIR/../shared" "$APX_SRCDIR/../../shared"; do
+    if [ -n "$d" ] && [ -d "$d/examples" ]; then (cd "$d" && pwd); return 0; fi
+  done
+  return 1
+}
+
+# apx_input_rel SRC: SRC as the validators name it: relative to the source tree, or
+# shared/NAME for a shared example.
+apx_input_rel() {
+  case $1 in
+    "$APX_SRCDIR"/*) printf '%s\n' "${1#"$APX_SRCDIR"/}" ;;
+    *) printf 'shared/%s\n' "${1##*/}" ;;
+  esac
+}
+
+# apx_input_skip SRC: when SRC is not a program to emit (an example named bad-*, meant to
+# fail; a golden input whose NAME.err ends in a nonzero `exit:`), prints why and succeeds;
+# otherwise prints nothing and fails. One rule for every validator that walks the inputs.
+apx_input_skip() {
+  local src=$1 errf last
+  case ${src##*/} in bad-*) echo "meant to fail"; return 0 ;; esac
+  case $src in
+    *.apx)
+      errf=${src%.apx}.err
+      if [ -f "$errf" ]; then
+        last=$(tail -n 1 "$errf")
+        [ "$last" = "exit: 0" ] || { echo "$last in ${errf##*/}"; return 0; }
+      fi ;;
+  esac
+  return 1
+}
+
 # apx_done: exit status for the test (nonzero when any check failed).
 apx_done() {
   [ "$APX_FAILED" -eq 0 ]

@@ -14,8 +14,7 @@ need_aspirec
 update=0; [ "${1:-}" = --update ] && update=1
 here=$APX_SRCDIR/tests/manifest
 apx_tmpdir tmp
-shared=$APX_SRCDIR/../../shared/examples
-[ -d "$shared" ] || shared=/work/shared/examples
+shared=$(apx_shared_dir)/examples || { shared=/nonexistent; note "no shared examples folder: only this tree's inputs"; }
 shopt -s nullglob
 inputs=("$APX_SRCDIR"/examples/*.apx "$shared"/*.apx "$APX_SRCDIR"/tests/golden/*.apx)
 shopt -u nullglob

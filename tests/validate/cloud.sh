@@ -19,7 +19,7 @@
 need_aspirec
 
 tools=$APX_SRCDIR/tests/tools
-shared=${APX_SHARED:-$APX_SRCDIR/../shared}   # the shared folder beside the source tree
+shared=$(apx_shared_dir) || shared=${APX_SHARED:-$APX_SRCDIR/../shared}   # the shared folder beside the source tree
 bicep_validator=$shared/tools/validators/validate-bicep.mjs
 apx_tmpdir tmp
 
@@ -39,13 +39,8 @@ emitted_for() {
   local target=$1 src rel errf n=0
   OUTS=() LABELS=()
   for src in "${inputs[@]}"; do
-    rel=${src#"$APX_SRCDIR"/}
-    case $rel in
-      */bad-*) continue ;;
-      tests/golden/*)
-        errf=${src%.apx}.err
-        if [ -f "$errf" ] && ! tail -n 1 "$errf" | grep -qx 'exit: 0'; then continue; fi ;;
-    esac
+    rel=$(apx_input_rel "$src")
+    apx_input_skip "$src" > /dev/null && continue
     n=$((n + 1))
     # (no .json in the name: validate-bicep reads an argument ending in .json as a file)
     local base=${src##*/}; base=${base%.apx}; base=${base%.json}

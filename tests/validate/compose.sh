@@ -62,16 +62,9 @@ inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx "$APX_SRCD
 shopt -u nullglob
 n=0
 for src in "${inputs[@]}"; do
-  rel=${src#"$APX_SRCDIR"/}
+  rel=$(apx_input_rel "$src")
   base=$(basename "$src" .apx)
-  case $rel in
-    examples/bad-*) note "skip $rel (meant to fail)"; continue ;;
-    tests/golden/*)
-      errf=${src%.apx}.err
-      if [ -f "$errf" ] && ! tail -n 1 "$errf" | grep -qx 'exit: 0'; then
-        note "skip $rel ($(tail -n 1 "$errf") in ${errf##*/})"; continue
-      fi ;;
-  esac
+  if why=$(apx_input_skip "$src"); then note "skip $rel ($why)"; continue; fi
   n=$((n + 1))
   out=$tmp/$n/$base
   read -ra args <<< "$(apx_args_of "$src")"

@@ -25,9 +25,7 @@ apx_tmpdir tmp
 
 shopt -s nullglob
 inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx "$APX_SRCDIR"/tests/manifest/types.json "$APX_SRCDIR"/tests/manifest/testshop.json)
-shared=$APX_SRCDIR/../../shared/examples
-[ -d "$shared" ] || shared=/work/shared/examples
-if [ -d "$shared" ]; then inputs+=("$shared"/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
+if shared=$(apx_shared_dir); then inputs+=("$shared"/examples/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
 shopt -u nullglob
 
 # schema_check WANT LABEL CHART [VALUES-FILE]: the chart's values.yaml (merged with
@@ -66,15 +64,9 @@ k8s_checks() {
 n=0
 last_k8s="" last_helm=""
 for src in "${inputs[@]}"; do
-  case $src in
-    "$APX_SRCDIR"/tests/golden/*) rel=${src#"$APX_SRCDIR"/} ;;
-    "$APX_SRCDIR"/examples/*|"$APX_SRCDIR"/tests/manifest/*) rel=${src#"$APX_SRCDIR"/} ;;
-    *) rel=shared/$(basename "$src") ;;
-  esac
+  rel=$(apx_input_rel "$src")
   base=$(basename "$src" .apx)
-  case $base in bad-*) note "skip $rel (meant to fail)"; continue ;; esac
-  errf=${src%.apx}.err
-  if [ -f "$errf" ] && ! tail -n 1 "$errf" | grep -qx 'exit: 0'; then note "skip $rel ($(tail -n 1 "$errf"))"; continue; fi
+  if why=$(apx_input_skip "$src"); then note "skip $rel ($why)"; continue; fi
   n=$((n + 1))
   read -ra args <<< "$(apx_args_of "$src")"
 

@@ -24,10 +24,8 @@ command -v python3 > /dev/null || { not_ok "python3 missing (the bench generator
 apx_tmpdir tmp
 
 shopt -s nullglob
-shared=${APX_SHARED:-$APX_SRCDIR/../shared}
-[ -d "$shared/examples" ] || shared=/work/shared
 inputs=("$APX_SRCDIR"/examples/*.apx "$APX_SRCDIR"/tests/golden/*.apx)
-if [ -d "$shared/examples" ]; then inputs+=("$shared"/examples/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
+if shared=$(apx_shared_dir); then inputs+=("$shared"/examples/*.apx); else note "no shared examples folder: only this tree's inputs"; fi
 shopt -u nullglob
 
 # emit SRC OUT [ARGS...]: --emit=manifest -o OUT from SRC's directory, with its aspirec-args.
@@ -42,13 +40,8 @@ emit() {
 outs=() labels=()
 n=0
 for src in "${inputs[@]}"; do
-  rel=${src#"$APX_SRCDIR"/}
-  case $rel in
-    */bad-*) continue ;;
-    tests/golden/*)
-      errf=${src%.apx}.err
-      if [ -f "$errf" ] && ! tail -n 1 "$errf" | grep -qx 'exit: 0'; then continue; fi ;;
-  esac
+  rel=$(apx_input_rel "$src")
+  apx_input_skip "$src" > /dev/null && continue
   n=$((n + 1))
   out=$tmp/m/$n-$(basename "$src" .apx)
   mkdir -p "$tmp/m"
