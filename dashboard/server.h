@@ -31,6 +31,7 @@ enum {
   APX_DASH_AUTH_OTLP = 2,       /* x-otlp-api-key: the OTLP key (or the token) */
   APX_DASH_SAME_ORIGIN = 4,     /* a command: POST from this origin only (Origin checked) */
   APX_DASH_HTML = 8,            /* unauthenticated: redirect to /login rather than 401 */
+  APX_DASH_AUTH_API = 16,       /* x-api-key: the API key (read-only telemetry), else the token */
 };
 
 typedef int (*apx_dash_handler)(apx_dash_req *r);

@@ -88,6 +88,7 @@ void apx_run_monitor_env(apx_runtime *run, apx_run_unit *u, const char *host,
 size_t apx_mon_count(const apx_mon *m) { return m->run->nunits; }
 
 const char *apx_mon_app(const apx_mon *m) { return m->run->m->app_name ? m->run->m->app_name : "app"; }
+const char *apx_mon_state_dir(const apx_mon *m) { return m->run->state_dir; }
 
 long apx_mon_find(const apx_mon *m, const char *name) {
   for (size_t i = 0; i < m->run->nunits; i++)

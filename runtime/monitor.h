@@ -114,6 +114,8 @@ typedef struct apx_mon_listener {
 size_t apx_mon_count(const apx_mon *m);
 /* The application's name. */
 const char *apx_mon_app(const apx_mon *m);
+/* The run's state directory (absolute): where a watcher may leave files for the user. */
+const char *apx_mon_state_dir(const apx_mon *m);
 /* Unit i as plain data, its strings and arrays in `a` (the caller's
  * scratch arena). flags: APX_MON_WITH_ENV, APX_MON_REVEAL. */
 void apx_mon_snapshot(apx_mon *m, size_t i, apx_mon_unit *out, apx_arena *a, unsigned flags);
