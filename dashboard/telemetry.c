@@ -30,6 +30,7 @@ typedef struct tel_span {
   apx_tel_resource *res;
   tel_scope *scope;
   uint64_t seq; /* order of arrival over the store */
+  size_t bytes; /* accounted (its block) */
   uint8_t span_id[8], parent_id[8];
   bool has_parent;
   int kind, status_code;
@@ -59,6 +60,7 @@ typedef struct tel_log {
   apx_tel_resource *res;
   tel_scope *scope;
   uint64_t seq, time, observed;
+  size_t bytes; /* accounted (its block) */
   int severity;
   uint32_t flags, nattrs, dropped_attrs;
   const char *severity_text, *event_name;
@@ -107,7 +109,8 @@ struct apx_tel_resource {
   tel_instrument **instruments;
   size_t ninstruments;
   uint64_t dropped_logs, dropped_traces, dropped_spans, dropped_instruments, dropped_series,
-      dropped_points;
+      dropped_points, dropped_for_bytes;
+  size_t bytes; /* accounted: its logs, its spans, its instruments and series */
 };
 
 struct apx_tel_store {
@@ -119,6 +122,7 @@ struct apx_tel_store {
   size_t mapcap, mapused, ntraces;
   tel_trace *oldest, *newest;
   uint64_t seq, version, dropped_resources;
+  size_t bytes; /* the sum of the resources' */
 };
 
 static tel_trace tomb_;
@@ -238,7 +242,7 @@ apx_tel_store *apx_tel_new(const apx_tel_limits *limits) {
   apx_tel_store *s = xcalloc(1, sizeof *s);
   apx_tel_limits d = {APX_TEL_MAX_LOGS, APX_TEL_MAX_TRACES, APX_TEL_MAX_SPANS_PER_TRACE,
                       APX_TEL_MAX_INSTRUMENTS, APX_TEL_MAX_SERIES, APX_TEL_MAX_POINTS,
-                      APX_TEL_MAX_RESOURCES};
+                      APX_TEL_MAX_RESOURCES, APX_TEL_MAX_BYTES_PER_RESOURCE, APX_TEL_MAX_BYTES};
   if (limits) {
     if (limits->logs) d.logs = limits->logs;
     if (limits->traces) d.traces = limits->traces;
@@ -247,6 +251,8 @@ apx_tel_store *apx_tel_new(const apx_tel_limits *limits) {
     if (limits->series) d.series = limits->series;
     if (limits->points) d.points = limits->points;
     if (limits->resources) d.resources = limits->resources;
+    if (limits->bytes_per_resource) d.bytes_per_resource = limits->bytes_per_resource;
+    if (limits->bytes) d.bytes = limits->bytes;
   }
   s->lim = d;
   return s;
@@ -458,6 +464,8 @@ static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
   uint32_t k = 0, gone = 0;
   for (uint32_t i = 0; i < t->nspans; i++) {
     if (t->spans[i]->res == r) {
+      r->bytes -= t->spans[i]->bytes;
+      s->bytes -= t->spans[i]->bytes;
       free(t->spans[i]);
       gone++;
     } else {
@@ -480,6 +488,74 @@ static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
   }
 }
 
+/* ---- the byte budgets */
+
+static void account(apx_tel_store *s, apx_tel_resource *r, size_t n) {
+  r->bytes += n;
+  s->bytes += n;
+}
+
+/* r's oldest log or trace (by arrival), other than `keep` (the trace a
+ * span is being added to): its sequence number, or UINT64_MAX. */
+static uint64_t oldest_of(const apx_tel_resource *r, const tel_trace *keep, size_t *trace_at) {
+  uint64_t best = UINT64_MAX;
+  if (r->logs.n) best = ((const tel_log *)ring_at(&r->logs, 0))->seq;
+  *trace_at = SIZE_MAX;
+  for (size_t i = 0; i < r->traces.n && i < 2; i++) {
+    const tel_trace *t = ring_at(&r->traces, i);
+    if (t == keep) continue;
+    if (t->seq < best) {
+      best = t->seq;
+      *trace_at = i;
+    }
+    break;
+  }
+  return best;
+}
+
+/* Pushes out r's oldest log or trace; false when it has none to give. */
+static bool drop_oldest(apx_tel_store *s, apx_tel_resource *r, const tel_trace *keep) {
+  size_t ti;
+  if (oldest_of(r, keep, &ti) == UINT64_MAX) return false;
+  if (ti != SIZE_MAX) {
+    tel_trace *t = ring_at(&r->traces, ti);
+    ring_remove(&r->traces, ti);
+    r->dropped_traces++;
+    trace_release(s, t, r);
+  } else {
+    tel_log *lg = ring_at(&r->logs, 0);
+    ring_remove(&r->logs, 0);
+    r->bytes -= lg->bytes;
+    s->bytes -= lg->bytes;
+    free(lg);
+    r->dropped_logs++;
+  }
+  r->dropped_for_bytes++;
+  return true;
+}
+
+/* Room for n more bytes in r: the oldest logs and traces go, r's first,
+ * then the store's oldest. False when n does not fit even so. */
+static bool make_room(apx_tel_store *s, apx_tel_resource *r, size_t n, const tel_trace *keep) {
+  if (n > s->lim.bytes_per_resource || n > s->lim.bytes) return false;
+  while (r->bytes + n > s->lim.bytes_per_resource)
+    if (!drop_oldest(s, r, keep)) return false;
+  while (s->bytes + n > s->lim.bytes) {
+    apx_tel_resource *victim = NULL;
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < s->nres; i++) {
+      size_t ti;
+      uint64_t q = oldest_of(s->res[i], keep, &ti);
+      if (q < best) {
+        best = q;
+        victim = s->res[i];
+      }
+    }
+    if (!victim || !drop_oldest(s, victim, keep)) return false;
+  }
+  return true;
+}
+
 bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_in *scope,
                       const apx_tel_span_in *in, const char **why) {
   static const uint8_t zero[16];
@@ -496,6 +572,31 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
     r->dropped_spans++;
     s->version++;
     return true; /* accepted, and counted as dropped */
+  }
+  uint32_t dropped_attrs = in->dropped_attrs;
+  size_t na = clamp_attrs(in->nattrs, &dropped_attrs);
+  size_t ne = in->nevents > 64 ? 64 : in->nevents;
+  size_t z = align8(sizeof(tel_span)) + na * sizeof(apx_tel_kv) + ne * sizeof(tel_event);
+  size_t strz = kv_size(in->attrs, na) + capped_len(in->name) + capped_len(in->trace_state) +
+                capped_len(in->status_message) + 3;
+  size_t *evna = ne ? xmalloc(ne * sizeof *evna) : NULL;
+  for (size_t i = 0; i < ne; i++) {
+    uint32_t d = 0;
+    evna[i] = clamp_attrs(in->events[i].nattrs, &d);
+    z += evna[i] * sizeof(apx_tel_kv);
+    strz += capped_len(in->events[i].name) + 1 + kv_size(in->events[i].attrs, evna[i]);
+  }
+  size_t bytes = z + strz + sizeof(tel_span *);
+  if (!make_room(s, r, bytes, t)) {
+    /* Larger than a budget alone: counted as dropped. */
+    free(evna);
+    r->dropped_spans++;
+    if (!t->nspans) { /* a trace made for it alone */
+      trace_unlink(s, t);
+      trace_free(t);
+    }
+    s->version++;
+    return true;
   }
   tel_trace_res *tr = NULL;
   for (uint32_t i = 0; i < t->nres; i++)
@@ -517,22 +618,10 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
     tr = &t->res[t->nres++];
   }
 
-  uint32_t dropped_attrs = in->dropped_attrs;
-  size_t na = clamp_attrs(in->nattrs, &dropped_attrs);
-  size_t ne = in->nevents > 64 ? 64 : in->nevents;
-  size_t z = align8(sizeof(tel_span)) + na * sizeof(apx_tel_kv) + ne * sizeof(tel_event);
-  size_t strz = kv_size(in->attrs, na) + capped_len(in->name) + capped_len(in->trace_state) +
-                capped_len(in->status_message) + 3;
-  size_t *evna = ne ? xmalloc(ne * sizeof *evna) : NULL;
-  for (size_t i = 0; i < ne; i++) {
-    uint32_t d = 0;
-    evna[i] = clamp_attrs(in->events[i].nattrs, &d);
-    z += evna[i] * sizeof(apx_tel_kv);
-    strz += capped_len(in->events[i].name) + 1 + kv_size(in->events[i].attrs, evna[i]);
-  }
   char *block = xmalloc(z + strz);
   tel_span *sp = (tel_span *)(void *)block;
   memset(sp, 0, sizeof *sp);
+  sp->bytes = bytes;
   sp->attrs = (apx_tel_kv *)(void *)(block + align8(sizeof(tel_span)));
   sp->events = (tel_event *)(void *)(sp->attrs + na);
   apx_tel_kv *evkv = (apx_tel_kv *)(void *)(sp->events + ne);
@@ -583,6 +672,7 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
   }
   tr->n++;
   r->nspans++;
+  account(s, r, bytes);
   if (sp->start < t->start) t->start = sp->start;
   if (sp->end > t->end) t->end = sp->end;
   if (sp->status_code == 2) t->has_error = true;
@@ -601,9 +691,16 @@ bool apx_tel_add_log(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_
   size_t z = align8(sizeof(tel_log)) + na * sizeof(apx_tel_kv);
   size_t strz = kv_size(in->attrs, na) + capped_len(in->severity_text) + capped_len(in->event_name) +
                 capped_len(in->body.value) + 3;
+  size_t bytes = z + strz;
+  if (!make_room(s, r, bytes, NULL)) {
+    r->dropped_logs++; /* larger than a budget alone */
+    s->version++;
+    return true;
+  }
   char *block = xmalloc(z + strz);
   tel_log *lg = (tel_log *)(void *)block;
   memset(lg, 0, sizeof *lg);
+  lg->bytes = bytes;
   lg->attrs = (apx_tel_kv *)(void *)(block + align8(sizeof(tel_log)));
   packer pk = {block + z};
   lg->res = r;
@@ -626,7 +723,10 @@ bool apx_tel_add_log(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_
   memcpy(lg->trace_id, in->trace_id, 16);
   memcpy(lg->span_id, in->span_id, 8);
   tel_log *old = ring_push(&r->logs, lg);
+  account(s, r, bytes);
   if (old) {
+    r->bytes -= old->bytes;
+    s->bytes -= old->bytes;
     free(old);
     r->dropped_logs++;
   }
@@ -686,6 +786,7 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
       s->version++;
       return true;
     }
+    account(s, r, sizeof *ins + strlen(in->name) + 1);
     ins = xcalloc(1, sizeof *ins);
     ins->scope = sc;
     ins->name = xstrdup(in->name);
@@ -720,6 +821,15 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
     /* One block: the key, then the attributes (kv array and strings). */
     size_t off = align8(klen + 1);
     size_t z = off + na * sizeof(apx_tel_kv) + kv_size(in->attrs, na);
+    size_t bytes = z + sizeof *se + s->lim.points * sizeof(tel_point);
+    if (!make_room(s, r, bytes, NULL)) {
+      free(key);
+      r->dropped_series++; /* metrics alone fill the budget */
+      r->dropped_points++;
+      s->version++;
+      return true;
+    }
+    account(s, r, bytes);
     key = xrealloc(key, z);
     se = xcalloc(1, sizeof *se);
     se->key = key;
@@ -762,6 +872,8 @@ static void stats_add(const apx_tel_resource *r, apx_tel_stats *o) {
   o->dropped_instruments += r->dropped_instruments;
   o->dropped_series += r->dropped_series;
   o->dropped_points += r->dropped_points;
+  o->dropped_for_bytes += r->dropped_for_bytes;
+  o->bytes += r->bytes;
 }
 
 void apx_tel_stats_get(const apx_tel_store *s, const apx_tel_resource *r, apx_tel_stats *out) {
@@ -1008,11 +1120,16 @@ cJSON *apx_tel_resources_json(const apx_tel_store *s) {
     cJSON_AddNumberToObject(d, "instruments", (double)st.dropped_instruments);
     cJSON_AddNumberToObject(d, "series", (double)st.dropped_series);
     cJSON_AddNumberToObject(d, "points", (double)st.dropped_points);
+    cJSON_AddNumberToObject(d, "forBytes", (double)st.dropped_for_bytes);
+    cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
     cJSON_AddItemToArray(arr, o);
   }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddItemToObject(o, "resources", arr);
   cJSON_AddNumberToObject(o, "droppedResources", (double)s->dropped_resources);
+  cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+  cJSON_AddNumberToObject(o, "maxBytes", (double)s->lim.bytes);
+  cJSON_AddNumberToObject(o, "maxBytesPerResource", (double)s->lim.bytes_per_resource);
   cJSON_AddNumberToObject(o, "version", (double)s->version);
   return o;
 }

@@ -23,6 +23,11 @@
 #define APX_TEL_MAX_POINTS 300      /* recent points per series */
 #define APX_TEL_MAX_ATTRS 128       /* attributes kept per record */
 #define APX_TEL_MAX_RESOURCES 1000
+/* Bytes kept (records, attributes, strings, metric series), per resource and
+ * in all: a span or log with large attributes cannot make the count limits
+ * unbounded in memory. Beyond them the oldest logs and traces go first. */
+#define APX_TEL_MAX_BYTES_PER_RESOURCE (32u << 20)
+#define APX_TEL_MAX_BYTES (256u << 20)
 
 /* An attribute value's OTLP type (AnyValue's oneof). */
 typedef enum apx_tel_vtype {
@@ -42,6 +47,7 @@ typedef struct apx_tel_resource apx_tel_resource;
 
 typedef struct apx_tel_limits {
   size_t logs, traces, spans_per_trace, instruments, series, points, resources;
+  size_t bytes_per_resource, bytes;
 } apx_tel_limits;
 
 /* NULL limits: the defaults above. */
@@ -121,8 +127,10 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
 /* Counts, for tests and the resources list. */
 typedef struct apx_tel_stats {
   size_t resources, logs, traces, spans, instruments, points;
+  size_t bytes; /* accounted: what the records, their attributes and the series hold */
   uint64_t dropped_logs, dropped_traces, dropped_spans, dropped_instruments,
       dropped_series, dropped_points, dropped_resources;
+  uint64_t dropped_for_bytes; /* logs and traces (of those above) that the byte budgets pushed out */
 } apx_tel_stats;
 /* r NULL: the whole store. */
 void apx_tel_stats_get(const apx_tel_store *s, const apx_tel_resource *r, apx_tel_stats *out);

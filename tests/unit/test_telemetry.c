@@ -702,6 +702,162 @@ static void test_fuzz(void) {
   apx_tel_free(s);
 }
 
+/* The byte budgets: a record's accounted size, the oldest pushed out first
+ * (per resource, then over the store), the drop counted. */
+static void add_big_log(apx_tel_store *s, apx_tel_resource *r, const char *msg, size_t size) {
+  char *v = malloc(size + 1);
+  memset(v, 'x', size);
+  v[size] = 0;
+  apx_tel_log_in in = {0};
+  in.time = 1000;
+  in.severity = 9;
+  in.body = (apx_tel_kv){"", msg, APX_TEL_STR};
+  apx_tel_kv kv[1] = {{"payload", v, APX_TEL_STR}};
+  in.attrs = kv;
+  in.nattrs = 1;
+  apx_tel_scope_in sc = {"logger", ""};
+  const char *why = NULL;
+  apx_tel_add_log(s, r, &sc, &in, &why);
+  free(v);
+}
+
+static void add_big_span(apx_tel_store *s, apx_tel_resource *r, unsigned trace, unsigned span, size_t size) {
+  char *v = malloc(size + 1);
+  memset(v, 'y', size);
+  v[size] = 0;
+  apx_tel_span_in in = {0};
+  id_of(in.trace_id, 16, trace);
+  id_of(in.span_id, 8, span);
+  in.name = "big";
+  in.start = 1000 + trace;
+  in.end = 2000 + trace;
+  apx_tel_kv kv[1] = {{"payload", v, APX_TEL_STR}};
+  in.attrs = kv;
+  in.nattrs = 1;
+  apx_tel_scope_in sc = {"test", "1.0"};
+  const char *why = NULL;
+  apx_tel_add_span(s, r, &sc, &in, &why);
+  free(v);
+}
+
+static bool trace_kept(apx_tel_store *s, unsigned trace) {
+  uint8_t id[16];
+  char hex[33];
+  id_of(id, 16, trace);
+  apx_tel_hex_encode(id, 16, hex);
+  int status;
+  cJSON *o = apx_tel_trace_json(s, hex, &status);
+  cJSON_Delete(o);
+  return o != NULL;
+}
+
+static void test_bytes(void) {
+  apx_tel_limits lim = {.bytes_per_resource = 64 * 1024, .bytes = 160 * 1024};
+  apx_tel_store *s = apx_tel_new(&lim);
+  apx_tel_resource *a = res(s, "a", NULL);
+  apx_tel_stats st0, st;
+  apx_tel_stats_get(s, a, &st0);
+  add_big_log(s, a, "big 0", 4096);
+  apx_tel_stats_get(s, a, &st);
+  size_t one = st.bytes - st0.bytes;
+  CHECK(one >= 4096 + 5 && one < 4096 + 512, "a log with a 4 KiB attribute accounts its bytes (%zu)", one);
+  char msg[32];
+  for (int i = 1; i < 100; i++) {
+    snprintf(msg, sizeof msg, "big %d", i);
+    add_big_log(s, a, msg, 4096);
+  }
+  apx_tel_stats_get(s, a, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.bytes + one > 64 * 1024, "a's bytes stay within its budget, nearly full (%zu)",
+        st.bytes);
+  CHECK(st.logs == 64 * 1024 / one && st.logs + st.dropped_logs == 100,
+        "... %zu logs kept of 100 (not the 10,000 of the count limit), the rest counted dropped", st.logs);
+  CHECK(st.dropped_for_bytes == st.dropped_logs, "... all of them for the bytes (%llu)",
+        (unsigned long long)st.dropped_for_bytes);
+  int status;
+  apx_tel_query q = {.resource = "a", .has_error = -1, .limit = 1000};
+  cJSON *o = apx_tel_logs_json(s, &q, &status);
+  char *t = print(o);
+  snprintf(msg, sizeof msg, "\"big %zu\"", 100 - st.logs);
+  char before[32];
+  snprintf(before, sizeof before, "\"big %zu\"", 100 - st.logs - 1);
+  CHECK(strstr(t, msg) && !strstr(t, before) && strstr(t, "\"big 99\""), "the oldest went first (%s is the first kept)",
+        msg);
+  free(t);
+  cJSON_Delete(o);
+  o = apx_tel_resources_json(s);
+  t = print(o);
+  CHECK(strstr(t, "\"forBytes\":") && strstr(t, "\"maxBytesPerResource\":65536"),
+        "the resources list shows the bytes, the budgets and the drops for bytes");
+  free(t);
+  cJSON_Delete(o);
+
+  /* a record larger than the budget alone: dropped and counted, nothing else goes */
+  size_t kept = st.logs, bytes = st.bytes;
+  add_big_log(s, a, "huge", 32000);
+  add_big_log(s, a, "huge", 32000);
+  add_big_log(s, a, "huge", 32000);
+  apx_tel_stats_get(s, a, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.logs < kept, "bigger records push out more of the old ones (%zu logs, %zu bytes)",
+        st.logs, st.bytes);
+  apx_tel_limits tiny = {.bytes_per_resource = 8 * 1024};
+  apx_tel_store *s2 = apx_tel_new(&tiny);
+  apx_tel_resource *x = res(s2, "x", NULL);
+  add_big_log(s2, x, "small", 100);
+  apx_tel_stats_get(s2, x, &st0);
+  add_big_log(s2, x, "too big", 20000);
+  apx_tel_stats_get(s2, x, &st);
+  CHECK(st.logs == 1 && st.dropped_logs == 1 && st.bytes == st0.bytes,
+        "a log larger than the whole budget is dropped (counted) and the older one stays");
+  add_big_span(s2, x, 7, 1, 20000);
+  apx_tel_stats_get(s2, x, &st);
+  CHECK(st.spans == 0 && st.dropped_spans == 1 && !trace_kept(s2, 7) && st.bytes == st0.bytes,
+        "... so is a span, and its trace is not left empty");
+  apx_tel_free(s2);
+  (void)bytes;
+
+  /* spans: the oldest traces go; the trace being added to stays */
+  apx_tel_resource *d = res(s, "d", NULL);
+  for (unsigned i = 1; i <= 30; i++) add_big_span(s, d, i, i, 8192);
+  apx_tel_stats_get(s, d, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.traces < 30 && st.dropped_traces == 30 - st.traces,
+        "spans: d within its budget, %zu traces kept, the others counted", st.traces);
+  CHECK(!trace_kept(s, 1) && trace_kept(s, 30), "... the oldest trace went, the newest stayed");
+  unsigned first = 0;
+  for (unsigned i = 1; i <= 30 && !first; i++)
+    if (trace_kept(s, i)) first = i;
+  add_big_span(s, d, first, 100, 8192);
+  CHECK(trace_kept(s, first), "a span added to the oldest trace kept does not push out that trace");
+
+  /* the store's budget: the oldest over every resource goes */
+  apx_tel_stats_get(s, NULL, &st);
+  CHECK(st.bytes <= 160 * 1024, "the store within its budget (%zu)", st.bytes);
+  apx_tel_stats sa, sd, sb;
+  apx_tel_stats_get(s, a, &sa);
+  apx_tel_stats_get(s, d, &sd);
+  CHECK(sa.bytes + sd.bytes == st.bytes, "the store's bytes are its resources' (%zu + %zu = %zu)", sa.bytes, sd.bytes,
+        st.bytes);
+  apx_tel_resource *b = res(s, "b", NULL);
+  for (int i = 0; i < 15; i++) add_big_log(s, b, "from b", 4096);
+  apx_tel_stats_get(s, NULL, &st);
+  apx_tel_stats_get(s, a, &sa);
+  apx_tel_stats_get(s, b, &sb);
+  CHECK(st.bytes <= 160 * 1024 && sb.logs == 15 && sb.dropped_logs == 0,
+        "b's logs fit in the store by pushing out others (%zu bytes in all)", st.bytes);
+  CHECK(sa.dropped_for_bytes > 100 - kept, "... a's, the oldest in the store, went first (%llu dropped)",
+        (unsigned long long)sa.dropped_for_bytes);
+
+  /* metrics: a series is accounted (its attributes and its points) */
+  apx_tel_resource *m = res(s, "m", NULL);
+  apx_tel_stats_get(s, m, &st0);
+  apx_tel_point_in p = {.name = "g", .kind = APX_TEL_GAUGE, .time = 1000000, .value = 1};
+  p.p50 = p.p90 = p.p99 = NAN;
+  const char *why;
+  apx_tel_add_point(s, m, NULL, &p, &why);
+  apx_tel_stats_get(s, m, &st);
+  CHECK(st.bytes > st0.bytes + 300 * 8, "a metric series accounts its points (%zu bytes)", st.bytes - st0.bytes);
+  apx_tel_free(s);
+}
+
 static void test_paths(void) {
   apx_otlp_signal sig;
   CHECK(apx_otlp_signal_of("/v1/logs", &sig) && sig == APX_OTLP_LOGS && !apx_otlp_signal_of("/v1/log", &sig),
@@ -712,6 +868,7 @@ int main(void) {
   test_logs();
   test_traces();
   test_metrics();
+  test_bytes();
   test_protobuf();
   test_json();
   test_fuzz();
