@@ -73,6 +73,8 @@ typedef struct tel_log {
 typedef struct tel_point {
   uint64_t time, count;
   double value, sum, p50, p90, p99;
+  double lo, hi;  /* histograms: where the first bucket starts, the last ends */
+  bool has_d;     /* histograms: its slot of the series' deltas holds this export's counts */
 } tel_point;
 
 typedef struct tel_series {
@@ -81,6 +83,15 @@ typedef struct tel_series {
   uint32_t nattrs;
   tel_point *points;
   size_t head, n; /* ring of s->lim.points */
+  /* Histograms: the bucket layout of the last export, and per point (same
+   * ring slots) the counts recorded in its own interval, so that
+   * percentiles can cover a recent window rather than all time. */
+  size_t nb;
+  double *bounds;      /* nb - 1 */
+  uint64_t *d;         /* lim.points * nb */
+  uint64_t *raw, *raw_before; /* nb: the last export's counts as sent, and the one's before */
+  bool has_raw, has_raw_before;
+  uint64_t start; /* of the last cumulative export (a new start: the counts began again) */
 } tel_series;
 
 typedef struct tel_instrument {
@@ -268,6 +279,7 @@ static void trace_free(tel_trace *t) {
 static void instrument_free(tel_instrument *in) {
   for (size_t i = 0; i < in->nseries; i++) {
     free(in->series[i]->points);
+    free(in->series[i]->bounds); /* d, raw and raw_before live in the bounds' block */
     free(in->series[i]->key); /* attrs live in the key's block */
     free(in->series[i]);
   }
@@ -766,6 +778,63 @@ static char *series_key(const apx_tel_kv *attrs, size_t n, size_t *keylen) {
   return k;
 }
 
+/* ---- histograms: each export's own counts */
+
+/* A new bucket layout (or the first): the series' deltas begin again (what
+ * came before cannot be added to what comes now). false when it has more
+ * buckets than kept or no room in the budgets. */
+static bool series_layout(apx_tel_store *s, apx_tel_resource *r, tel_series *se, const apx_tel_point_in *in) {
+  size_t nb = in->nbuckets;
+  if (se->nb == nb && (nb < 2 || memcmp(se->bounds, in->bounds, (nb - 1) * sizeof *se->bounds) == 0)) return true;
+  for (size_t i = 0; i < se->n; i++) se->points[(se->head + i) % s->lim.points].has_d = false;
+  size_t old = se->nb ? (se->nb - 1) * sizeof(double) + (s->lim.points + 2) * se->nb * sizeof(uint64_t) : 0;
+  r->bytes -= old;
+  s->bytes -= old;
+  free(se->bounds);
+  se->bounds = NULL;
+  se->d = se->raw = se->raw_before = NULL;
+  se->nb = 0;
+  se->has_raw = se->has_raw_before = false;
+  if (nb > APX_TEL_MAX_BUCKETS) return false;
+  size_t bz = align8((nb - 1) * sizeof(double)), z = bz + (s->lim.points + 2) * nb * sizeof(uint64_t);
+  if (!make_room(s, r, z, NULL)) return false;
+  account(s, r, (nb - 1) * sizeof(double) + (s->lim.points + 2) * nb * sizeof(uint64_t));
+  char *block = xcalloc(1, z);
+  se->bounds = (double *)(void *)block;
+  if (nb > 1) memcpy(se->bounds, in->bounds, (nb - 1) * sizeof *se->bounds);
+  se->d = (uint64_t *)(void *)(block + bz);
+  se->raw = se->d + s->lim.points * nb;
+  se->raw_before = se->raw + nb;
+  se->nb = nb;
+  return true;
+}
+
+/* The counts of this export's own interval into slot: a delta export's as
+ * they are; a cumulative one's less the export before (a resend of the
+ * same time: less the one before that), unless the counts began again. */
+static bool series_deltas(apx_tel_store *s, apx_tel_resource *r, tel_series *se, const apx_tel_point_in *in,
+                          size_t slot, bool same) {
+  if (!series_layout(s, r, se, in)) return false;
+  size_t nb = se->nb;
+  uint64_t *d = se->d + slot * nb;
+  bool cumulative = in->temporality == 2;
+  if (same) { /* the last export again: what it replaces was raw, measured from raw_before */
+    memcpy(se->raw, se->raw_before, nb * sizeof *se->raw);
+    se->has_raw = se->has_raw_before;
+  } else {
+    memcpy(se->raw_before, se->raw, nb * sizeof *se->raw);
+    se->has_raw_before = se->has_raw;
+  }
+  bool from_last = cumulative && se->has_raw && in->start == se->start;
+  for (size_t k = 0; from_last && k < nb; k++)
+    if (in->buckets[k] < se->raw[k]) from_last = false; /* a restart that kept its start time */
+  for (size_t k = 0; k < nb; k++) d[k] = in->buckets[k] - (from_last ? se->raw[k] : 0);
+  memcpy(se->raw, in->buckets, nb * sizeof *se->raw);
+  se->has_raw = cumulative;
+  se->start = in->start;
+  return true;
+}
+
 bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_in *scope,
                        const apx_tel_point_in *in, const char **why) {
   if (!in->name || !*in->name) {
@@ -841,19 +910,24 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
     ins->series = xrealloc(ins->series, (ins->nseries + 1) * sizeof *ins->series);
     ins->series[ins->nseries++] = se;
   }
-  tel_point pt = {in->time, in->count, in->value, in->sum, in->p50, in->p90, in->p99};
+  tel_point pt = {in->time, in->count, in->value, in->sum, in->p50, in->p90, in->p99, in->lo, in->hi, false};
   /* Exporters resend the same point (cumulative, same time): keep one. */
-  if (se->n && se->points[(se->head + se->n - 1) % s->lim.points].time == in->time) {
-    se->points[(se->head + se->n - 1) % s->lim.points] = pt;
+  size_t slot;
+  bool same = se->n && se->points[(se->head + se->n - 1) % s->lim.points].time == in->time;
+  if (same) {
+    slot = (se->head + se->n - 1) % s->lim.points;
   } else if (se->n == s->lim.points) {
-    se->points[se->head] = pt;
+    slot = se->head;
     se->head = (se->head + 1) % s->lim.points;
     r->dropped_points++;
   } else {
-    se->points[(se->head + se->n) % s->lim.points] = pt;
+    slot = (se->head + se->n) % s->lim.points;
     se->n++;
     r->npoints++;
   }
+  if (in->nbuckets && (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM))
+    pt.has_d = series_deltas(s, r, se, in, slot, same);
+  se->points[slot] = pt;
   s->version++;
   return true;
 }
@@ -1490,12 +1564,85 @@ static void add_num(cJSON *arr, double v) {
   cJSON_AddItemToArray(arr, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
+double apx_tel_bucket_quantile(double q, const double *bounds, const uint64_t *counts, size_t n, double lo,
+                               double hi) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) total += counts[i];
+  if (!total) return NAN;
+  double rank = q * (double)total, cum = 0;
+  for (size_t i = 0; i < n; i++) {
+    double next = cum + (double)counts[i];
+    if (counts[i] && next >= rank) {
+      double a = i ? bounds[i - 1] : lo, b = i + 1 < n ? bounds[i] : hi;
+      if (!isfinite(a)) a = b;
+      if (!isfinite(b)) b = a;
+      if (!isfinite(a)) return NAN;
+      return a + (b - a) * ((rank - cum) / (double)counts[i]);
+    }
+    cum = next;
+  }
+  return hi;
+}
+
+/* A sliding window over a histogram series' points: the sum of the
+ * interval counts of the points in (t - window, t], t the point's time. */
+typedef struct tel_window {
+  uint64_t *sum;
+  size_t cap, first; /* first: the oldest point (by position) in the window */
+  size_t added;      /* the points (by position) added so far */
+} tel_window;
+
+static void window_init(tel_window *w, const tel_series *se) {
+  if (w->cap < se->nb) {
+    free(w->sum);
+    w->sum = xcalloc(se->nb, sizeof *w->sum);
+    w->cap = se->nb;
+  }
+  if (se->nb) memset(w->sum, 0, se->nb * sizeof *w->sum);
+  w->first = w->added = 0;
+}
+
+/* Point m's percentiles over the window of wns ns (0: its own interval);
+ * the points are visited in order. */
+static void window_at(tel_window *w, const apx_tel_store *s, const tel_series *se, size_t m, uint64_t wns,
+                      double pc[3]) {
+  size_t nb = se->nb;
+  if (!nb) return;
+  const tel_point *pt = &se->points[(se->head + m) % s->lim.points];
+  for (; w->added <= m; w->added++) {
+    size_t sl = (se->head + w->added) % s->lim.points;
+    if (!se->points[sl].has_d) continue;
+    for (size_t k = 0; k < nb; k++) w->sum[k] += se->d[sl * nb + k];
+  }
+  for (; w->first < m; w->first++) {
+    const tel_point *o = &se->points[(se->head + w->first) % s->lim.points];
+    if (wns && o->time + wns > pt->time) break; /* still inside */
+    size_t sl = (se->head + w->first) % s->lim.points;
+    if (!o->has_d) continue;
+    for (size_t k = 0; k < nb; k++) w->sum[k] -= se->d[sl * nb + k];
+  }
+  if (!pt->has_d) return;
+  double lo = pt->lo, hi = pt->hi;
+  for (size_t j = w->first; j < m; j++) {
+    const tel_point *o = &se->points[(se->head + j) % s->lim.points];
+    if (!o->has_d) continue;
+    if (o->lo < lo) lo = o->lo;
+    if (o->hi > hi) hi = o->hi;
+  }
+  static const double qs[3] = {0.50, 0.90, 0.99};
+  for (int k = 0; k < 3; k++) pc[k] = apx_tel_bucket_quantile(qs[k], se->bounds, w->sum, nb, lo, hi);
+}
+
 cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int *status) {
   if (!resource_known(s, q->resource)) {
     *status = 404;
     return NULL;
   }
+  int64_t wms = q->window_ms ? q->window_ms : APX_TEL_PCT_WINDOW_MS;
+  uint64_t wns = wms < 0 ? 0 : (uint64_t)wms * 1000000u;
+  tel_window win = {0};
   cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "percentileWindowMs", wms < 0 ? 0 : (double)wms);
   cJSON *rs = cJSON_AddArrayToObject(o, "resources");
   for (size_t i = 0; i < s->nres; i++) {
     const apx_tel_resource *r = s->res[i];
@@ -1524,12 +1671,18 @@ cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int 
         cJSON_AddItemToObject(so, "attributes", attrs_json(se->attrs, se->nattrs));
         /* [timeMs, value] or, for histograms, [timeMs, value, count, p50, p90, p99] */
         cJSON *pa = cJSON_AddArrayToObject(so, "points");
+        window_init(&win, se);
         for (size_t m = 0; m < se->n; m++) {
           const tel_point *pt = &se->points[(se->head + m) % s->lim.points];
           cJSON *p = cJSON_CreateArray();
           add_num(p, (double)(pt->time / 1000000u));
           add_num(p, pt->value);
-          if (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM || in->kind == APX_TEL_SUMMARY) {
+          if (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM) {
+            double pc[3] = {NAN, NAN, NAN};
+            window_at(&win, s, se, m, wns, pc);
+            add_num(p, (double)pt->count);
+            for (int k = 0; k < 3; k++) add_num(p, pc[k]);
+          } else if (in->kind == APX_TEL_SUMMARY) {
             add_num(p, (double)pt->count);
             add_num(p, pt->p50);
             add_num(p, pt->p90);
@@ -1544,6 +1697,7 @@ cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int 
     if (cJSON_GetArraySize(ia) || q->resource) cJSON_AddItemToArray(rs, ro);
     else cJSON_Delete(ro);
   }
+  free(win.sum);
   *status = 200;
   return o;
 }

@@ -187,6 +187,15 @@ static bool tel_query(apx_dash_req *r, apx_tel_query *q, int *rc) {
     q->limit = (size_t)n;
   }
   if ((v = apx_dash_query(r, "summary")) && strcasecmp(v, "true") == 0) q->summary_only = true;
+  if ((v = apx_dash_query(r, "window")) && *v) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 0 || n > 86400) {
+      *rc = apx_dash_reply_error(r, 400, "window: seconds, 0 (each export alone) to 86400");
+      return false;
+    }
+    q->window_ms = n ? (int64_t)n * 1000 : -1;
+  }
   return true;
 }
 

@@ -858,6 +858,78 @@ static void test_bytes(void) {
   apx_tel_free(s);
 }
 
+/* Histograms: percentiles over a recent window of exports, not all time. */
+static void add_hist(apx_tel_store *s, apx_tel_resource *r, int temporality, uint64_t start, uint64_t t_s,
+                     const uint64_t c[3]) {
+  static const double bounds[2] = {10, 100};
+  apx_tel_point_in p = {.name = "lat", .kind = APX_TEL_HISTOGRAM, .temporality = temporality};
+  p.start = start;
+  p.time = t_s * 1000000000ull;
+  p.count = c[0] + c[1] + c[2];
+  p.p50 = p.p90 = p.p99 = NAN;
+  p.bounds = bounds;
+  p.buckets = c;
+  p.nbuckets = 3;
+  p.lo = 0;
+  p.hi = 1000;
+  const char *why;
+  apx_tel_add_point(s, r, NULL, &p, &why);
+}
+
+/* The p50 of the point at position k (-1: the last) of the only series. */
+static double hist_p(apx_tel_store *s, const char *res_name, int64_t window_ms, int k, int which) {
+  apx_tel_query q = {.resource = res_name, .has_error = -1, .window_ms = window_ms};
+  int status;
+  cJSON *o = apx_tel_metrics_json(s, &q, &status);
+  cJSON *pts = cJSON_GetObjectItem(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+                                                 cJSON_GetArrayItem(cJSON_GetObjectItem(o, "resources"), 0), "instruments"),
+                                             0),
+                                             "series"),
+                         0),
+      "points");
+  int n = cJSON_GetArraySize(pts);
+  cJSON *pt = cJSON_GetArrayItem(pts, k < 0 ? n + k : k);
+  cJSON *v = cJSON_GetArrayItem(pt, 3 + which);
+  double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  cJSON_Delete(o);
+  return x;
+}
+
+static void test_window(void) {
+  apx_tel_store *s = apx_tel_new(NULL);
+  apx_tel_resource *c = res(s, "cum", NULL), *d = res(s, "delta", NULL);
+  /* 1,000 fast values (<= 10) at first, then 10 slow ones (10..100] every 10 s for 2 minutes */
+  uint64_t cum[3] = {1000, 0, 0};
+  add_hist(s, c, 2, 5, 1, cum);
+  add_hist(s, d, 1, 5, 1, cum);
+  for (uint64_t t = 11; t <= 121; t += 10) {
+    cum[1] += 10;
+    add_hist(s, c, 2, 5, t, cum);
+    uint64_t delta[3] = {0, 10, 0};
+    add_hist(s, d, 1, 5, t, delta);
+  }
+  add_hist(s, c, 2, 5, 121, cum); /* a resend of the last export: no double counting */
+  double all = hist_p(s, "cum", 86400000, -1, 0), recent = hist_p(s, "cum", 0, -1, 0);
+  CHECK(all <= 10 && fabs(recent - 55) < 1e-9,
+        "cumulative: p50 over all time would be %.1f (the old fast values); over the last minute it is %.1f", all,
+        recent);
+  CHECK(fabs(hist_p(s, "cum", -1, -1, 0) - 55) < 1e-9 && fabs(hist_p(s, "cum", -1, -1, 2) - 99.1) < 1e-9,
+        "... over the last export alone too (p50 55, p99 99.1: its 10 values)");
+  CHECK(fabs(hist_p(s, "cum", 0, 0, 0) - 5) < 1e-9, "the first point: its own 1,000 fast values (p50 5)");
+  CHECK(fabs(hist_p(s, "delta", 0, -1, 0) - 55) < 1e-9 && hist_p(s, "delta", 86400000, -1, 0) <= 10,
+        "delta temporality: the same percentiles (%.1f over the last minute)", hist_p(s, "delta", 0, -1, 0));
+  /* 5 minutes of nothing new but the window moves: a point at 400 s with the same counts */
+  add_hist(s, c, 2, 5, 400, cum);
+  CHECK(isnan(hist_p(s, "cum", 0, -1, 0)), "no values in the last minute: no percentiles (null)");
+  /* the process restarts: a new start time, counts from zero */
+  uint64_t again[3] = {0, 0, 7};
+  add_hist(s, c, 2, 410, 410, again);
+  CHECK(hist_p(s, "cum", -1, -1, 0) > 100, "a restart (new start time): its counts alone (p50 %.1f, in (100, 1000])",
+        hist_p(s, "cum", -1, -1, 0));
+  apx_tel_free(s);
+}
+
 static void test_paths(void) {
   apx_otlp_signal sig;
   CHECK(apx_otlp_signal_of("/v1/logs", &sig) && sig == APX_OTLP_LOGS && !apx_otlp_signal_of("/v1/log", &sig),
@@ -869,6 +941,7 @@ int main(void) {
   test_traces();
   test_metrics();
   test_bytes();
+  test_window();
   test_protobuf();
   test_json();
   test_fuzz();
