@@ -517,6 +517,7 @@ static void apx_dash_detach(void *ud) {
 
 static void apx_dash_changed(void *ud, size_t unit);
 static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol);
+static void apx_dash_note(void *ud, long unit, const char *s, size_t n, bool error);
 static void apx_dash_env(void *ud, const char *unit, const char *resource, const char *host,
                          void (*add)(void *ctx, const char *name, const char *value), void *ctx);
 
@@ -575,6 +576,7 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
                                    .detach = apx_dash_detach,
                                    .changed = apx_dash_changed,
                                    .line = apx_dash_line,
+                                   .note = apx_dash_note,
                                    .env = apx_dash_env,
                                    .summary = d->summary};
   for (size_t i = 0; apx_dash_modules[i]; i++)
@@ -607,6 +609,11 @@ static void apx_dash_changed(void *ud, size_t unit) {
 static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol) {
   for (size_t i = 0; apx_dash_modules[i]; i++)
     if (apx_dash_modules[i]->line) apx_dash_modules[i]->line(ud, unit, s, n, eol);
+}
+
+static void apx_dash_note(void *ud, long unit, const char *s, size_t n, bool error) {
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->note) apx_dash_modules[i]->note(ud, unit, s, n, error);
 }
 
 /* The OpenTelemetry exporter's settings, as Aspire gives them in development:

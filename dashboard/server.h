@@ -57,6 +57,8 @@ typedef struct apx_dash_module {
   /* Run mode's news: a unit changed state / printed a line; may be NULL. */
   void (*changed)(apx_dash *d, size_t unit);
   void (*line)(apx_dash *d, size_t unit, const char *s, size_t n, bool eol);
+  /* A message of run mode itself, about a unit or the run (-1); may be NULL. */
+  void (*note)(apx_dash *d, long unit, const char *s, size_t n, bool error);
 } apx_dash_module;
 
 /* modules.c: every module, in routing order (NULL-terminated). */

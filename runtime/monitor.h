@@ -101,6 +101,10 @@ typedef struct apx_mon_listener {
   void (*changed)(void *ud, size_t unit);
   /* A line of a unit's output (a piece of a long one: eol false). */
   void (*line)(void *ud, size_t unit, const char *s, size_t n, bool eol);
+  /* A line run mode printed itself (without colour codes): about unit
+   * `unit` ("db: healthy (1.2 s after start)"), or about the run (-1);
+   * error: it went to stderr as an error. */
+  void (*note)(void *ud, long unit, const char *s, size_t n, bool error);
   /* Extra environment for a unit's workload, before it is rendered: `host`
    * is how the workload reaches this machine ("localhost", or the host
    * gateway's name from a container). add() is called for each variable;

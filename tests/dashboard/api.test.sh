@@ -132,6 +132,18 @@ timeout 1.5 curl -s -N "${A[@]}" "$base/api/resources/db/logs?follow=1&after=$(p
 check "?follow=1 streams new lines as they come (Server-Sent Events)" \
   bash -c "[ \$(grep -c '^event: lines' '$T/follow') -ge 3 ]"
 
+# aspirec's own messages (run mode's lines about the resources) in the console logs.
+curl -s "${A[@]}" "$base/api/resources/api/logs" > "$T/apilogs.json"
+check "aspirec's own message about api is in api's console logs, marked sys (api: started (pid …))" \
+  python3 -c "import json,sys; l=json.load(open('$T/apilogs.json'))['lines']; sys.exit(0 if any(x.get('sys') and x['r']=='api' and x['text'].startswith('api: started (pid ') for x in l) else 1)"
+check "... its output lines are not marked" \
+  python3 -c "import json,sys; l=json.load(open('$T/apilogs.json'))['lines']; sys.exit(0 if any(x['text']=='api up' and 'sys' not in x for x in l) else 1)"
+check "'after: waiting for later (healthy)' is in after's, not in api's" \
+  bash -c "grep -q '\"r\":\"after\",\"text\":\"after: waiting for later (healthy)\",\"sys\":true' <(curl -s -H 'Authorization: Bearer $tok' '$base/api/resources/after/logs') && ! grep -q 'after: waiting' '$T/apilogs.json'"
+check "the messages about the run come from 'aspirec' in /api/logs" \
+  grep -q '"r":"aspirec","text":"running app: 6 resources, state in [^"]*","sys":true' <(curl -s "${A[@]}" "$base/api/logs")
+check "the text download shows them as the terminal does (aspirec | api: started …)" grep -q '^aspirec | api: started (pid ' "$T/logs.txt"
+
 # Commands: POST only, same origin only.
 check "a command by GET is not allowed (405)" test "$(code "${A[@]}" "$base/api/resources/later/start")" = 405
 check "a cross-site POST (another Origin) is refused" \
@@ -145,6 +157,8 @@ check "the page's own POST (cookie, this Origin) starts the explicit_start resou
   test "$(code -X POST "${C[@]}" -H "Origin: $base" "$base/api/resources/later/start")" = 202
 wait_for_text "$T/out" 'later up' 10; check "... and it runs" grep -q 'later up' "$T/out"
 wait_for_text "$T/out" 'after up' 10; check "... and what waited for it starts" grep -q 'after up' "$T/out"
+check "the start from the dashboard is in later's console logs" \
+  grep -q '"r":"later","text":"later: started (pid [0-9]*)","sys":true' <(curl -s "${A[@]}" "$base/api/resources/later/logs")
 check "an unknown command: 404" test "$(code -X POST "${A[@]}" "$base/api/resources/later/explode")" = 404
 # (a restart is reported as "restarted (pid N, start K)")
 pid1=$(grep -oE 'api: (re)?started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | head -1)
@@ -163,6 +177,8 @@ check "a second start of a running resource is refused (409)" test "$(code -X PO
 check "stop through the API" test "$(code -X POST "${A[@]}" "$base/api/resources/later/stop")" = 202
 wait_for_text "$T/out" 'later: (stopped|finished)' 10
 check "... and the run goes on" kill -0 "$MAIN_PID"
+check "... and said so in its console logs" \
+  grep -q '"r":"later","text":"later: stopped from the dashboard' <(curl -s "${A[@]}" "$base/api/resources/later/logs")
 check "stopping the rest keeps the run for the dashboard" \
   bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $tok' '$base/api/resources/api/stop') = 202 ] &&
            [ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $tok' '$base/api/resources/db/stop') = 202 ] && sleep 1 && kill -0 $MAIN_PID"
