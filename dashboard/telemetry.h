@@ -28,7 +28,7 @@
 /* Bytes kept (records, attributes, strings, metric series), per resource and
  * in all: a span or log with large attributes cannot make the count limits
  * unbounded in memory. Beyond them the oldest logs and traces go first. */
-#define APX_TEL_MAX_BYTES_PER_RESOURCE (32u << 20)
+#define APX_TEL_MAX_BYTES_PER_RESOURCE (64u << 20)
 #define APX_TEL_MAX_BYTES (256u << 20)
 
 /* An attribute value's OTLP type (AnyValue's oneof). */

@@ -752,6 +752,7 @@ static bool trace_kept(apx_tel_store *s, unsigned trace) {
 }
 
 static void test_bytes(void) {
+  const char *why0 = NULL;
   apx_tel_limits lim = {.bytes_per_resource = 64 * 1024, .bytes = 160 * 1024};
   apx_tel_store *s = apx_tel_new(&lim);
   apx_tel_resource *a = res(s, "a", NULL);
@@ -845,6 +846,29 @@ static void test_bytes(void) {
         "b's logs fit in the store by pushing out others (%zu bytes in all)", st.bytes);
   CHECK(sa.dropped_for_bytes > 100 - kept, "... a's, the oldest in the store, went first (%llu dropped)",
         (unsigned long long)sa.dropped_for_bytes);
+
+  /* an ordinary span (the Node.js SDK's http span: 8 attributes) is small
+   * enough that the count limits bind first: 10,000 traces of 10 spans
+   * fit in the default budget */
+  apx_tel_store *s3 = apx_tel_new(NULL);
+  apx_tel_resource *o3 = res(s3, "o", NULL);
+  apx_tel_kv http[8] = {{"http.request.method", "GET", APX_TEL_STR},         {"url.path", "/api/items", APX_TEL_STR},
+                        {"url.scheme", "http", APX_TEL_STR},                 {"server.address", "localhost", APX_TEL_STR},
+                        {"server.port", "8080", APX_TEL_INT},                {"http.response.status_code", "200", APX_TEL_INT},
+                        {"network.protocol.version", "1.1", APX_TEL_STR},    {"user_agent.original", "node", APX_TEL_STR}};
+  apx_tel_span_in hs = {0};
+  id_of(hs.trace_id, 16, 1);
+  id_of(hs.span_id, 8, 1);
+  hs.name = "GET /api/items";
+  hs.attrs = http;
+  hs.nattrs = 8;
+  apx_tel_scope_in hsc = {"@opentelemetry/instrumentation-http", "0.223.0"};
+  apx_tel_add_span(s3, o3, &hsc, &hs, &why0);
+  apx_tel_stats_get(s3, o3, &st);
+  CHECK(st.bytes * 10000 * 10 < APX_TEL_MAX_BYTES_PER_RESOURCE,
+        "an ordinary span accounts %zu bytes: 10,000 traces of 10 fit in the %u MiB per resource", st.bytes,
+        APX_TEL_MAX_BYTES_PER_RESOURCE >> 20);
+  apx_tel_free(s3);
 
   /* metrics: a series is accounted (its attributes and its points) */
   apx_tel_resource *m = res(s, "m", NULL);
