@@ -26,6 +26,8 @@ static void usage(FILE *out) {
         "  --dashboard=PORT     with --run: the dashboard on 127.0.0.1:PORT (default 18888, or the\n"
         "                       next free port; doc/dashboard.md)\n"
         "  --dashboard-token=T  the dashboard's login token (default: random per run)\n"
+        "  --dashboard-api-key=K  the key tools give in x-api-key to read /api/telemetry/*\n"
+        "                       (default: random per run, in STATE/dashboard-api-key)\n"
         "  --no-dashboard       with --run: no dashboard (and no OTLP endpoint in the environments)\n"
         "  --emit=TARGET        write TARGET's files (see --list-targets)\n"
         "                       (k8s: Kubernetes manifests, helm: a Helm chart)\n"
@@ -62,7 +64,7 @@ static int apx_cli_main(int argc, char **argv, const apx_plugins *plugins, bool 
 int main(int argc, char **argv) {
   enum { OPT_EMIT = 256, OPT_DUMP, OPT_TIME, OPT_NOCOLOR, OPT_LIST_TARGETS, OPT_LIST_PASSES, OPT_RUN, OPT_STATE_DIR,
          OPT_GRACE, OPT_ERROR_LIMIT, OPT_PLUGIN, OPT_PLUGIN_ARG, OPT_ENGINE, OPT_DASHBOARD, OPT_NO_DASHBOARD,
-         OPT_DASHBOARD_TOKEN };
+         OPT_DASHBOARD_TOKEN, OPT_DASHBOARD_API_KEY };
   static const struct option longs[] = {
       {"emit", required_argument, NULL, OPT_EMIT},
       {"output", required_argument, NULL, 'o'},
@@ -79,6 +81,7 @@ int main(int argc, char **argv) {
       {"dashboard", required_argument, NULL, OPT_DASHBOARD},
       {"no-dashboard", no_argument, NULL, OPT_NO_DASHBOARD},
       {"dashboard-token", required_argument, NULL, OPT_DASHBOARD_TOKEN},
+      {"dashboard-api-key", required_argument, NULL, OPT_DASHBOARD_API_KEY},
       {"error-limit", required_argument, NULL, OPT_ERROR_LIMIT},
       {"plugin", required_argument, NULL, OPT_PLUGIN},
       {"plugin-arg", required_argument, NULL, OPT_PLUGIN_ARG},
@@ -151,6 +154,10 @@ int main(int argc, char **argv) {
       dash.token = optarg;
       dash_set = true;
       break;
+    case OPT_DASHBOARD_API_KEY:
+      dash.api_key = optarg;
+      dash_set = true;
+      break;
     case OPT_GRACE:
       if (!apx_run_parse_duration(optarg, &ro.grace_ms)) {
         fprintf(stderr, "aspirec: --grace=%s: write a duration such as 10s, 500ms or 2m\n", optarg);
@@ -191,11 +198,11 @@ int main(int argc, char **argv) {
   for (size_t i = 0; rc == 0 && i < nplugins; i++) rc = apx_plugins_load(&plugins, plugin_paths[i]);
   if (rc == 0) rc = apx_plugins_check_args(&plugins);
   if (rc == 0 && no_dash && dash_set) {
-    fputs("aspirec: --no-dashboard goes with neither --dashboard nor --dashboard-token\n", stderr);
+    fputs("aspirec: --no-dashboard goes with neither --dashboard, --dashboard-token nor --dashboard-api-key\n", stderr);
     rc = 2;
   }
   if (rc == 0 && (no_dash || dash_set) && !run) {
-    fputs("aspirec: --dashboard, --no-dashboard and --dashboard-token need --run\n", stderr);
+    fputs("aspirec: --dashboard, --no-dashboard, --dashboard-token and --dashboard-api-key need --run\n", stderr);
     rc = 2;
   }
   if (rc == 0) rc = apx_cli_main(argc, argv, &plugins, list_targets, list_passes, emit, outdir, &po, run, &ro,

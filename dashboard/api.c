@@ -27,7 +27,8 @@ typedef struct apx_res_stream apx_res_stream;
 typedef struct apx_api {
   apx_dash *d;
   size_t n;             /* units */
-  char **names;         /* of the units (a line names its unit) */
+  size_t nr;            /* rings: one per unit, then aspirec's own (its messages about the run) */
+  char **names;         /* of the rings' sources (a line names its unit, or "aspirec") */
   apx_dash_ring *rings;
   uint64_t seq;         /* of the last line, over every unit */
   size_t **waiters;     /* per unit: the units that wait on it or reference it */
@@ -235,6 +236,18 @@ static void apx_api_line(apx_dash *d, size_t unit, const char *s, size_t n, bool
     if (ls->unit < 0 || (size_t)ls->unit == unit) apx_dash_stream_wake(ls->s);
 }
 
+/* aspirec's own messages (apx_mon_listener.note), marked: about a unit in
+ * its ring (shown with its output), about the run in aspirec's. */
+static void apx_api_note(apx_dash *d, long unit, const char *s, size_t n, bool error) {
+  apx_api *api = apx_api_of(d);
+  if (!api || (unit >= 0 && (size_t)unit >= api->n)) return;
+  size_t rg = unit < 0 ? api->n : (size_t)unit;
+  apx_dash_ring_push(&api->rings[rg], ++api->seq, apx_now_ms(), s, n, false);
+  apx_dash_ring_mark(&api->rings[rg], error ? APX_DASH_SYS_ERROR : APX_DASH_SYS);
+  for (apx_logs_stream *ls = api->logs; ls; ls = ls->next)
+    if (ls->unit < 0 || (size_t)ls->unit == rg) apx_dash_stream_wake(ls->s);
+}
+
 static cJSON *apx_line_json(apx_api *api, size_t unit, const apx_dash_line *l, apx_arena *a) {
   const char *p1, *p2;
   size_t n1, n2;
@@ -252,6 +265,8 @@ static cJSON *apx_line_json(apx_api *api, size_t unit, const apx_dash_line *l, a
   cJSON_AddStringToObject(o, "r", api->names[unit]);
   cJSON_AddStringToObject(o, "text", t);
   if (l->cont) cJSON_AddBoolToObject(o, "cont", true);
+  if (l->sys) cJSON_AddBoolToObject(o, "sys", true);
+  if (l->sys == APX_DASH_SYS_ERROR) cJSON_AddBoolToObject(o, "error", true);
   return o;
 }
 
@@ -262,8 +277,8 @@ static cJSON *apx_lines_after(apx_api *api, long unit, uint64_t *cursor, uint64_
                               size_t max, uint64_t *missed, bool *more) {
   cJSON *list = cJSON_CreateArray();
   apx_arena *a = apx_arena_new();
-  size_t lo = unit < 0 ? 0 : (size_t)unit, hi = unit < 0 ? api->n : (size_t)unit + 1;
-  size_t *pos = calloc(api->n ? api->n : 1, sizeof *pos);
+  size_t lo = unit < 0 ? 0 : (size_t)unit, hi = unit < 0 ? api->nr : (size_t)unit + 1;
+  size_t *pos = calloc(api->nr, sizeof *pos);
   if (!pos) abort();
   *missed = 0;
   for (size_t i = lo; i < hi; i++) {
@@ -344,7 +359,7 @@ static const apx_dash_stream_ops apx_logs_ops = {apx_logs_fill, apx_logs_done};
 /* With ?after=SEQ the client has what came before: nothing counts as missed up to there. */
 static void apx_positions_at(apx_api *api, uint64_t after, uint64_t *next_abs) {
   if (!after) return;
-  for (size_t i = 0; i < api->n; i++)
+  for (size_t i = 0; i < api->nr; i++)
     next_abs[i] = api->rings[i].dropped + apx_dash_ring_after(&api->rings[i], after);
 }
 
@@ -369,7 +384,7 @@ static int apx_logs_reply(apx_dash_req *r, long unit) {
     ls->api = api;
     ls->unit = unit;
     ls->cursor = after;
-    ls->next_abs = calloc(api->n ? api->n : 1, sizeof *ls->next_abs);
+    ls->next_abs = calloc(api->nr, sizeof *ls->next_abs);
     if (!ls->next_abs) abort();
     apx_positions_at(api, after, ls->next_abs);
     ls->next = api->logs;
@@ -377,7 +392,7 @@ static int apx_logs_reply(apx_dash_req *r, long unit) {
     api->logs = ls;
     return apx_dash_reply_stream(r, "text/event-stream", &apx_logs_ops, ls, &ls->s);
   }
-  uint64_t *next_abs = calloc(api->n ? api->n : 1, sizeof *next_abs);
+  uint64_t *next_abs = calloc(api->nr, sizeof *next_abs);
   if (!next_abs) abort();
   apx_positions_at(api, after, next_abs);
   uint64_t missed;
@@ -393,7 +408,8 @@ static int apx_logs_reply(apx_dash_req *r, long unit) {
     if (missed) apx_buf_printf(&b, "(%llu older lines dropped)\n", (unsigned long long)missed);
     cJSON *l;
     cJSON_ArrayForEach(l, lines) {
-      apx_buf_puts(&b, cJSON_GetObjectItem(l, "r")->valuestring);
+      /* aspirec's own lines as the terminal shows them: "aspirec | db: healthy" */
+      apx_buf_puts(&b, cJSON_IsTrue(cJSON_GetObjectItem(l, "sys")) ? "aspirec" : cJSON_GetObjectItem(l, "r")->valuestring);
       apx_buf_puts(&b, cJSON_IsTrue(cJSON_GetObjectItem(l, "cont")) ? " + " : " | ");
       apx_buf_puts(&b, cJSON_GetObjectItem(l, "text")->valuestring);
       apx_buf_putc(&b, '\n');
@@ -480,13 +496,16 @@ static void apx_api_attach(apx_dash *d) {
   api->d = d;
   apx_mon *m = apx_dash_mon(d);
   api->n = apx_mon_count(m);
-  size_t n = api->n ? api->n : 1;
+  api->nr = api->n + 1;
+  size_t n = api->nr;
   api->rings = calloc(n, sizeof *api->rings);
   api->waiters = calloc(n, sizeof *api->waiters);
   api->nwaiters = calloc(n, sizeof *api->nwaiters);
   api->names = calloc(n, sizeof *api->names);
   if (!api->rings || !api->waiters || !api->nwaiters || !api->names) abort();
-  for (size_t i = 0; i < api->n; i++) apx_dash_ring_init(&api->rings[i], APX_RING_LINES, APX_RING_BYTES);
+  for (size_t i = 0; i < api->nr; i++) apx_dash_ring_init(&api->rings[i], APX_RING_LINES, APX_RING_BYTES);
+  api->names[api->n] = strdup("aspirec");
+  if (!api->names[api->n]) abort();
   /* Who waits on (or references) whom: a change of one unit changes what
    * its dependents are waiting for. */
   apx_arena *a = apx_arena_new();
@@ -525,7 +544,7 @@ static void apx_api_free(apx_dash *d) {
   if (!api) return;
   while (api->logs) apx_logs_done(api->logs);
   while (api->res) apx_res_done(api->res);
-  for (size_t i = 0; i < api->n; i++) {
+  for (size_t i = 0; i < api->nr; i++) {
     apx_dash_ring_free(&api->rings[i]);
     free(api->waiters[i]);
     free(api->names[i]);
@@ -554,4 +573,5 @@ const apx_dash_module apx_dash_mod_api = {
     .free = apx_api_free,
     .changed = apx_api_changed,
     .line = apx_api_line,
+    .note = apx_api_note,
 };

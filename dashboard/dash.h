@@ -14,6 +14,7 @@
 typedef struct apx_dash_opts {
   int port;          /* --dashboard=PORT (fixed); 0: 18888, or the next free one */
   const char *token; /* --dashboard-token; NULL: random */
+  const char *api_key; /* --dashboard-api-key (x-api-key, the telemetry API); NULL: random */
 } apx_dash_opts;
 
 typedef struct apx_dash apx_dash;
@@ -30,6 +31,8 @@ int apx_dash_port(const apx_dash *d);
 const char *apx_dash_token(const apx_dash *d);
 /* The key OTLP senders give in x-otlp-api-key (injected into every resource). */
 const char *apx_dash_otlp_key(const apx_dash *d);
+/* The key tools give in x-api-key for the telemetry API (read only). */
+const char *apx_dash_api_key(const apx_dash *d);
 /* "http://127.0.0.1:18888/login?t=TOKEN" */
 const char *apx_dash_url(const apx_dash *d);
 

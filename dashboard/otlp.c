@@ -40,48 +40,24 @@ bool apx_otlp_signal_of(const char *path, apx_otlp_signal *sig) {
   return true;
 }
 
-/* ---- percentiles of a distribution given as buckets */
+/* ---- histograms' buckets, for the store (it computes the percentiles) */
 
-/* upper[i]: the upper bound of bucket i (n-1 bounds for n buckets: the last
- * bucket ends at hi); lo: the lower bound of bucket 0. Linear inside the
- * bucket, as Prometheus' histogram_quantile does. */
-static double bucket_quantile(double q, const double *upper, const uint64_t *counts, size_t n, double lo,
-                              double hi) {
-  uint64_t total = 0;
-  for (size_t i = 0; i < n; i++) total += counts[i];
-  if (!total) return NAN;
-  double rank = q * (double)total, cum = 0;
-  for (size_t i = 0; i < n; i++) {
-    double next = cum + (double)counts[i];
-    if (counts[i] && next >= rank) {
-      double a = i ? upper[i - 1] : lo, b = i + 1 < n ? upper[i] : hi;
-      if (!isfinite(a)) a = b;
-      if (!isfinite(b)) b = a;
-      if (!isfinite(a)) return NAN;
-      return a + (b - a) * ((rank - cum) / (double)counts[i]);
-    }
-    cum = next;
-  }
-  return hi;
-}
-
-static void explicit_quantiles(apx_tel_point_in *p, const double *bounds, size_t nbounds,
-                               const uint64_t *counts, size_t ncounts) {
-  p->p50 = p->p90 = p->p99 = NAN;
+static void explicit_buckets(apx_tel_point_in *p, const double *bounds, size_t nbounds, const uint64_t *counts,
+                             size_t ncounts) {
   /* A valid histogram has one bucket more than bounds. */
   if (!ncounts || nbounds + 1 != ncounts) return;
-  double lo = isfinite(p->min) && p->min != 0 ? p->min : (nbounds ? fmin(0, bounds[0]) : 0);
-  double hi = isfinite(p->max) && p->max != 0 ? p->max : (nbounds ? bounds[nbounds - 1] : 0);
-  p->p50 = bucket_quantile(0.50, bounds, counts, ncounts, lo, hi);
-  p->p90 = bucket_quantile(0.90, bounds, counts, ncounts, lo, hi);
-  p->p99 = bucket_quantile(0.99, bounds, counts, ncounts, lo, hi);
+  p->bounds = bounds;
+  p->buckets = counts;
+  p->nbuckets = ncounts;
+  p->lo = isfinite(p->min) && p->min != 0 ? p->min : (nbounds ? fmin(0, bounds[0]) : 0);
+  p->hi = isfinite(p->max) && p->max != 0 ? p->max : (nbounds ? bounds[nbounds - 1] : 0);
 }
 
 /* Exponential buckets: index i covers (base^i, base^(i+1)], base =
- * 2^(2^-scale); only the positive range and zero bucket are used. */
-static void exp_quantiles(apx_arena *a, apx_tel_point_in *p, int scale, int32_t offset,
-                          const uint64_t *counts, size_t n, uint64_t zero_count) {
-  p->p50 = p->p90 = p->p99 = NAN;
+ * 2^(2^-scale); only the positive range and zero bucket are used. As
+ * explicit bounds: the zero bucket first, then each positive one. */
+static void exp_buckets(apx_arena *a, apx_tel_point_in *p, int scale, int32_t offset, const uint64_t *counts,
+                        size_t n, uint64_t zero_count) {
   if (scale < -10 || scale > 20 || n > 4096) return;
   size_t m = n + 1;
   double *upper = apx_arena_alloc(a, m * sizeof *upper);
@@ -93,10 +69,11 @@ static void exp_quantiles(apx_arena *a, apx_tel_point_in *p, int scale, int32_t 
     c[i + 1] = counts[i];
     if (i + 1 < m) upper[i + 1] = pow(base, (double)offset + (double)i + 1);
   }
-  double hi = n ? pow(base, (double)offset + (double)n) : 0;
-  p->p50 = bucket_quantile(0.50, upper, c, m, 0, hi);
-  p->p90 = bucket_quantile(0.90, upper, c, m, 0, hi);
-  p->p99 = bucket_quantile(0.99, upper, c, m, 0, hi);
+  p->bounds = upper;
+  p->buckets = c;
+  p->nbuckets = m;
+  p->lo = 0;
+  p->hi = n ? pow(base, (double)offset + (double)n) : 0;
 }
 
 /* ---- shared text helpers */
@@ -453,7 +430,7 @@ static void pb_metrics(ingest *g, const ApxOtlp__ExportMetricsServiceRequest *re
             in.min = dp->min;
             in.max = dp->max;
             in.value = dp->count ? dp->sum / (double)dp->count : 0;
-            explicit_quantiles(&in, dp->explicit_bounds, dp->n_explicit_bounds, dp->bucket_counts,
+            explicit_buckets(&in, dp->explicit_bounds, dp->n_explicit_bounds, dp->bucket_counts,
                                dp->n_bucket_counts);
             pb_point(g, r, &scope, &in, dp->attributes, dp->n_attributes);
           }
@@ -470,7 +447,7 @@ static void pb_metrics(ingest *g, const ApxOtlp__ExportMetricsServiceRequest *re
             in.sum = dp->sum;
             in.value = dp->count ? dp->sum / (double)dp->count : 0;
             if (dp->positive)
-              exp_quantiles(g->scratch, &in, dp->scale, dp->positive->offset, dp->positive->bucket_counts,
+              exp_buckets(g->scratch, &in, dp->scale, dp->positive->offset, dp->positive->bucket_counts,
                             dp->positive->n_bucket_counts, dp->zero_count);
             pb_point(g, r, &scope, &in, dp->attributes, dp->n_attributes);
           }
@@ -928,7 +905,7 @@ static void j_metric(jctx *j, apx_tel_resource *r, const apx_tel_scope_in *scope
       size_t nb, nc;
       double *bounds = j_doubles(j, dp, "explicitBounds", &nb);
       uint64_t *counts = j_u64s(j, dp, "bucketCounts", &nc);
-      explicit_quantiles(&in, bounds, nb, counts, nc);
+      explicit_buckets(&in, bounds, nb, counts, nc);
       j_add_point(j, r, scope, &in, dp);
     }
   } else if ((data = jobject(j, m, "exponentialHistogram"))) {
@@ -945,7 +922,7 @@ static void j_metric(jctx *j, apx_tel_resource *r, const apx_tel_scope_in *scope
       if (pos) {
         size_t nc;
         uint64_t *counts = j_u64s(j, pos, "bucketCounts", &nc);
-        exp_quantiles(j->g->scratch, &in, jint(j, dp, "scale", -10, 20), jint(j, pos, "offset", -100000, 100000),
+        exp_buckets(j->g->scratch, &in, jint(j, dp, "scale", -10, 20), jint(j, pos, "offset", -100000, 100000),
                       counts, nc, ju64(j, dp, "zeroCount"));
       }
       j_add_point(j, r, scope, &in, dp);

@@ -81,8 +81,12 @@ void apx_dash_ring_push(apx_dash_ring *r, uint64_t seq, uint64_t at_ms, const ch
   memcpy(r->text, s + first, n - first);
   r->tlen += n;
   apx_dash_line *l = &r->lines[(r->head + r->nlines) % r->caplines];
-  *l = (apx_dash_line){seq, at_ms, off, (uint32_t)n, cont};
+  *l = (apx_dash_line){seq, at_ms, off, (uint32_t)n, cont, 0};
   r->nlines++;
+}
+
+void apx_dash_ring_mark(apx_dash_ring *r, uint8_t sys) {
+  if (r->nlines) r->lines[(r->head + r->nlines - 1) % r->caplines].sys = sys;
 }
 
 const apx_dash_line *apx_dash_ring_at(const apx_dash_ring *r, size_t k) {

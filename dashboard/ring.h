@@ -17,7 +17,10 @@ typedef struct apx_dash_line {
   size_t off;  /* into the ring's text */
   uint32_t len;
   bool cont;   /* a piece of a longer line: the rest follows */
+  uint8_t sys; /* 0: the unit's output; APX_DASH_SYS: aspirec's own message; APX_DASH_SYS_ERROR: an error */
 } apx_dash_line;
+
+enum { APX_DASH_SYS = 1, APX_DASH_SYS_ERROR = 2 };
 
 typedef struct apx_dash_ring {
   apx_dash_line *lines; /* circular: head is the oldest */
@@ -31,6 +34,8 @@ void apx_dash_ring_init(apx_dash_ring *r, size_t max_lines, size_t max_bytes);
 void apx_dash_ring_free(apx_dash_ring *r);
 /* Appends a line (longer than max_bytes: its end only is kept). */
 void apx_dash_ring_push(apx_dash_ring *r, uint64_t seq, uint64_t at_ms, const char *s, size_t n, bool cont);
+/* Marks the line pushed last (apx_dash_line.sys). */
+void apx_dash_ring_mark(apx_dash_ring *r, uint8_t sys);
 /* The k-th line kept (0: the oldest), or NULL. */
 const apx_dash_line *apx_dash_ring_at(const apx_dash_ring *r, size_t k);
 /* The index of the first line kept with seq > after (nlines when none). */

@@ -59,6 +59,7 @@ struct apx_dash {
   int port;
   char token[129];
   char key[65];
+  char api_key[129]; /* x-api-key: the telemetry API only */
   char url[256];
   char summary[320];
   apx_mon_listener listener;
@@ -87,6 +88,7 @@ int apx_dash_port(const apx_dash *d) { return d->port; }
 const char *apx_dash_token(const apx_dash *d) { return d->token; }
 const char *apx_dash_otlp_key(const apx_dash *d) { return d->key; }
 const char *apx_dash_url(const apx_dash *d) { return d->url; }
+const char *apx_dash_api_key(const apx_dash *d) { return d->api_key; }
 const apx_mon_listener *apx_dash_listener(apx_dash *d) { return &d->listener; }
 
 /* ---- requests ---------------------------------------------------------------------- */
@@ -358,7 +360,14 @@ static int apx_dash_dispatch(apx_dash_req *r, bool other_method) {
   if (rt->flags & APX_DASH_AUTH_OTLP) {
     const char *k = apx_dash_header(r, "x-otlp-api-key");
     if (!(k ? apx_dash_secret_eq(k, r->dash->key) : apx_dash_authed(r))) return apx_dash_denied(r, false);
-  } else if (rt->flags & APX_DASH_AUTH) {
+  } else if ((rt->flags & APX_DASH_AUTH_API) && apx_dash_header(r, "x-api-key")) {
+    /* As Aspire's telemetry API: a key given must be right (no falling
+     * back to the cookie); without one, the token as everywhere. */
+    if (!apx_dash_secret_eq(apx_dash_header(r, "x-api-key"), r->dash->api_key)) {
+      apx_dash_reply_header(r, "WWW-Authenticate", "ApiKey header=\"x-api-key\"");
+      return apx_dash_reply_error(r, 401, "wrong x-api-key");
+    }
+  } else if (rt->flags & (APX_DASH_AUTH | APX_DASH_AUTH_API)) {
     if (!apx_dash_authed(r)) return apx_dash_denied(r, (rt->flags & APX_DASH_HTML) != 0);
   }
   if (rt->flags & APX_DASH_SAME_ORIGIN) {
@@ -508,6 +517,7 @@ static void apx_dash_detach(void *ud) {
 
 static void apx_dash_changed(void *ud, size_t unit);
 static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol);
+static void apx_dash_note(void *ud, long unit, const char *s, size_t n, bool error);
 static void apx_dash_env(void *ud, const char *unit, const char *resource, const char *host,
                          void (*add)(void *ctx, const char *name, const char *value), void *ctx);
 
@@ -526,7 +536,15 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
     free(d);
     return NULL;
   }
-  if (!apx_dash_random_hex(d->key, 16)) {
+  if (o->api_key) {
+    if (strlen(o->api_key) < 1 || strlen(o->api_key) >= sizeof d->api_key) {
+      snprintf(err, nerr, "--dashboard-api-key: give 1 to %zu characters", sizeof d->api_key - 1);
+      free(d);
+      return NULL;
+    }
+    snprintf(d->api_key, sizeof d->api_key, "%s", o->api_key);
+  }
+  if (!apx_dash_random_hex(d->key, 16) || (!o->api_key && !apx_dash_random_hex(d->api_key, 16))) {
     snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
     free(d);
     return NULL;
@@ -558,6 +576,7 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
                                    .detach = apx_dash_detach,
                                    .changed = apx_dash_changed,
                                    .line = apx_dash_line,
+                                   .note = apx_dash_note,
                                    .env = apx_dash_env,
                                    .summary = d->summary};
   for (size_t i = 0; apx_dash_modules[i]; i++)
@@ -576,6 +595,7 @@ void apx_dash_free(apx_dash *d) {
     if (apx_dash_modules[i]->free) apx_dash_modules[i]->free(d);
   memset(d->token, 0, sizeof d->token);
   memset(d->key, 0, sizeof d->key);
+  memset(d->api_key, 0, sizeof d->api_key);
   free(d);
 }
 
@@ -589,6 +609,11 @@ static void apx_dash_changed(void *ud, size_t unit) {
 static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool eol) {
   for (size_t i = 0; apx_dash_modules[i]; i++)
     if (apx_dash_modules[i]->line) apx_dash_modules[i]->line(ud, unit, s, n, eol);
+}
+
+static void apx_dash_note(void *ud, long unit, const char *s, size_t n, bool error) {
+  for (size_t i = 0; apx_dash_modules[i]; i++)
+    if (apx_dash_modules[i]->note) apx_dash_modules[i]->note(ud, unit, s, n, error);
 }
 
 /* The OpenTelemetry exporter's settings, as Aspire gives them in development:

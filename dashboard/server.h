@@ -31,6 +31,7 @@ enum {
   APX_DASH_AUTH_OTLP = 2,       /* x-otlp-api-key: the OTLP key (or the token) */
   APX_DASH_SAME_ORIGIN = 4,     /* a command: POST from this origin only (Origin checked) */
   APX_DASH_HTML = 8,            /* unauthenticated: redirect to /login rather than 401 */
+  APX_DASH_AUTH_API = 16,       /* x-api-key: the API key (read-only telemetry), else the token */
 };
 
 typedef int (*apx_dash_handler)(apx_dash_req *r);
@@ -56,6 +57,8 @@ typedef struct apx_dash_module {
   /* Run mode's news: a unit changed state / printed a line; may be NULL. */
   void (*changed)(apx_dash *d, size_t unit);
   void (*line)(apx_dash *d, size_t unit, const char *s, size_t n, bool eol);
+  /* A message of run mode itself, about a unit or the run (-1); may be NULL. */
+  void (*note)(apx_dash *d, long unit, const char *s, size_t n, bool error);
 } apx_dash_module;
 
 /* modules.c: every module, in routing order (NULL-terminated). */

@@ -30,6 +30,7 @@ typedef struct tel_span {
   apx_tel_resource *res;
   tel_scope *scope;
   uint64_t seq; /* order of arrival over the store */
+  size_t bytes; /* accounted (its block) */
   uint8_t span_id[8], parent_id[8];
   bool has_parent;
   int kind, status_code;
@@ -59,6 +60,7 @@ typedef struct tel_log {
   apx_tel_resource *res;
   tel_scope *scope;
   uint64_t seq, time, observed;
+  size_t bytes; /* accounted (its block) */
   int severity;
   uint32_t flags, nattrs, dropped_attrs;
   const char *severity_text, *event_name;
@@ -71,6 +73,8 @@ typedef struct tel_log {
 typedef struct tel_point {
   uint64_t time, count;
   double value, sum, p50, p90, p99;
+  double lo, hi;  /* histograms: where the first bucket starts, the last ends */
+  bool has_d;     /* histograms: its slot of the series' deltas holds this export's counts */
 } tel_point;
 
 typedef struct tel_series {
@@ -79,6 +83,15 @@ typedef struct tel_series {
   uint32_t nattrs;
   tel_point *points;
   size_t head, n; /* ring of s->lim.points */
+  /* Histograms: the bucket layout of the last export, and per point (same
+   * ring slots) the counts recorded in its own interval, so that
+   * percentiles can cover a recent window rather than all time. */
+  size_t nb;
+  double *bounds;      /* nb - 1 */
+  uint64_t *d;         /* lim.points * nb */
+  uint64_t *raw, *raw_before; /* nb: the last export's counts as sent, and the one's before */
+  bool has_raw, has_raw_before;
+  uint64_t start; /* of the last cumulative export (a new start: the counts began again) */
 } tel_series;
 
 typedef struct tel_instrument {
@@ -107,7 +120,8 @@ struct apx_tel_resource {
   tel_instrument **instruments;
   size_t ninstruments;
   uint64_t dropped_logs, dropped_traces, dropped_spans, dropped_instruments, dropped_series,
-      dropped_points;
+      dropped_points, dropped_for_bytes;
+  size_t bytes; /* accounted: its logs, its spans, its instruments and series */
 };
 
 struct apx_tel_store {
@@ -119,6 +133,7 @@ struct apx_tel_store {
   size_t mapcap, mapused, ntraces;
   tel_trace *oldest, *newest;
   uint64_t seq, version, dropped_resources;
+  size_t bytes; /* the sum of the resources' */
 };
 
 static tel_trace tomb_;
@@ -238,7 +253,7 @@ apx_tel_store *apx_tel_new(const apx_tel_limits *limits) {
   apx_tel_store *s = xcalloc(1, sizeof *s);
   apx_tel_limits d = {APX_TEL_MAX_LOGS, APX_TEL_MAX_TRACES, APX_TEL_MAX_SPANS_PER_TRACE,
                       APX_TEL_MAX_INSTRUMENTS, APX_TEL_MAX_SERIES, APX_TEL_MAX_POINTS,
-                      APX_TEL_MAX_RESOURCES};
+                      APX_TEL_MAX_RESOURCES, APX_TEL_MAX_BYTES_PER_RESOURCE, APX_TEL_MAX_BYTES};
   if (limits) {
     if (limits->logs) d.logs = limits->logs;
     if (limits->traces) d.traces = limits->traces;
@@ -247,6 +262,8 @@ apx_tel_store *apx_tel_new(const apx_tel_limits *limits) {
     if (limits->series) d.series = limits->series;
     if (limits->points) d.points = limits->points;
     if (limits->resources) d.resources = limits->resources;
+    if (limits->bytes_per_resource) d.bytes_per_resource = limits->bytes_per_resource;
+    if (limits->bytes) d.bytes = limits->bytes;
   }
   s->lim = d;
   return s;
@@ -262,6 +279,7 @@ static void trace_free(tel_trace *t) {
 static void instrument_free(tel_instrument *in) {
   for (size_t i = 0; i < in->nseries; i++) {
     free(in->series[i]->points);
+    free(in->series[i]->bounds); /* d, raw and raw_before live in the bounds' block */
     free(in->series[i]->key); /* attrs live in the key's block */
     free(in->series[i]);
   }
@@ -458,6 +476,8 @@ static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
   uint32_t k = 0, gone = 0;
   for (uint32_t i = 0; i < t->nspans; i++) {
     if (t->spans[i]->res == r) {
+      r->bytes -= t->spans[i]->bytes;
+      s->bytes -= t->spans[i]->bytes;
       free(t->spans[i]);
       gone++;
     } else {
@@ -480,6 +500,74 @@ static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
   }
 }
 
+/* ---- the byte budgets */
+
+static void account(apx_tel_store *s, apx_tel_resource *r, size_t n) {
+  r->bytes += n;
+  s->bytes += n;
+}
+
+/* r's oldest log or trace (by arrival), other than `keep` (the trace a
+ * span is being added to): its sequence number, or UINT64_MAX. */
+static uint64_t oldest_of(const apx_tel_resource *r, const tel_trace *keep, size_t *trace_at) {
+  uint64_t best = UINT64_MAX;
+  if (r->logs.n) best = ((const tel_log *)ring_at(&r->logs, 0))->seq;
+  *trace_at = SIZE_MAX;
+  for (size_t i = 0; i < r->traces.n && i < 2; i++) {
+    const tel_trace *t = ring_at(&r->traces, i);
+    if (t == keep) continue;
+    if (t->seq < best) {
+      best = t->seq;
+      *trace_at = i;
+    }
+    break;
+  }
+  return best;
+}
+
+/* Pushes out r's oldest log or trace; false when it has none to give. */
+static bool drop_oldest(apx_tel_store *s, apx_tel_resource *r, const tel_trace *keep) {
+  size_t ti;
+  if (oldest_of(r, keep, &ti) == UINT64_MAX) return false;
+  if (ti != SIZE_MAX) {
+    tel_trace *t = ring_at(&r->traces, ti);
+    ring_remove(&r->traces, ti);
+    r->dropped_traces++;
+    trace_release(s, t, r);
+  } else {
+    tel_log *lg = ring_at(&r->logs, 0);
+    ring_remove(&r->logs, 0);
+    r->bytes -= lg->bytes;
+    s->bytes -= lg->bytes;
+    free(lg);
+    r->dropped_logs++;
+  }
+  r->dropped_for_bytes++;
+  return true;
+}
+
+/* Room for n more bytes in r: the oldest logs and traces go, r's first,
+ * then the store's oldest. False when n does not fit even so. */
+static bool make_room(apx_tel_store *s, apx_tel_resource *r, size_t n, const tel_trace *keep) {
+  if (n > s->lim.bytes_per_resource || n > s->lim.bytes) return false;
+  while (r->bytes + n > s->lim.bytes_per_resource)
+    if (!drop_oldest(s, r, keep)) return false;
+  while (s->bytes + n > s->lim.bytes) {
+    apx_tel_resource *victim = NULL;
+    uint64_t best = UINT64_MAX;
+    for (size_t i = 0; i < s->nres; i++) {
+      size_t ti;
+      uint64_t q = oldest_of(s->res[i], keep, &ti);
+      if (q < best) {
+        best = q;
+        victim = s->res[i];
+      }
+    }
+    if (!victim || !drop_oldest(s, victim, keep)) return false;
+  }
+  return true;
+}
+
 bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_in *scope,
                       const apx_tel_span_in *in, const char **why) {
   static const uint8_t zero[16];
@@ -496,6 +584,31 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
     r->dropped_spans++;
     s->version++;
     return true; /* accepted, and counted as dropped */
+  }
+  uint32_t dropped_attrs = in->dropped_attrs;
+  size_t na = clamp_attrs(in->nattrs, &dropped_attrs);
+  size_t ne = in->nevents > 64 ? 64 : in->nevents;
+  size_t z = align8(sizeof(tel_span)) + na * sizeof(apx_tel_kv) + ne * sizeof(tel_event);
+  size_t strz = kv_size(in->attrs, na) + capped_len(in->name) + capped_len(in->trace_state) +
+                capped_len(in->status_message) + 3;
+  size_t *evna = ne ? xmalloc(ne * sizeof *evna) : NULL;
+  for (size_t i = 0; i < ne; i++) {
+    uint32_t d = 0;
+    evna[i] = clamp_attrs(in->events[i].nattrs, &d);
+    z += evna[i] * sizeof(apx_tel_kv);
+    strz += capped_len(in->events[i].name) + 1 + kv_size(in->events[i].attrs, evna[i]);
+  }
+  size_t bytes = z + strz + sizeof(tel_span *);
+  if (!make_room(s, r, bytes, t)) {
+    /* Larger than a budget alone: counted as dropped. */
+    free(evna);
+    r->dropped_spans++;
+    if (!t->nspans) { /* a trace made for it alone */
+      trace_unlink(s, t);
+      trace_free(t);
+    }
+    s->version++;
+    return true;
   }
   tel_trace_res *tr = NULL;
   for (uint32_t i = 0; i < t->nres; i++)
@@ -517,22 +630,10 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
     tr = &t->res[t->nres++];
   }
 
-  uint32_t dropped_attrs = in->dropped_attrs;
-  size_t na = clamp_attrs(in->nattrs, &dropped_attrs);
-  size_t ne = in->nevents > 64 ? 64 : in->nevents;
-  size_t z = align8(sizeof(tel_span)) + na * sizeof(apx_tel_kv) + ne * sizeof(tel_event);
-  size_t strz = kv_size(in->attrs, na) + capped_len(in->name) + capped_len(in->trace_state) +
-                capped_len(in->status_message) + 3;
-  size_t *evna = ne ? xmalloc(ne * sizeof *evna) : NULL;
-  for (size_t i = 0; i < ne; i++) {
-    uint32_t d = 0;
-    evna[i] = clamp_attrs(in->events[i].nattrs, &d);
-    z += evna[i] * sizeof(apx_tel_kv);
-    strz += capped_len(in->events[i].name) + 1 + kv_size(in->events[i].attrs, evna[i]);
-  }
   char *block = xmalloc(z + strz);
   tel_span *sp = (tel_span *)(void *)block;
   memset(sp, 0, sizeof *sp);
+  sp->bytes = bytes;
   sp->attrs = (apx_tel_kv *)(void *)(block + align8(sizeof(tel_span)));
   sp->events = (tel_event *)(void *)(sp->attrs + na);
   apx_tel_kv *evkv = (apx_tel_kv *)(void *)(sp->events + ne);
@@ -583,6 +684,7 @@ bool apx_tel_add_span(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope
   }
   tr->n++;
   r->nspans++;
+  account(s, r, bytes);
   if (sp->start < t->start) t->start = sp->start;
   if (sp->end > t->end) t->end = sp->end;
   if (sp->status_code == 2) t->has_error = true;
@@ -601,9 +703,16 @@ bool apx_tel_add_log(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_
   size_t z = align8(sizeof(tel_log)) + na * sizeof(apx_tel_kv);
   size_t strz = kv_size(in->attrs, na) + capped_len(in->severity_text) + capped_len(in->event_name) +
                 capped_len(in->body.value) + 3;
+  size_t bytes = z + strz;
+  if (!make_room(s, r, bytes, NULL)) {
+    r->dropped_logs++; /* larger than a budget alone */
+    s->version++;
+    return true;
+  }
   char *block = xmalloc(z + strz);
   tel_log *lg = (tel_log *)(void *)block;
   memset(lg, 0, sizeof *lg);
+  lg->bytes = bytes;
   lg->attrs = (apx_tel_kv *)(void *)(block + align8(sizeof(tel_log)));
   packer pk = {block + z};
   lg->res = r;
@@ -626,7 +735,10 @@ bool apx_tel_add_log(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_
   memcpy(lg->trace_id, in->trace_id, 16);
   memcpy(lg->span_id, in->span_id, 8);
   tel_log *old = ring_push(&r->logs, lg);
+  account(s, r, bytes);
   if (old) {
+    r->bytes -= old->bytes;
+    s->bytes -= old->bytes;
     free(old);
     r->dropped_logs++;
   }
@@ -666,6 +778,63 @@ static char *series_key(const apx_tel_kv *attrs, size_t n, size_t *keylen) {
   return k;
 }
 
+/* ---- histograms: each export's own counts */
+
+/* A new bucket layout (or the first): the series' deltas begin again (what
+ * came before cannot be added to what comes now). false when it has more
+ * buckets than kept or no room in the budgets. */
+static bool series_layout(apx_tel_store *s, apx_tel_resource *r, tel_series *se, const apx_tel_point_in *in) {
+  size_t nb = in->nbuckets;
+  if (se->nb == nb && (nb < 2 || memcmp(se->bounds, in->bounds, (nb - 1) * sizeof *se->bounds) == 0)) return true;
+  for (size_t i = 0; i < se->n; i++) se->points[(se->head + i) % s->lim.points].has_d = false;
+  size_t old = se->nb ? (se->nb - 1) * sizeof(double) + (s->lim.points + 2) * se->nb * sizeof(uint64_t) : 0;
+  r->bytes -= old;
+  s->bytes -= old;
+  free(se->bounds);
+  se->bounds = NULL;
+  se->d = se->raw = se->raw_before = NULL;
+  se->nb = 0;
+  se->has_raw = se->has_raw_before = false;
+  if (nb > APX_TEL_MAX_BUCKETS) return false;
+  size_t bz = align8((nb - 1) * sizeof(double)), z = bz + (s->lim.points + 2) * nb * sizeof(uint64_t);
+  if (!make_room(s, r, z, NULL)) return false;
+  account(s, r, (nb - 1) * sizeof(double) + (s->lim.points + 2) * nb * sizeof(uint64_t));
+  char *block = xcalloc(1, z);
+  se->bounds = (double *)(void *)block;
+  if (nb > 1) memcpy(se->bounds, in->bounds, (nb - 1) * sizeof *se->bounds);
+  se->d = (uint64_t *)(void *)(block + bz);
+  se->raw = se->d + s->lim.points * nb;
+  se->raw_before = se->raw + nb;
+  se->nb = nb;
+  return true;
+}
+
+/* The counts of this export's own interval into slot: a delta export's as
+ * they are; a cumulative one's less the export before (a resend of the
+ * same time: less the one before that), unless the counts began again. */
+static bool series_deltas(apx_tel_store *s, apx_tel_resource *r, tel_series *se, const apx_tel_point_in *in,
+                          size_t slot, bool same) {
+  if (!series_layout(s, r, se, in)) return false;
+  size_t nb = se->nb;
+  uint64_t *d = se->d + slot * nb;
+  bool cumulative = in->temporality == 2;
+  if (same) { /* the last export again: what it replaces was raw, measured from raw_before */
+    memcpy(se->raw, se->raw_before, nb * sizeof *se->raw);
+    se->has_raw = se->has_raw_before;
+  } else {
+    memcpy(se->raw_before, se->raw, nb * sizeof *se->raw);
+    se->has_raw_before = se->has_raw;
+  }
+  bool from_last = cumulative && se->has_raw && in->start == se->start;
+  for (size_t k = 0; from_last && k < nb; k++)
+    if (in->buckets[k] < se->raw[k]) from_last = false; /* a restart that kept its start time */
+  for (size_t k = 0; k < nb; k++) d[k] = in->buckets[k] - (from_last ? se->raw[k] : 0);
+  memcpy(se->raw, in->buckets, nb * sizeof *se->raw);
+  se->has_raw = cumulative;
+  se->start = in->start;
+  return true;
+}
+
 bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_in *scope,
                        const apx_tel_point_in *in, const char **why) {
   if (!in->name || !*in->name) {
@@ -686,6 +855,7 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
       s->version++;
       return true;
     }
+    account(s, r, sizeof *ins + strlen(in->name) + 1);
     ins = xcalloc(1, sizeof *ins);
     ins->scope = sc;
     ins->name = xstrdup(in->name);
@@ -720,6 +890,15 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
     /* One block: the key, then the attributes (kv array and strings). */
     size_t off = align8(klen + 1);
     size_t z = off + na * sizeof(apx_tel_kv) + kv_size(in->attrs, na);
+    size_t bytes = z + sizeof *se + s->lim.points * sizeof(tel_point);
+    if (!make_room(s, r, bytes, NULL)) {
+      free(key);
+      r->dropped_series++; /* metrics alone fill the budget */
+      r->dropped_points++;
+      s->version++;
+      return true;
+    }
+    account(s, r, bytes);
     key = xrealloc(key, z);
     se = xcalloc(1, sizeof *se);
     se->key = key;
@@ -731,19 +910,24 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
     ins->series = xrealloc(ins->series, (ins->nseries + 1) * sizeof *ins->series);
     ins->series[ins->nseries++] = se;
   }
-  tel_point pt = {in->time, in->count, in->value, in->sum, in->p50, in->p90, in->p99};
+  tel_point pt = {in->time, in->count, in->value, in->sum, in->p50, in->p90, in->p99, in->lo, in->hi, false};
   /* Exporters resend the same point (cumulative, same time): keep one. */
-  if (se->n && se->points[(se->head + se->n - 1) % s->lim.points].time == in->time) {
-    se->points[(se->head + se->n - 1) % s->lim.points] = pt;
+  size_t slot;
+  bool same = se->n && se->points[(se->head + se->n - 1) % s->lim.points].time == in->time;
+  if (same) {
+    slot = (se->head + se->n - 1) % s->lim.points;
   } else if (se->n == s->lim.points) {
-    se->points[se->head] = pt;
+    slot = se->head;
     se->head = (se->head + 1) % s->lim.points;
     r->dropped_points++;
   } else {
-    se->points[(se->head + se->n) % s->lim.points] = pt;
+    slot = (se->head + se->n) % s->lim.points;
     se->n++;
     r->npoints++;
   }
+  if (in->nbuckets && (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM))
+    pt.has_d = series_deltas(s, r, se, in, slot, same);
+  se->points[slot] = pt;
   s->version++;
   return true;
 }
@@ -762,6 +946,8 @@ static void stats_add(const apx_tel_resource *r, apx_tel_stats *o) {
   o->dropped_instruments += r->dropped_instruments;
   o->dropped_series += r->dropped_series;
   o->dropped_points += r->dropped_points;
+  o->dropped_for_bytes += r->dropped_for_bytes;
+  o->bytes += r->bytes;
 }
 
 void apx_tel_stats_get(const apx_tel_store *s, const apx_tel_resource *r, apx_tel_stats *out) {
@@ -1008,11 +1194,16 @@ cJSON *apx_tel_resources_json(const apx_tel_store *s) {
     cJSON_AddNumberToObject(d, "instruments", (double)st.dropped_instruments);
     cJSON_AddNumberToObject(d, "series", (double)st.dropped_series);
     cJSON_AddNumberToObject(d, "points", (double)st.dropped_points);
+    cJSON_AddNumberToObject(d, "forBytes", (double)st.dropped_for_bytes);
+    cJSON_AddNumberToObject(o, "bytes", (double)st.bytes);
     cJSON_AddItemToArray(arr, o);
   }
   cJSON *o = cJSON_CreateObject();
   cJSON_AddItemToObject(o, "resources", arr);
   cJSON_AddNumberToObject(o, "droppedResources", (double)s->dropped_resources);
+  cJSON_AddNumberToObject(o, "bytes", (double)s->bytes);
+  cJSON_AddNumberToObject(o, "maxBytes", (double)s->lim.bytes);
+  cJSON_AddNumberToObject(o, "maxBytesPerResource", (double)s->lim.bytes_per_resource);
   cJSON_AddNumberToObject(o, "version", (double)s->version);
   return o;
 }
@@ -1373,12 +1564,85 @@ static void add_num(cJSON *arr, double v) {
   cJSON_AddItemToArray(arr, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
 }
 
+double apx_tel_bucket_quantile(double q, const double *bounds, const uint64_t *counts, size_t n, double lo,
+                               double hi) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < n; i++) total += counts[i];
+  if (!total) return NAN;
+  double rank = q * (double)total, cum = 0;
+  for (size_t i = 0; i < n; i++) {
+    double next = cum + (double)counts[i];
+    if (counts[i] && next >= rank) {
+      double a = i ? bounds[i - 1] : lo, b = i + 1 < n ? bounds[i] : hi;
+      if (!isfinite(a)) a = b;
+      if (!isfinite(b)) b = a;
+      if (!isfinite(a)) return NAN;
+      return a + (b - a) * ((rank - cum) / (double)counts[i]);
+    }
+    cum = next;
+  }
+  return hi;
+}
+
+/* A sliding window over a histogram series' points: the sum of the
+ * interval counts of the points in (t - window, t], t the point's time. */
+typedef struct tel_window {
+  uint64_t *sum;
+  size_t cap, first; /* first: the oldest point (by position) in the window */
+  size_t added;      /* the points (by position) added so far */
+} tel_window;
+
+static void window_init(tel_window *w, const tel_series *se) {
+  if (w->cap < se->nb) {
+    free(w->sum);
+    w->sum = xcalloc(se->nb, sizeof *w->sum);
+    w->cap = se->nb;
+  }
+  if (se->nb) memset(w->sum, 0, se->nb * sizeof *w->sum);
+  w->first = w->added = 0;
+}
+
+/* Point m's percentiles over the window of wns ns (0: its own interval);
+ * the points are visited in order. */
+static void window_at(tel_window *w, const apx_tel_store *s, const tel_series *se, size_t m, uint64_t wns,
+                      double pc[3]) {
+  size_t nb = se->nb;
+  if (!nb) return;
+  const tel_point *pt = &se->points[(se->head + m) % s->lim.points];
+  for (; w->added <= m; w->added++) {
+    size_t sl = (se->head + w->added) % s->lim.points;
+    if (!se->points[sl].has_d) continue;
+    for (size_t k = 0; k < nb; k++) w->sum[k] += se->d[sl * nb + k];
+  }
+  for (; w->first < m; w->first++) {
+    const tel_point *o = &se->points[(se->head + w->first) % s->lim.points];
+    if (wns && o->time + wns > pt->time) break; /* still inside */
+    size_t sl = (se->head + w->first) % s->lim.points;
+    if (!o->has_d) continue;
+    for (size_t k = 0; k < nb; k++) w->sum[k] -= se->d[sl * nb + k];
+  }
+  if (!pt->has_d) return;
+  double lo = pt->lo, hi = pt->hi;
+  for (size_t j = w->first; j < m; j++) {
+    const tel_point *o = &se->points[(se->head + j) % s->lim.points];
+    if (!o->has_d) continue;
+    if (o->lo < lo) lo = o->lo;
+    if (o->hi > hi) hi = o->hi;
+  }
+  static const double qs[3] = {0.50, 0.90, 0.99};
+  for (int k = 0; k < 3; k++) pc[k] = apx_tel_bucket_quantile(qs[k], se->bounds, w->sum, nb, lo, hi);
+}
+
 cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int *status) {
   if (!resource_known(s, q->resource)) {
     *status = 404;
     return NULL;
   }
+  int64_t wms = q->window_ms ? q->window_ms : APX_TEL_PCT_WINDOW_MS;
+  uint64_t wns = wms < 0 ? 0 : (uint64_t)wms * 1000000u;
+  tel_window win = {0};
   cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "percentileWindowMs", wms < 0 ? 0 : (double)wms);
   cJSON *rs = cJSON_AddArrayToObject(o, "resources");
   for (size_t i = 0; i < s->nres; i++) {
     const apx_tel_resource *r = s->res[i];
@@ -1407,12 +1671,18 @@ cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int 
         cJSON_AddItemToObject(so, "attributes", attrs_json(se->attrs, se->nattrs));
         /* [timeMs, value] or, for histograms, [timeMs, value, count, p50, p90, p99] */
         cJSON *pa = cJSON_AddArrayToObject(so, "points");
+        window_init(&win, se);
         for (size_t m = 0; m < se->n; m++) {
           const tel_point *pt = &se->points[(se->head + m) % s->lim.points];
           cJSON *p = cJSON_CreateArray();
           add_num(p, (double)(pt->time / 1000000u));
           add_num(p, pt->value);
-          if (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM || in->kind == APX_TEL_SUMMARY) {
+          if (in->kind == APX_TEL_HISTOGRAM || in->kind == APX_TEL_EXP_HISTOGRAM) {
+            double pc[3] = {NAN, NAN, NAN};
+            window_at(&win, s, se, m, wns, pc);
+            add_num(p, (double)pt->count);
+            for (int k = 0; k < 3; k++) add_num(p, pc[k]);
+          } else if (in->kind == APX_TEL_SUMMARY) {
             add_num(p, (double)pt->count);
             add_num(p, pt->p50);
             add_num(p, pt->p90);
@@ -1427,6 +1697,7 @@ cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int 
     if (cJSON_GetArraySize(ia) || q->resource) cJSON_AddItemToArray(rs, ro);
     else cJSON_Delete(ro);
   }
+  free(win.sum);
   *status = 200;
   return o;
 }

@@ -23,6 +23,13 @@
 #define APX_TEL_MAX_POINTS 300      /* recent points per series */
 #define APX_TEL_MAX_ATTRS 128       /* attributes kept per record */
 #define APX_TEL_MAX_RESOURCES 1000
+#define APX_TEL_MAX_BUCKETS 256     /* a histogram with more: no percentiles */
+#define APX_TEL_PCT_WINDOW_MS 60000 /* histograms' percentiles: over the last minute */
+/* Bytes kept (records, attributes, strings, metric series), per resource and
+ * in all: a span or log with large attributes cannot make the count limits
+ * unbounded in memory. Beyond them the oldest logs and traces go first. */
+#define APX_TEL_MAX_BYTES_PER_RESOURCE (64u << 20)
+#define APX_TEL_MAX_BYTES (256u << 20)
 
 /* An attribute value's OTLP type (AnyValue's oneof). */
 typedef enum apx_tel_vtype {
@@ -42,6 +49,7 @@ typedef struct apx_tel_resource apx_tel_resource;
 
 typedef struct apx_tel_limits {
   size_t logs, traces, spans_per_trace, instruments, series, points, resources;
+  size_t bytes_per_resource, bytes;
 } apx_tel_limits;
 
 /* NULL limits: the defaults above. */
@@ -103,7 +111,15 @@ typedef struct apx_tel_point_in {
   double value;        /* gauge/sum: the value; histograms: sum/count */
   uint64_t count;      /* histograms, summaries */
   double sum, min, max;
-  double p50, p90, p99; /* from buckets or quantiles; NaN when unknown */
+  double p50, p90, p99; /* summaries: from the quantiles; NaN when unknown */
+  /* Histograms: the buckets as sent (cumulative or delta, per temporality):
+   * bucket i covers (bounds[i-1], bounds[i]], the first from lo, the last
+   * to hi; nbounds + 1 == nbuckets. The store keeps each export's own
+   * counts, so that percentiles cover a recent window (apx_tel_query). */
+  const double *bounds;
+  const uint64_t *buckets;
+  size_t nbuckets;
+  double lo, hi;
   const apx_tel_kv *attrs;
   size_t nattrs;
 } apx_tel_point_in;
@@ -121,8 +137,10 @@ bool apx_tel_add_point(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scop
 /* Counts, for tests and the resources list. */
 typedef struct apx_tel_stats {
   size_t resources, logs, traces, spans, instruments, points;
+  size_t bytes; /* accounted: what the records, their attributes and the series hold */
   uint64_t dropped_logs, dropped_traces, dropped_spans, dropped_instruments,
       dropped_series, dropped_points, dropped_resources;
+  uint64_t dropped_for_bytes; /* logs and traces (of those above) that the byte budgets pushed out */
 } apx_tel_stats;
 /* r NULL: the whole store. */
 void apx_tel_stats_get(const apx_tel_store *s, const apx_tel_resource *r, apx_tel_stats *out);
@@ -139,6 +157,8 @@ typedef struct apx_tel_query {
   int has_error;        /* -1 any, 0 without errors, 1 with errors only */
   size_t limit;         /* 0: the default (200 logs/spans, 100 traces) */
   bool summary_only;    /* traces: the summaries without the spans' data */
+  int64_t window_ms;    /* metrics: a histogram point's percentiles cover the values recorded in
+                           the window that ends at it; 0: APX_TEL_PCT_WINDOW_MS; -1: that export's only */
 } apx_tel_query;
 
 /* Aspire's level names (Trace, Debug, Information, Warning, Error,
@@ -173,6 +193,11 @@ size_t apx_tel_spans_after(const apx_tel_store *s, const apx_tel_query *q, uint6
 cJSON *apx_tel_metrics_json(const apx_tel_store *s, const apx_tel_query *q, int *status);
 
 /* Helpers the decoders share. */
+/* The q-quantile (0..1) of a distribution given as buckets (bounds as in
+ * apx_tel_point_in), linear inside the bucket as Prometheus'
+ * histogram_quantile; NaN when empty. */
+double apx_tel_bucket_quantile(double q, const double *bounds, const uint64_t *counts, size_t n, double lo,
+                               double hi);
 /* 2n hex digits into n bytes; false when not exactly that. */
 bool apx_tel_hex_decode(const char *hex, uint8_t *out, size_t n);
 void apx_tel_hex_encode(const uint8_t *in, size_t n, char *out /* 2n+1 */);

@@ -3,10 +3,14 @@
  * server checks) into the store (telemetry.h), and the JSON API at
  * Aspire's dashboard paths (/api/telemetry/...) that the structured logs,
  * traces and metrics pages read. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
+#include "base/atomic.h"
 #include "otlp.h"
 #include "server.h"
 #include "telemetry.h"
@@ -20,6 +24,7 @@ typedef struct tel_follow tel_follow;
 typedef struct tel_part {
   apx_tel_store *store;
   tel_follow *follows; /* open ?follow=true streams, woken by each export */
+  char *key_file;      /* STATE/dashboard-api-key while the run lasts */
 } tel_part;
 
 /* One ?follow=true reply: NDJSON, one OTLP/JSON record per line. */
@@ -48,8 +53,36 @@ static void tel_free(apx_dash *d) {
   tel_part *p = part_of(d);
   /* The server ends the streams (done) before the parts are freed. */
   apx_tel_free(p->store);
+  free(p->key_file);
   free(p);
   *apx_dash_module_data(d, &apx_dash_mod_telemetry) = NULL;
+}
+
+/* The telemetry API's key for tools (x-api-key): never printed (the run
+ * log keeps what is printed), but left for the user in the state
+ * directory, readable by them alone, while the run lasts. */
+static void tel_attach(apx_dash *d) {
+  tel_part *p = part_of(d);
+  const char *dir = apx_mon_state_dir(apx_dash_mon(d));
+  if (!dir) return;
+  size_t n = strlen(dir) + sizeof "/dashboard-api-key";
+  p->key_file = malloc(n);
+  if (!p->key_file) abort();
+  snprintf(p->key_file, n, "%s/dashboard-api-key", dir);
+  char line[160];
+  int len = snprintf(line, sizeof line, "%s\n", apx_dash_api_key(d));
+  if (apx_atomic_write(p->key_file, line, (size_t)len, 0600) != 0) {
+    fprintf(stderr, "aspirec: the dashboard cannot write %s: %s\n", p->key_file, strerror(errno));
+    free(p->key_file);
+    p->key_file = NULL;
+  }
+}
+
+static void tel_detach(apx_dash *d) {
+  tel_part *p = part_of(d);
+  if (p->key_file) unlink(p->key_file);
+  free(p->key_file);
+  p->key_file = NULL;
 }
 
 static int tel_receive(apx_dash_req *r) {
@@ -154,6 +187,15 @@ static bool tel_query(apx_dash_req *r, apx_tel_query *q, int *rc) {
     q->limit = (size_t)n;
   }
   if ((v = apx_dash_query(r, "summary")) && strcasecmp(v, "true") == 0) q->summary_only = true;
+  if ((v = apx_dash_query(r, "window")) && *v) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*end || n < 0 || n > 86400) {
+      *rc = apx_dash_reply_error(r, 400, "window: seconds, 0 (each export alone) to 86400");
+      return false;
+    }
+    q->window_ms = n ? (int64_t)n * 1000 : -1;
+  }
   return true;
 }
 
@@ -232,14 +274,19 @@ static const apx_dash_route tel_routes[] = {
     {"POST", "/v1/traces", APX_DASH_AUTH_OTLP, tel_receive, APX_OTLP_MAX_BODY},
     {"POST", "/v1/logs", APX_DASH_AUTH_OTLP, tel_receive, APX_OTLP_MAX_BODY},
     {"POST", "/v1/metrics", APX_DASH_AUTH_OTLP, tel_receive, APX_OTLP_MAX_BODY},
-    {"GET", "/api/telemetry/resources", APX_DASH_AUTH, tel_resources, 0},
-    {"GET", "/api/telemetry/logs", APX_DASH_AUTH, tel_logs, 0},
-    {"GET", "/api/telemetry/spans", APX_DASH_AUTH, tel_spans, 0},
-    {"GET", "/api/telemetry/traces", APX_DASH_AUTH, tel_traces, 0},
-    {"GET", "/api/telemetry/traces/*", APX_DASH_AUTH, tel_trace, 0},
-    {"GET", "/api/telemetry/metrics", APX_DASH_AUTH, tel_metrics, 0},
+    {"GET", "/api/telemetry/resources", APX_DASH_AUTH_API, tel_resources, 0},
+    {"GET", "/api/telemetry/logs", APX_DASH_AUTH_API, tel_logs, 0},
+    {"GET", "/api/telemetry/spans", APX_DASH_AUTH_API, tel_spans, 0},
+    {"GET", "/api/telemetry/traces", APX_DASH_AUTH_API, tel_traces, 0},
+    {"GET", "/api/telemetry/traces/*", APX_DASH_AUTH_API, tel_trace, 0},
+    {"GET", "/api/telemetry/metrics", APX_DASH_AUTH_API, tel_metrics, 0},
     {NULL, NULL, 0, NULL, 0},
 };
 
 const apx_dash_module apx_dash_mod_telemetry = {
-    .name = "telemetry", .routes = tel_routes, .init = tel_init, .free = tel_free};
+    .name = "telemetry",
+    .routes = tel_routes,
+    .init = tel_init,
+    .free = tel_free,
+    .attach = tel_attach,
+    .detach = tel_detach};

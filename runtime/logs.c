@@ -408,6 +408,28 @@ void apx_run_logs_close_handles(apx_runtime *run) {
 
 /* ---- aspirec's own messages ----------------------------------------------------------- */
 
+void apx_run_plain(apx_buf *out, const char *s) {
+  for (const char *p = s; *p; p++) {
+    if (p[0] == '\033' && p[1] == '[') {
+      p += 2;
+      while (*p && *p != 'm') p++;
+      if (!*p) break;
+      continue;
+    }
+    apx_buf_putc(out, *p);
+  }
+}
+
+void apx_run_monitor_notes(apx_runtime *run, const char *s, bool error) {
+  for (;;) {
+    const char *nl = strchr(s, '\n');
+    size_t n = nl ? (size_t)(nl - s) : strlen(s);
+    apx_run_monitor_note(run, s, n, error);
+    if (!nl) break;
+    s = nl + 1;
+  }
+}
+
 void apx_run_sayv(apx_runtime *run, const char *fmt, va_list ap) {
   apx_run_logs *L = run->logs;
   apx_buf msg = {0};
@@ -431,8 +453,11 @@ void apx_run_sayv(apx_runtime *run, const char *fmt, va_list ap) {
     if (!nl) break;
     s = nl + 1;
   }
+  /* Colour codes removed: for the run log and the watcher. */
+  apx_buf plain = {0};
+  apx_run_plain(&plain, apx_buf_str(&msg));
   if (L->runlog >= 0) {
-    /* The run log: local time with milliseconds, colour codes removed. */
+    /* The run log: local time with milliseconds. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
@@ -440,21 +465,12 @@ void apx_run_sayv(apx_runtime *run, const char *fmt, va_list ap) {
     char when[64];
     size_t w = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + w, sizeof when - w, ".%03ld ", ts.tv_nsec / 1000000L);
-    apx_buf plain = {0};
-    apx_buf_puts(&plain, when);
-    for (const char *p = apx_buf_str(&msg); *p; p++) {
-      if (p[0] == '\033' && p[1] == '[') {
-        p += 2;
-        while (*p && *p != 'm') p++;
-        if (!*p) break;
-        continue;
-      }
-      apx_buf_putc(&plain, *p);
-    }
-    apx_buf_putc(&plain, '\n');
-    apx_write_all(L->runlog, plain.data, plain.len, NULL);
-    apx_buf_free(&plain);
+    apx_write_all(L->runlog, when, strlen(when), NULL);
+    apx_write_all(L->runlog, apx_buf_str(&plain), plain.len, NULL);
+    apx_write_all(L->runlog, "\n", 1, NULL);
   }
+  apx_run_monitor_notes(run, apx_buf_str(&plain), false);
+  apx_buf_free(&plain);
   apx_buf_free(&msg);
   if (L->tlen >= APX_FLUSH_AT) apx_flush_term(L);
 }

@@ -53,6 +53,23 @@ void apx_run_monitor_line(apx_runtime *run, apx_run_unit *u, const char *s, size
   if (run->mon && run->mon->l->line) run->mon->l->line(run->mon->l->ud, u->index, s, n, eol);
 }
 
+/* Run mode's messages about a unit begin with its name and ": " (report.c
+ * and the rest print them so): that names the unit; the longest name wins
+ * ("api.1: …" is api.1's, not api's). */
+void apx_run_monitor_note(apx_runtime *run, const char *s, size_t n, bool error) {
+  if (!run->mon || !run->mon->l->note) return;
+  long unit = -1;
+  size_t best = 0;
+  for (size_t i = 0; i < run->nunits; i++) {
+    size_t k = strlen(run->units[i]->name);
+    if (k > best && k + 2 <= n && memcmp(s, run->units[i]->name, k) == 0 && s[k] == ':' && s[k + 1] == ' ') {
+      best = k;
+      unit = (long)i;
+    }
+  }
+  run->mon->l->note(run->mon->l->ud, unit, s, n, error);
+}
+
 void apx_run_monitor_check(apx_run_unit *u, bool ok, const char *text) {
   if (!u->hist) {
     u->hist = calloc(APX_RUN_HIST, sizeof *u->hist); /* freed with the probes (apx_run_probes_free) */
@@ -88,6 +105,7 @@ void apx_run_monitor_env(apx_runtime *run, apx_run_unit *u, const char *host,
 size_t apx_mon_count(const apx_mon *m) { return m->run->nunits; }
 
 const char *apx_mon_app(const apx_mon *m) { return m->run->m->app_name ? m->run->m->app_name : "app"; }
+const char *apx_mon_state_dir(const apx_mon *m) { return m->run->state_dir; }
 
 long apx_mon_find(const apx_mon *m, const char *name) {
   for (size_t i = 0; i < m->run->nunits; i++)

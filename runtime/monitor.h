@@ -101,6 +101,10 @@ typedef struct apx_mon_listener {
   void (*changed)(void *ud, size_t unit);
   /* A line of a unit's output (a piece of a long one: eol false). */
   void (*line)(void *ud, size_t unit, const char *s, size_t n, bool eol);
+  /* A line run mode printed itself (without colour codes): about unit
+   * `unit` ("db: healthy (1.2 s after start)"), or about the run (-1);
+   * error: it went to stderr as an error. */
+  void (*note)(void *ud, long unit, const char *s, size_t n, bool error);
   /* Extra environment for a unit's workload, before it is rendered: `host`
    * is how the workload reaches this machine ("localhost", or the host
    * gateway's name from a container). add() is called for each variable;
@@ -114,6 +118,8 @@ typedef struct apx_mon_listener {
 size_t apx_mon_count(const apx_mon *m);
 /* The application's name. */
 const char *apx_mon_app(const apx_mon *m);
+/* The run's state directory (absolute): where a watcher may leave files for the user. */
+const char *apx_mon_state_dir(const apx_mon *m);
 /* Unit i as plain data, its strings and arrays in `a` (the caller's
  * scratch arena). flags: APX_MON_WITH_ENV, APX_MON_REVEAL. */
 void apx_mon_snapshot(apx_mon *m, size_t i, apx_mon_unit *out, apx_arena *a, unsigned flags);

@@ -24,11 +24,23 @@ void apx_run_error(apx_runtime *run, const char *hint, const char *fmt, ...) {
   apx_run_logs_flush(run);
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "%saspirec: error:%s ", color ? RED : "", color ? RESET : "");
-  vfprintf(stderr, fmt, ap);
+  apx_buf msg = {0};
+  apx_buf_vprintf(&msg, fmt, ap);
   va_end(ap);
-  fputc('\n', stderr);
+  fprintf(stderr, "%saspirec: error:%s %s\n", color ? RED : "", color ? RESET : "", apx_buf_str(&msg));
   if (hint) fprintf(stderr, "  %s= hint:%s %s\n", color ? BOLD : "", color ? RESET : "", hint);
+  /* The dashboard shows it too (once it watches: an error before the start ends the run). */
+  if (run->mon) {
+    apx_buf plain = {0};
+    apx_run_plain(&plain, apx_buf_str(&msg));
+    if (hint) {
+      apx_buf_puts(&plain, "\n  hint: ");
+      apx_buf_puts(&plain, hint);
+    }
+    apx_run_monitor_notes(run, apx_buf_str(&plain), true);
+    apx_buf_free(&plain);
+  }
+  apx_buf_free(&msg);
 }
 
 static void apx_urls(apx_runtime *run, const apx_run_unit *u, apx_buf *b) {

@@ -451,6 +451,10 @@ int apx_run_sink_open(apx_runtime *run, apx_run_unit *u);
 /* A message of aspirec's own, between the services' lines and in logs/aspirec.log. */
 void apx_run_say(apx_runtime *run, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void apx_run_sayv(apx_runtime *run, const char *fmt, va_list ap);
+/* s without its colour codes (ESC [ … m), appended to out. */
+void apx_run_plain(apx_buf *out, const char *s);
+/* Each line of s (colour codes removed) to the watcher (apx_run_monitor_note). */
+void apx_run_monitor_notes(apx_runtime *run, const char *s, bool error);
 /* Bold/colour helpers for messages: "" when colour is off. */
 const char *apx_run_style(apx_runtime *run, const char *sgr);
 /* Starts reading one output pipe of a process into its unit's sink. */
@@ -559,6 +563,8 @@ void apx_run_monitor_open(apx_runtime *run);
 void apx_run_monitor_close(apx_runtime *run);
 void apx_run_monitor_changed(apx_runtime *run, apx_run_unit *u);
 void apx_run_monitor_line(apx_runtime *run, apx_run_unit *u, const char *s, size_t n, bool eol);
+/* One line of aspirec's own (colour codes removed) to the watcher. */
+void apx_run_monitor_note(apx_runtime *run, const char *s, size_t n, bool error);
 void apx_run_monitor_check(apx_run_unit *u, bool ok, const char *text);
 /* The watcher's extra variables for a unit (put through put(ctx, name, value)). */
 void apx_run_monitor_env(apx_runtime *run, apx_run_unit *u, const char *host,

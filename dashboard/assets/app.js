@@ -433,8 +433,10 @@ function scheduleRender() {
 
 function rowFor(l) {
   if (l.dropped) return el("div", { class: "dropped", text: `… ${l.dropped} older line${l.dropped === 1 ? "" : "s"} dropped` });
-  const row = el("div", { class: "line" + (l.cont ? " cont" : "") });
-  row.append(el("span", { class: "ts", text: fmtTime(l.t) }), el("span", { class: "src c" + colorOf(l.r.replace(/\.\d+$/, "")), text: l.r }));
+  // aspirec's own messages (starts, health, exits, errors) as the terminal shows them: "aspirec | db: healthy".
+  const row = el("div", { class: "line" + (l.cont ? " cont" : "") + (l.sys ? " sys" : "") + (l.error ? " error" : "") });
+  row.append(el("span", { class: "ts", text: fmtTime(l.t) }),
+    l.sys ? el("span", { class: "src sys", text: "aspirec", title: l.r }) : el("span", { class: "src c" + colorOf(l.r.replace(/\.\d+$/, "")), text: l.r }));
   row.append(ansi(l.text));
   row.title = l.text.length > 200 ? l.text.slice(0, 2000) : "";
   return row;

@@ -84,6 +84,7 @@
   async function loadResources() {
     const r = await api("/api/telemetry/resources");
     resources = r.resources || [];
+    bytesLimit = r.maxBytesPerResource || 0;
     return r;
   }
   function resourceSelect(sel, value, onchange) {
@@ -93,9 +94,11 @@
     sel.value = cur;
     if (onchange && !sel.dataset.bound) { sel.dataset.bound = "1"; sel.addEventListener("change", onchange); }
   }
+  let bytesLimit = 0;
+  const mib = (n) => `${Math.round(n / 1048576)} MiB`;
   const droppedNote = (what, key, limit) => {
     const parts = resources.filter((r) => r.dropped && r.dropped[key] > 0).map((r) => `${r.displayName}: ${r.dropped[key]}`);
-    return parts.length ? h("p", { class: "tl-dropped", text: `Older ${what} dropped (limit ${limit} per resource): ${parts.join(", ")}` }) : null;
+    return parts.length ? h("p", { class: "tl-dropped", text: `Older ${what} dropped (limit ${limit} or ${mib(bytesLimit)} per resource): ${parts.join(", ")}` }) : null;
   };
 
   // ---- structured logs --------------------------------------------------------------
@@ -299,6 +302,7 @@
         onclick: (e) => { e.preventDefault(); this.pick = { res: res.name, name: ins.name }; this.refresh(); } }, ins.name)))) : [h("p", { class: "empty", text: "No metrics yet." })]));
     const cur = this.pick && all.find((x) => x.res === this.pick.res && x.ins.name === this.pick.name);
     if (!cur) { this.view.replaceChildren(); return; }
+    this.windowMs = r.percentileWindowMs;
     this.view.replaceChildren(this.chart(cur.res, cur.ins));
   };
   const PALETTE = ["#512bd4", "#1d64c1", "#107c41", "#b45309", "#c42b1c", "#0e7490", "#86198f", "#4d7c0f"];
@@ -330,7 +334,8 @@
     const svg = s("svg", { class: "mt-chart", id: "mt-chart", viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: "img", "aria-label": ins.name }, grid, xl, paths);
     const last = (l) => (l.pts.length ? fmtNum(l.pts[l.pts.length - 1][1]) : "–");
     return h("div", {}, h("h3", {}, resChip(resName), " ", ins.name),
-      h("p", { class: "muted", text: `${ins.description || ""}${ins.unit ? " (" + ins.unit + ")" : ""} · ${ins.kind}${ins.kind === "sum" ? (ins.isMonotonic ? ", monotonic" : "") : ""}` }),
+      h("p", { class: "muted", text: `${ins.description || ""}${ins.unit ? " (" + ins.unit + ")" : ""} · ${ins.kind}${ins.kind === "sum" ? (ins.isMonotonic ? ", monotonic" : "") : ""}` +
+        (hist && ins.kind !== "summary" ? ` · percentiles of the values recorded in the last ${this.windowMs ? this.windowMs / 1000 + " s" : "export"} before each point` : "") }),
       svg,
       h("table", { class: "grid mt-legend" }, h("thead", {}, h("tr", {}, h("th", { text: hist ? "Percentile · series" : "Series" }), h("th", { text: "Latest" }), h("th", { text: "Points" }))),
         h("tbody", {}, lines.map((l, i) => h("tr", {}, h("td", {}, h("span", { class: "mt-swatch", "data-c": String(i % PALETTE.length) }), l.name), h("td", { class: "mt-last", text: last(l) }), h("td", { text: String(l.pts.length) }))))));

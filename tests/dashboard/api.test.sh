@@ -92,6 +92,30 @@ check "?reveal=1 sends it (authenticated)" grep -q '"DB_PASSWORD","value":"pw-ne
 check "?reveal=1 without the token: 401" test "$(code "$base/api/resources/db?reveal=1")" = 401
 check "an unknown resource: 404" test "$(code "${A[@]}" "$base/api/resources/nope")" = 404
 
+# The telemetry API's key (x-api-key, as Aspire's Dashboard:Api:AuthMode=ApiKey).
+kf="$T/state/dashboard-api-key"
+check "the API key is left in STATE/dashboard-api-key, readable by the user alone" \
+  bash -c "[ \"\$(stat -c %a '$kf')\" = 600 ] && grep -qxE '[0-9a-f]{32}' '$kf'"
+key=$(cat "$kf" 2> /dev/null)
+check "... and printed nowhere (not on the terminal, not in the run log)" \
+  bash -c "[ -n '$key' ] && ! grep -rqF '$key' '$T/out' '$T/state/logs'"
+K=(-H "x-api-key: $key")
+check "x-api-key reads /api/telemetry/resources" test "$(code "${K[@]}" "$base/api/telemetry/resources")" = 200
+check "... /api/telemetry/logs, spans, traces, metrics" bash -c "for p in logs spans traces metrics; do
+  [ \$(curl -s -o /dev/null -w '%{http_code}' -H 'x-api-key: $key' '$base/api/telemetry/'\$p) = 200 ] || exit 1; done"
+check "a wrong x-api-key: 401" test "$(code -H 'x-api-key: nope' "$base/api/telemetry/resources")" = 401
+check "... also beside a valid cookie (a key given must be right)" \
+  test "$(code -H 'x-api-key: nope' "${C[@]}" "$base/api/telemetry/resources")" = 401
+check "... and a key one character short: 401" test "$(code -H "x-api-key: ${key%?}" "$base/api/telemetry/resources")" = 401
+check "the API key does not open /api/resources" test "$(code "${K[@]}" "$base/api/resources")" = 401
+check "... nor the console logs" test "$(code "${K[@]}" "$base/api/logs")" = 401
+check "... nor a command" test "$(code -X POST "${K[@]}" "$base/api/resources/later/start")" = 401
+check "... nor the page (a redirect to the login)" test "$(code "${K[@]}" "$base/")" = 302
+check "... nor is it the OTLP key" test "$(code -X POST -H "x-otlp-api-key: $key" \
+  -H 'Content-Type: application/json' --data '{}' "$base/v1/logs")" = 401
+check "the token still reads the telemetry API without a key" \
+  test "$(code "${A[@]}" "$base/api/telemetry/resources")" = 200
+
 # The OTEL environment of every resource.
 otel=$(grep -m1 'otel: ' "$T/out")
 check "the resource gets the OTLP endpoint of this dashboard" grep -q "otel: http://localhost:$port http/protobuf" <<< "$otel"
@@ -108,6 +132,18 @@ timeout 1.5 curl -s -N "${A[@]}" "$base/api/resources/db/logs?follow=1&after=$(p
 check "?follow=1 streams new lines as they come (Server-Sent Events)" \
   bash -c "[ \$(grep -c '^event: lines' '$T/follow') -ge 3 ]"
 
+# aspirec's own messages (run mode's lines about the resources) in the console logs.
+curl -s "${A[@]}" "$base/api/resources/api/logs" > "$T/apilogs.json"
+check "aspirec's own message about api is in api's console logs, marked sys (api: started (pid …))" \
+  python3 -c "import json,sys; l=json.load(open('$T/apilogs.json'))['lines']; sys.exit(0 if any(x.get('sys') and x['r']=='api' and x['text'].startswith('api: started (pid ') for x in l) else 1)"
+check "... its output lines are not marked" \
+  python3 -c "import json,sys; l=json.load(open('$T/apilogs.json'))['lines']; sys.exit(0 if any(x['text']=='api up' and 'sys' not in x for x in l) else 1)"
+check "'after: waiting for later (healthy)' is in after's, not in api's" \
+  bash -c "grep -q '\"r\":\"after\",\"text\":\"after: waiting for later (healthy)\",\"sys\":true' <(curl -s -H 'Authorization: Bearer $tok' '$base/api/resources/after/logs') && ! grep -q 'after: waiting' '$T/apilogs.json'"
+check "the messages about the run come from 'aspirec' in /api/logs" \
+  grep -q '"r":"aspirec","text":"running app: 6 resources, state in [^"]*","sys":true' <(curl -s "${A[@]}" "$base/api/logs")
+check "the text download shows them as the terminal does (aspirec | api: started …)" grep -q '^aspirec | api: started (pid ' "$T/logs.txt"
+
 # Commands: POST only, same origin only.
 check "a command by GET is not allowed (405)" test "$(code "${A[@]}" "$base/api/resources/later/start")" = 405
 check "a cross-site POST (another Origin) is refused" \
@@ -121,6 +157,8 @@ check "the page's own POST (cookie, this Origin) starts the explicit_start resou
   test "$(code -X POST "${C[@]}" -H "Origin: $base" "$base/api/resources/later/start")" = 202
 wait_for_text "$T/out" 'later up' 10; check "... and it runs" grep -q 'later up' "$T/out"
 wait_for_text "$T/out" 'after up' 10; check "... and what waited for it starts" grep -q 'after up' "$T/out"
+check "the start from the dashboard is in later's console logs" \
+  grep -q '"r":"later","text":"later: started (pid [0-9]*)","sys":true' <(curl -s "${A[@]}" "$base/api/resources/later/logs")
 check "an unknown command: 404" test "$(code -X POST "${A[@]}" "$base/api/resources/later/explode")" = 404
 # (a restart is reported as "restarted (pid N, start K)")
 pid1=$(grep -oE 'api: (re)?started \(pid [0-9]+' "$T/out" | grep -oE '[0-9]+$' | head -1)
@@ -139,17 +177,25 @@ check "a second start of a running resource is refused (409)" test "$(code -X PO
 check "stop through the API" test "$(code -X POST "${A[@]}" "$base/api/resources/later/stop")" = 202
 wait_for_text "$T/out" 'later: (stopped|finished)' 10
 check "... and the run goes on" kill -0 "$MAIN_PID"
+check "... and said so in its console logs" \
+  grep -q '"r":"later","text":"later: stopped from the dashboard' <(curl -s "${A[@]}" "$base/api/resources/later/logs")
 check "stopping the rest keeps the run for the dashboard" \
   bash -c "[ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $tok' '$base/api/resources/api/stop') = 202 ] &&
            [ \$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: Bearer $tok' '$base/api/resources/db/stop') = 202 ] && sleep 1 && kill -0 $MAIN_PID"
 
 # Ports: the next free one when the default is taken; a fixed one taken is an error.
-run_start "$T/out2" "$T/app.apx" --run --no-color --state-dir="$T/state2"
+run_start "$T/out2" "$T/app.apx" --run --no-color --state-dir="$T/state2" --dashboard-api-key=my-own-key-1234
 B_PID=$RUN_PID
 wait_for_text "$T/out2" 'dashboard: http://127.0.0.1:[0-9]+' 20
 port2=$(grep -oE 'dashboard: http://127.0.0.1:[0-9]+' "$T/out2" | head -1 | grep -oE '[0-9]+$')
 check "a second run takes the next free port ($port, then $port2)" test -n "$port2" -a "$port2" != "$port"
+check "--dashboard-api-key=KEY: that key opens the telemetry API" \
+  test "$(code -H 'x-api-key: my-own-key-1234' "http://127.0.0.1:$port2/api/telemetry/resources")" = 200
+check "... and is in STATE/dashboard-api-key" grep -qx 'my-own-key-1234' "$T/state2/dashboard-api-key"
+check "... the random one of the other run does not" \
+  test "$(code -H "x-api-key: $key" "http://127.0.0.1:$port2/api/telemetry/resources")" = 401
 kill -INT "$B_PID"; wait_exit "$B_PID" 20
+check "the key file is removed at the end of the run" test ! -e "$T/state2/dashboard-api-key"
 "$ASPIREC" "$T/app.apx" --run --no-color --state-dir="$T/state3" --dashboard="$port" > "$T/out3" 2>&1
 rc=$?
 check "--dashboard=PORT taken: exit status 2 ($rc), before anything starts" test $rc = 2

@@ -128,8 +128,29 @@ try {
   await page.waitForTimeout(300);
   const visible = await page.locator("#con-lines .line").allInnerTexts();
   ok(visible.length > 0 && visible.every((t) => t.includes("tick 1")), `the filter shows matching lines only (${visible.length})`);
+  // aspirec's own messages about api (what the terminal prints), marked apart from its output.
+  await page.fill("#con-filter", "api: waiting for db");
+  await page.waitForTimeout(300);
+  const sys = page.locator("#con-lines .line.sys");
+  const sysText = (await sys.count()) ? await sys.first().innerText() : "";
+  ok(sysText.includes("api: waiting for db") && (await sys.first().locator(".src.sys").innerText()) === "aspirec",
+    `aspirec's own message about api is in its console, marked as aspirec's (${JSON.stringify(sysText)})`);
+  const [sysStyle, outStyle] = await page.evaluate(() => [document.querySelector("#con-lines .line.sys"), document.querySelector("#con-lines .line:not(.sys)")]
+    .map((e) => (e ? getComputedStyle(e).fontStyle + " " + getComputedStyle(e).color : "")));
   await page.fill("#con-filter", "");
+  await page.waitForTimeout(300);
+  const [outStyle2] = await page.evaluate(() => [document.querySelector("#con-lines .line:not(.sys)")].map((e) => (e ? getComputedStyle(e).fontStyle + " " + getComputedStyle(e).color : "")));
+  ok(sysStyle && (outStyle || outStyle2) && sysStyle !== (outStyle || outStyle2), `... drawn unlike the output (${sysStyle} / ${outStyle || outStyle2})`);
   await page.screenshot({ path: path.join(outDir, "console.png") });
+
+  // ... and about the run, from "aspirec", in the view of all resources (before the flood fills it).
+  await page.goto(new URL("/#/console", loginUrl).href);
+  await page.locator("#con-lines .line").first().waitFor();
+  await page.fill("#con-filter", "/^running .*: \\d+ resources/");
+  await page.waitForTimeout(300);
+  const runLine = await page.locator("#con-lines .line.sys").allInnerTexts();
+  ok(runLine.length === 1 && /aspirec\s*running/.test(runLine[0]), `the run's own messages are in the view of all resources (${JSON.stringify(runLine)})`);
+  await page.fill("#con-filter", "");
 
   // All resources, and a flood: bounded lines, a drop mark, the page responsive.
   await page.goto(new URL("/#/console/flood", loginUrl).href);

@@ -101,6 +101,12 @@ static void test_ring(void) {
   ring_text(&r, 4999, got, sizeof got);
   CHECK(strcmp(got, "0123456789abcdef0123456789abcdef") == 0 && apx_dash_ring_at(&r, 4999)->seq == 19999,
         "the newest line after growth and wraps");
+  apx_dash_ring_push(&r, 20000, 20000, "db: healthy", 11, false);
+  apx_dash_ring_mark(&r, APX_DASH_SYS);
+  apx_dash_ring_push(&r, 20001, 20001, "out", 3, false);
+  CHECK(apx_dash_ring_at(&r, 4998)->sys == APX_DASH_SYS && !apx_dash_ring_at(&r, 4999)->sys &&
+            !apx_dash_ring_at(&r, 4997)->sys,
+        "aspirec's own line is marked, its neighbours are not");
   apx_dash_ring_free(&r);
 }
 

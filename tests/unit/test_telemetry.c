@@ -702,6 +702,258 @@ static void test_fuzz(void) {
   apx_tel_free(s);
 }
 
+/* The byte budgets: a record's accounted size, the oldest pushed out first
+ * (per resource, then over the store), the drop counted. */
+static void add_big_log(apx_tel_store *s, apx_tel_resource *r, const char *msg, size_t size) {
+  char *v = malloc(size + 1);
+  memset(v, 'x', size);
+  v[size] = 0;
+  apx_tel_log_in in = {0};
+  in.time = 1000;
+  in.severity = 9;
+  in.body = (apx_tel_kv){"", msg, APX_TEL_STR};
+  apx_tel_kv kv[1] = {{"payload", v, APX_TEL_STR}};
+  in.attrs = kv;
+  in.nattrs = 1;
+  apx_tel_scope_in sc = {"logger", ""};
+  const char *why = NULL;
+  apx_tel_add_log(s, r, &sc, &in, &why);
+  free(v);
+}
+
+static void add_big_span(apx_tel_store *s, apx_tel_resource *r, unsigned trace, unsigned span, size_t size) {
+  char *v = malloc(size + 1);
+  memset(v, 'y', size);
+  v[size] = 0;
+  apx_tel_span_in in = {0};
+  id_of(in.trace_id, 16, trace);
+  id_of(in.span_id, 8, span);
+  in.name = "big";
+  in.start = 1000 + trace;
+  in.end = 2000 + trace;
+  apx_tel_kv kv[1] = {{"payload", v, APX_TEL_STR}};
+  in.attrs = kv;
+  in.nattrs = 1;
+  apx_tel_scope_in sc = {"test", "1.0"};
+  const char *why = NULL;
+  apx_tel_add_span(s, r, &sc, &in, &why);
+  free(v);
+}
+
+static bool trace_kept(apx_tel_store *s, unsigned trace) {
+  uint8_t id[16];
+  char hex[33];
+  id_of(id, 16, trace);
+  apx_tel_hex_encode(id, 16, hex);
+  int status;
+  cJSON *o = apx_tel_trace_json(s, hex, &status);
+  cJSON_Delete(o);
+  return o != NULL;
+}
+
+static void test_bytes(void) {
+  const char *why0 = NULL;
+  apx_tel_limits lim = {.bytes_per_resource = 64 * 1024, .bytes = 160 * 1024};
+  apx_tel_store *s = apx_tel_new(&lim);
+  apx_tel_resource *a = res(s, "a", NULL);
+  apx_tel_stats st0, st;
+  apx_tel_stats_get(s, a, &st0);
+  add_big_log(s, a, "big 0", 4096);
+  apx_tel_stats_get(s, a, &st);
+  size_t one = st.bytes - st0.bytes;
+  CHECK(one >= 4096 + 5 && one < 4096 + 512, "a log with a 4 KiB attribute accounts its bytes (%zu)", one);
+  char msg[32];
+  for (int i = 1; i < 100; i++) {
+    snprintf(msg, sizeof msg, "big %d", i);
+    add_big_log(s, a, msg, 4096);
+  }
+  apx_tel_stats_get(s, a, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.bytes + one > 64 * 1024, "a's bytes stay within its budget, nearly full (%zu)",
+        st.bytes);
+  CHECK(st.logs == 64 * 1024 / one && st.logs + st.dropped_logs == 100,
+        "... %zu logs kept of 100 (not the 10,000 of the count limit), the rest counted dropped", st.logs);
+  CHECK(st.dropped_for_bytes == st.dropped_logs, "... all of them for the bytes (%llu)",
+        (unsigned long long)st.dropped_for_bytes);
+  int status;
+  apx_tel_query q = {.resource = "a", .has_error = -1, .limit = 1000};
+  cJSON *o = apx_tel_logs_json(s, &q, &status);
+  char *t = print(o);
+  snprintf(msg, sizeof msg, "\"big %zu\"", 100 - st.logs);
+  char before[32];
+  snprintf(before, sizeof before, "\"big %zu\"", 100 - st.logs - 1);
+  CHECK(strstr(t, msg) && !strstr(t, before) && strstr(t, "\"big 99\""), "the oldest went first (%s is the first kept)",
+        msg);
+  free(t);
+  cJSON_Delete(o);
+  o = apx_tel_resources_json(s);
+  t = print(o);
+  CHECK(strstr(t, "\"forBytes\":") && strstr(t, "\"maxBytesPerResource\":65536"),
+        "the resources list shows the bytes, the budgets and the drops for bytes");
+  free(t);
+  cJSON_Delete(o);
+
+  /* a record larger than the budget alone: dropped and counted, nothing else goes */
+  size_t kept = st.logs, bytes = st.bytes;
+  add_big_log(s, a, "huge", 32000);
+  add_big_log(s, a, "huge", 32000);
+  add_big_log(s, a, "huge", 32000);
+  apx_tel_stats_get(s, a, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.logs < kept, "bigger records push out more of the old ones (%zu logs, %zu bytes)",
+        st.logs, st.bytes);
+  apx_tel_limits tiny = {.bytes_per_resource = 8 * 1024};
+  apx_tel_store *s2 = apx_tel_new(&tiny);
+  apx_tel_resource *x = res(s2, "x", NULL);
+  add_big_log(s2, x, "small", 100);
+  apx_tel_stats_get(s2, x, &st0);
+  add_big_log(s2, x, "too big", 20000);
+  apx_tel_stats_get(s2, x, &st);
+  CHECK(st.logs == 1 && st.dropped_logs == 1 && st.bytes == st0.bytes,
+        "a log larger than the whole budget is dropped (counted) and the older one stays");
+  add_big_span(s2, x, 7, 1, 20000);
+  apx_tel_stats_get(s2, x, &st);
+  CHECK(st.spans == 0 && st.dropped_spans == 1 && !trace_kept(s2, 7) && st.bytes == st0.bytes,
+        "... so is a span, and its trace is not left empty");
+  apx_tel_free(s2);
+  (void)bytes;
+
+  /* spans: the oldest traces go; the trace being added to stays */
+  apx_tel_resource *d = res(s, "d", NULL);
+  for (unsigned i = 1; i <= 30; i++) add_big_span(s, d, i, i, 8192);
+  apx_tel_stats_get(s, d, &st);
+  CHECK(st.bytes <= 64 * 1024 && st.traces < 30 && st.dropped_traces == 30 - st.traces,
+        "spans: d within its budget, %zu traces kept, the others counted", st.traces);
+  CHECK(!trace_kept(s, 1) && trace_kept(s, 30), "... the oldest trace went, the newest stayed");
+  unsigned first = 0;
+  for (unsigned i = 1; i <= 30 && !first; i++)
+    if (trace_kept(s, i)) first = i;
+  add_big_span(s, d, first, 100, 8192);
+  CHECK(trace_kept(s, first), "a span added to the oldest trace kept does not push out that trace");
+
+  /* the store's budget: the oldest over every resource goes */
+  apx_tel_stats_get(s, NULL, &st);
+  CHECK(st.bytes <= 160 * 1024, "the store within its budget (%zu)", st.bytes);
+  apx_tel_stats sa, sd, sb;
+  apx_tel_stats_get(s, a, &sa);
+  apx_tel_stats_get(s, d, &sd);
+  CHECK(sa.bytes + sd.bytes == st.bytes, "the store's bytes are its resources' (%zu + %zu = %zu)", sa.bytes, sd.bytes,
+        st.bytes);
+  apx_tel_resource *b = res(s, "b", NULL);
+  for (int i = 0; i < 15; i++) add_big_log(s, b, "from b", 4096);
+  apx_tel_stats_get(s, NULL, &st);
+  apx_tel_stats_get(s, a, &sa);
+  apx_tel_stats_get(s, b, &sb);
+  CHECK(st.bytes <= 160 * 1024 && sb.logs == 15 && sb.dropped_logs == 0,
+        "b's logs fit in the store by pushing out others (%zu bytes in all)", st.bytes);
+  CHECK(sa.dropped_for_bytes > 100 - kept, "... a's, the oldest in the store, went first (%llu dropped)",
+        (unsigned long long)sa.dropped_for_bytes);
+
+  /* an ordinary span (the Node.js SDK's http span: 8 attributes) is small
+   * enough that the count limits bind first: 10,000 traces of 10 spans
+   * fit in the default budget */
+  apx_tel_store *s3 = apx_tel_new(NULL);
+  apx_tel_resource *o3 = res(s3, "o", NULL);
+  apx_tel_kv http[8] = {{"http.request.method", "GET", APX_TEL_STR},         {"url.path", "/api/items", APX_TEL_STR},
+                        {"url.scheme", "http", APX_TEL_STR},                 {"server.address", "localhost", APX_TEL_STR},
+                        {"server.port", "8080", APX_TEL_INT},                {"http.response.status_code", "200", APX_TEL_INT},
+                        {"network.protocol.version", "1.1", APX_TEL_STR},    {"user_agent.original", "node", APX_TEL_STR}};
+  apx_tel_span_in hs = {0};
+  id_of(hs.trace_id, 16, 1);
+  id_of(hs.span_id, 8, 1);
+  hs.name = "GET /api/items";
+  hs.attrs = http;
+  hs.nattrs = 8;
+  apx_tel_scope_in hsc = {"@opentelemetry/instrumentation-http", "0.223.0"};
+  apx_tel_add_span(s3, o3, &hsc, &hs, &why0);
+  apx_tel_stats_get(s3, o3, &st);
+  CHECK(st.bytes * 10000 * 10 < APX_TEL_MAX_BYTES_PER_RESOURCE,
+        "an ordinary span accounts %zu bytes: 10,000 traces of 10 fit in the %u MiB per resource", st.bytes,
+        APX_TEL_MAX_BYTES_PER_RESOURCE >> 20);
+  apx_tel_free(s3);
+
+  /* metrics: a series is accounted (its attributes and its points) */
+  apx_tel_resource *m = res(s, "m", NULL);
+  apx_tel_stats_get(s, m, &st0);
+  apx_tel_point_in p = {.name = "g", .kind = APX_TEL_GAUGE, .time = 1000000, .value = 1};
+  p.p50 = p.p90 = p.p99 = NAN;
+  const char *why;
+  apx_tel_add_point(s, m, NULL, &p, &why);
+  apx_tel_stats_get(s, m, &st);
+  CHECK(st.bytes > st0.bytes + 300 * 8, "a metric series accounts its points (%zu bytes)", st.bytes - st0.bytes);
+  apx_tel_free(s);
+}
+
+/* Histograms: percentiles over a recent window of exports, not all time. */
+static void add_hist(apx_tel_store *s, apx_tel_resource *r, int temporality, uint64_t start, uint64_t t_s,
+                     const uint64_t c[3]) {
+  static const double bounds[2] = {10, 100};
+  apx_tel_point_in p = {.name = "lat", .kind = APX_TEL_HISTOGRAM, .temporality = temporality};
+  p.start = start;
+  p.time = t_s * 1000000000ull;
+  p.count = c[0] + c[1] + c[2];
+  p.p50 = p.p90 = p.p99 = NAN;
+  p.bounds = bounds;
+  p.buckets = c;
+  p.nbuckets = 3;
+  p.lo = 0;
+  p.hi = 1000;
+  const char *why;
+  apx_tel_add_point(s, r, NULL, &p, &why);
+}
+
+/* The p50 of the point at position k (-1: the last) of the only series. */
+static double hist_p(apx_tel_store *s, const char *res_name, int64_t window_ms, int k, int which) {
+  apx_tel_query q = {.resource = res_name, .has_error = -1, .window_ms = window_ms};
+  int status;
+  cJSON *o = apx_tel_metrics_json(s, &q, &status);
+  cJSON *pts = cJSON_GetObjectItem(
+      cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(
+                                                 cJSON_GetArrayItem(cJSON_GetObjectItem(o, "resources"), 0), "instruments"),
+                                             0),
+                                             "series"),
+                         0),
+      "points");
+  int n = cJSON_GetArraySize(pts);
+  cJSON *pt = cJSON_GetArrayItem(pts, k < 0 ? n + k : k);
+  cJSON *v = cJSON_GetArrayItem(pt, 3 + which);
+  double x = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  cJSON_Delete(o);
+  return x;
+}
+
+static void test_window(void) {
+  apx_tel_store *s = apx_tel_new(NULL);
+  apx_tel_resource *c = res(s, "cum", NULL), *d = res(s, "delta", NULL);
+  /* 1,000 fast values (<= 10) at first, then 10 slow ones (10..100] every 10 s for 2 minutes */
+  uint64_t cum[3] = {1000, 0, 0};
+  add_hist(s, c, 2, 5, 1, cum);
+  add_hist(s, d, 1, 5, 1, cum);
+  for (uint64_t t = 11; t <= 121; t += 10) {
+    cum[1] += 10;
+    add_hist(s, c, 2, 5, t, cum);
+    uint64_t delta[3] = {0, 10, 0};
+    add_hist(s, d, 1, 5, t, delta);
+  }
+  add_hist(s, c, 2, 5, 121, cum); /* a resend of the last export: no double counting */
+  double all = hist_p(s, "cum", 86400000, -1, 0), recent = hist_p(s, "cum", 0, -1, 0);
+  CHECK(all <= 10 && fabs(recent - 55) < 1e-9,
+        "cumulative: p50 over all time would be %.1f (the old fast values); over the last minute it is %.1f", all,
+        recent);
+  CHECK(fabs(hist_p(s, "cum", -1, -1, 0) - 55) < 1e-9 && fabs(hist_p(s, "cum", -1, -1, 2) - 99.1) < 1e-9,
+        "... over the last export alone too (p50 55, p99 99.1: its 10 values)");
+  CHECK(fabs(hist_p(s, "cum", 0, 0, 0) - 5) < 1e-9, "the first point: its own 1,000 fast values (p50 5)");
+  CHECK(fabs(hist_p(s, "delta", 0, -1, 0) - 55) < 1e-9 && hist_p(s, "delta", 86400000, -1, 0) <= 10,
+        "delta temporality: the same percentiles (%.1f over the last minute)", hist_p(s, "delta", 0, -1, 0));
+  /* 5 minutes of nothing new but the window moves: a point at 400 s with the same counts */
+  add_hist(s, c, 2, 5, 400, cum);
+  CHECK(isnan(hist_p(s, "cum", 0, -1, 0)), "no values in the last minute: no percentiles (null)");
+  /* the process restarts: a new start time, counts from zero */
+  uint64_t again[3] = {0, 0, 7};
+  add_hist(s, c, 2, 410, 410, again);
+  CHECK(hist_p(s, "cum", -1, -1, 0) > 100, "a restart (new start time): its counts alone (p50 %.1f, in (100, 1000])",
+        hist_p(s, "cum", -1, -1, 0));
+  apx_tel_free(s);
+}
+
 static void test_paths(void) {
   apx_otlp_signal sig;
   CHECK(apx_otlp_signal_of("/v1/logs", &sig) && sig == APX_OTLP_LOGS && !apx_otlp_signal_of("/v1/log", &sig),
@@ -712,6 +964,8 @@ int main(void) {
   test_logs();
   test_traces();
   test_metrics();
+  test_bytes();
+  test_window();
   test_protobuf();
   test_json();
   test_fuzz();
