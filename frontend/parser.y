@@ -98,8 +98,8 @@ struct apx_parser {
   long unwind_to;        /* >= 0: pop modes down to this depth, one token each */
   unsigned nest;         /* open "[" and "(" (all modes) */
   apx_buf text;          /* decoded text of the current string run */
-  apx_arena *intern;     /* the slots of idents, freed after the file */
-  apx_map idents;        /* each distinct identifier once: `image`, `env`, a name used a hundred times */
+  struct apx_ident *idents; /* each distinct identifier once: `image`, `env`, a name used a hundred times */
+  size_t nidents, idents_cap; /* open addressing, a power of two, at most 3/4 full */
   uint32_t text_begin, text_end;
   bool text_pending;
   bool fatal;            /* nesting too deep: the scanner returns end of file */
@@ -710,13 +710,11 @@ apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *
     return f;
   }
   ps.scanner = scanner;
-  ps.intern = apx_arena_new();
-  apx_map_init_str(&ps.idents, ps.intern);
   YY_BUFFER_STATE buf = apx_yy_scan_bytes(src->text, (int)src->len, scanner);
   apx_yyparse(&ps);
   apx_yy_delete_buffer(buf, scanner);
   apx_yylex_destroy(scanner);
-  apx_arena_free(ps.intern);
+  free(ps.idents);
   apx_buf_free(&ps.text);
   free(ps.modes);
 
