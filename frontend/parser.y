@@ -293,6 +293,7 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 %token <num> DURATION "duration"
 %token <text> STR_TEXT "text"
 %token STR_START "string"
+%token <text> STRING "plain string"
 %token <num> HEREDOC_START "heredoc"
 %token STR_END "end of string"
 %token INTERP_START "${"
@@ -426,6 +427,19 @@ string
 : STR_START parts STR_END {
     $$ = mk_expr(ps, APX_EX_STRING, @$); $$->u.str.parts = $2.head;
   }
+| STRING {
+    $$ = mk_expr(ps, APX_EX_STRING, @$);
+    if ($1.len) {
+      apx_ast_strpart *p = APX_NEW(ps->nodes, apx_ast_strpart);
+      p->text = $1.s; p->len = $1.len;
+      $$->u.str.parts = p;
+    }
+    /* Error recovery reports nothing until three tokens have been shifted
+     * (bison's yyerrstatus); this string was one token where the general
+     * form is STR_START [STR_TEXT] STR_END: count the others too, so that
+     * the errors reported do not depend on the form. */
+    for (int i = $1.len ? 2 : 1; i > 0 && yyerrstatus > 0; i--) yyerrstatus--;
+  }
 ;
 
 heredoc
@@ -529,6 +543,7 @@ static const char *apx_symname(yysymbol_kind_t k) {
   case YYSYMBOL_DURATION: return "duration";
   case YYSYMBOL_STR_TEXT: return "text";
   case YYSYMBOL_STR_START: return "string";
+  case YYSYMBOL_STRING: return "string";
   case YYSYMBOL_HEREDOC_START: return "heredoc";
   case YYSYMBOL_STR_END: return "end of string";
   case YYSYMBOL_INTERP_END: return "\"}\"";
@@ -564,6 +579,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   if (ps->synthetic) return 0;
   const APX_YYLTYPE *lp = yypcontext_location(ctx);
   apx_loc loc = L(ps, *lp);
+  /* An unexpected string is shown at its opening quote, whichever token
+   * it was scanned as. */
+  if (look == YYSYMBOL_STRING) loc.end = loc.begin + 1;
   /* Past the error limit only the count matters: skip the expected set. */
   if (!apx_diag_shows(ps->diag, APX_DIAG_ERROR)) {
     apx_error(ps->diag, loc, "syntax error");
@@ -573,6 +591,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   if (n < 0) n = 0;
+  /* STRING is expected wherever STR_START is: "string" once. */
+  int kept = 0;
+  for (int i = 0; i < n; i++)
+    if (exp[i] != YYSYMBOL_STRING) exp[kept++] = exp[i];
+  n = kept;
 
   /* Tokens that start a value collapse into "a value", tokens that start
    * an item into "an attribute or block"; "(" and "." that would continue
