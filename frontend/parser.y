@@ -167,6 +167,36 @@ static apx_ast_expr *mk_expr(apx_parser *ps, apx_ast_expr_kind kind, APX_YYLTYPE
   return e;
 }
 
+static apx_ast_expr *mk_string(apx_parser *ps, APX_YYLTYPE loc, apx_ast_strpart *parts) {
+  apx_ast_expr *e = mk_expr(ps, APX_EX_STRING, loc);
+  e->u.str.parts = parts;
+  return e;
+}
+
+/* A STRING token: its text, if any, is the one part. */
+static apx_ast_expr *plain_string(apx_parser *ps, APX_YYLTYPE loc, apx_text t, int *errstatus) {
+  apx_ast_expr *e = mk_expr(ps, APX_EX_STRING, loc);
+  if (t.len) {
+    apx_ast_strpart *p = NEW_NODE(ps, apx_ast_strpart);
+    p->text = t.s;
+    p->len = t.len;
+    e->u.str.parts = p;
+  }
+  /* Error recovery reports nothing until three tokens have been shifted
+   * (bison's yyerrstatus); this string was one token where the general
+   * form is STR_START [STR_TEXT] STR_END: count the others too, so that
+   * the errors reported do not depend on the form. */
+  for (int i = t.len ? 2 : 1; i > 0 && *errstatus > 0; i--) --*errstatus;
+  return e;
+}
+
+static apx_ast_name *mk_name(apx_parser *ps, const char *name, APX_YYLTYPE loc) {
+  apx_ast_name *n = NEW_NODE(ps, apx_ast_name);
+  n->name = name;
+  n->loc = L(ps, loc);
+  return n;
+}
+
 static apx_item_list item_append(apx_item_list l, apx_ast_item *it) {
   if (!it) return l;
   if (l.tail) l.tail->next = it; else l.head = it;
@@ -339,7 +369,7 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 
 %type <item> item entry
 %type <items> items entries
-%type <expr> expr string heredoc list map call
+%type <expr> expr string heredoc map call
 %type <exprs> exprs
 %type <parts> parts
 %type <names> ref
@@ -430,37 +460,32 @@ item
 | error           { $$ = NULL; }
 ;
 
+/* The strings, lists and single names of values are alternatives of expr
+ * itself, not through `string`, `list` and `ref`: a reduction fewer per
+ * value (they are most of a file's values). */
 expr
-: string
+: STR_START parts STR_END { $$ = mk_string(ps, @$, $2.head); }
+| STRING          { $$ = plain_string(ps, @$, $1, &yyerrstatus); }
 | heredoc
 | INT             { $$ = mk_expr(ps, APX_EX_INT, @$); $$->u.i = $1; }
 | DURATION        { $$ = mk_expr(ps, APX_EX_DURATION, @$); $$->u.ms = $1; }
 | "true"          { $$ = mk_expr(ps, APX_EX_BOOL, @$); $$->u.b = true; }
 | "false"         { $$ = mk_expr(ps, APX_EX_BOOL, @$); $$->u.b = false; }
 | "null"          { $$ = mk_expr(ps, APX_EX_NULL, @$); }
-| list
+| "[" "]"              { $$ = mk_expr(ps, APX_EX_LIST, @$); }
+| "[" exprs "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
+| "[" exprs "," "]"    { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
+| "[" error "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); }
 | map
+| IDENT           { $$ = mk_expr(ps, APX_EX_REF, @$); $$->u.path = mk_name(ps, $1, @1); }
 | ref             { $$ = mk_expr(ps, APX_EX_REF, @$); $$->u.path = $1.head; }
 | call
 ;
 
+/* A string where it is a key, a label or an import path. */
 string
-: STR_START parts STR_END {
-    $$ = mk_expr(ps, APX_EX_STRING, @$); $$->u.str.parts = $2.head;
-  }
-| STRING {
-    $$ = mk_expr(ps, APX_EX_STRING, @$);
-    if ($1.len) {
-      apx_ast_strpart *p = NEW_NODE(ps, apx_ast_strpart);
-      p->text = $1.s; p->len = $1.len;
-      $$->u.str.parts = p;
-    }
-    /* Error recovery reports nothing until three tokens have been shifted
-     * (bison's yyerrstatus); this string was one token where the general
-     * form is STR_START [STR_TEXT] STR_END: count the others too, so that
-     * the errors reported do not depend on the form. */
-    for (int i = $1.len ? 2 : 1; i > 0 && yyerrstatus > 0; i--) yyerrstatus--;
-  }
+: STR_START parts STR_END { $$ = mk_string(ps, @$, $2.head); }
+| STRING          { $$ = plain_string(ps, @$, $1, &yyerrstatus); }
 ;
 
 heredoc
@@ -484,13 +509,6 @@ parts
     $$ = part_append($1, p);
   }
 | parts "${" error "end of interpolation" { $$ = $1; }
-;
-
-list
-: "[" "]"              { $$ = mk_expr(ps, APX_EX_LIST, @$); }
-| "[" exprs "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
-| "[" exprs "," "]"    { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
-| "[" error "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); }
 ;
 
 exprs
@@ -521,15 +539,14 @@ entry
   }
 ;
 
+/* A path of two names or more (one name is an expr of its own). */
 ref
-: IDENT {
-    apx_ast_name *n = NEW_NODE(ps, apx_ast_name);
-    n->name = $1; n->loc = L(ps, @1);
-    $$.head = $$.tail = n;
+: IDENT "." IDENT {
+    $$.head = mk_name(ps, $1, @1);
+    $$.head->next = $$.tail = mk_name(ps, $3, @3);
   }
 | ref "." IDENT {
-    apx_ast_name *n = NEW_NODE(ps, apx_ast_name);
-    n->name = $3; n->loc = L(ps, @3);
+    apx_ast_name *n = mk_name(ps, $3, @3);
     $1.tail->next = n; $1.tail = n;
     $$ = $1;
   }
