@@ -291,6 +291,27 @@ static void dedent(apx_parser *ps, apx_ast_expr *e) {
   }
 }
 
+/* `name = value` from the name's start to the value's end. */
+static apx_ast_item *mk_attr(apx_parser *ps, const char *name, APX_YYLTYPE nloc, apx_ast_expr *value,
+                             APX_YYLTYPE vloc) {
+  APX_YYLTYPE loc = {nloc.begin, vloc.end};
+  apx_ast_item *it = mk_item(ps, APX_ITEM_ATTR, loc);
+  it->name = name;
+  it->name_loc = L(ps, nloc);
+  it->value = value;
+  return it;
+}
+
+static const char *plain_text(apx_parser *ps, apx_ast_expr *s, const char *what);
+
+/* `"key" = value`. */
+static apx_ast_item *mk_quoted_attr(apx_parser *ps, apx_ast_expr *key, APX_YYLTYPE kloc, apx_ast_expr *value,
+                                    APX_YYLTYPE vloc) {
+  apx_ast_item *it = mk_attr(ps, plain_text(ps, key, "a quoted key"), kloc, value, vloc);
+  it->name_quoted = true;
+  return it;
+}
+
 /* Top-level rules; false: the item is reported and left out of the tree. */
 static bool check_top(apx_parser *ps, apx_ast_item *it) {
   apx_diagnostic *dg = NULL;
@@ -367,7 +388,7 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 %token FALSE "false"
 %token NULL "null"
 
-%type <item> item entry
+%type <item> item inner
 %type <items> items entries
 %type <expr> expr string heredoc map call
 %type <exprs> exprs
@@ -396,22 +417,23 @@ file
 
 sep: "," | ";" ;
 
+/* An attribute, the usual item of a body, is appended where it is read,
+ * not through `item`: a reduction fewer per attribute. */
 items
 : %empty          { $$.head = $$.tail = NULL; }
-| items item      { $$ = item_append($1, $2); }
+| items IDENT "=" expr { $$ = item_append($1, mk_attr(ps, $2, @2, $4, @4)); }
+| items inner     { $$ = item_append($1, $2); }
 | items sep       { $$ = $1; }
 ;
 
 item
-: IDENT "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = $1; $$->name_loc = L(ps, @1); $$->value = $3;
-  }
-| string "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = plain_text(ps, $1, "a quoted key"); $$->name_loc = L(ps, @1);
-    $$->name_quoted = true; $$->value = $3;
-  }
+: IDENT "=" expr  { $$ = mk_attr(ps, $1, @1, $3, @3); }
+| inner
+;
+
+/* Every item but `name = value`. */
+inner
+: string "=" expr { $$ = mk_quoted_attr(ps, $1, @1, $3, @3); }
 | IDENT "{" items "}" {
     $$ = mk_item(ps, APX_ITEM_BLOCK, @$);
     $$->name = $1; $$->name_loc = L(ps, @1); $$->body = $3.head;
@@ -523,20 +545,9 @@ map
 
 entries
 : %empty               { $$.head = $$.tail = NULL; }
-| entries entry        { $$ = item_append($1, $2); }
+| entries IDENT "=" expr  { $$ = item_append($1, mk_attr(ps, $2, @2, $4, @4)); }
+| entries string "=" expr { $$ = item_append($1, mk_quoted_attr(ps, $2, @2, $4, @4)); }
 | entries sep          { $$ = $1; }
-;
-
-entry
-: IDENT "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = $1; $$->name_loc = L(ps, @1); $$->value = $3;
-  }
-| string "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = plain_text(ps, $1, "a quoted key"); $$->name_loc = L(ps, @1);
-    $$->name_quoted = true; $$->value = $3;
-  }
 ;
 
 /* A path of two names or more (one name is an expr of its own). */
