@@ -98,8 +98,8 @@ struct apx_parser {
   long unwind_to;        /* >= 0: pop modes down to this depth, one token each */
   unsigned nest;         /* open "[" and "(" (all modes) */
   apx_buf text;          /* decoded text of the current string run */
-  apx_arena *intern;     /* the slots of idents, freed after the file */
-  apx_map idents;        /* each distinct identifier once: `image`, `env`, a name used a hundred times */
+  struct apx_ident *idents; /* each distinct identifier once: `image`, `env`, a name used a hundred times */
+  size_t nidents, idents_cap; /* open addressing, a power of two, at most 3/4 full */
   uint32_t text_begin, text_end;
   bool text_pending;
   bool fatal;            /* nesting too deep: the scanner returns end of file */
@@ -108,6 +108,8 @@ struct apx_parser {
   bool synthetic;        /* last_tok was made up to close an unterminated string */
   bool ahead_valid;      /* cache of apx_quote_ahead */
   uint32_t ahead_from, ahead_quote, ahead_nl_from, ahead_nl;
+
+  unsigned char *node_next, *node_end; /* the chunk of `nodes` being cut (mk_node) */
 
   /* results */
   apx_item_list top;
@@ -133,18 +135,66 @@ static apx_loc L(const apx_parser *ps, APX_YYLTYPE l) {
   return r;
 }
 
+/* Nodes are cut from chunks of the node arena: a bump of a pointer instead
+ * of a call per node (a few hundred thousand in a large file). The arena
+ * hands out zeroed memory, so nodes start zeroed as with APX_NEW. */
+enum { APX_NODE_CHUNK = 1024 };
+
+static void *mk_node(apx_parser *ps, size_t size) {
+  size = (size + 7) & ~(size_t)7;
+  if ((size_t)(ps->node_end - ps->node_next) < size) {
+    ps->node_next = apx_arena_alloc(ps->nodes, APX_NODE_CHUNK);
+    ps->node_end = ps->node_next + APX_NODE_CHUNK;
+  }
+  void *p = ps->node_next;
+  ps->node_next += size;
+  return p;
+}
+
+#define NEW_NODE(ps, T) ((T *)mk_node((ps), sizeof(T)))
+
 static apx_ast_item *mk_item(apx_parser *ps, apx_ast_item_kind kind, APX_YYLTYPE loc) {
-  apx_ast_item *it = APX_NEW(ps->nodes, apx_ast_item);
+  apx_ast_item *it = NEW_NODE(ps, apx_ast_item);
   it->kind = kind;
   it->loc = L(ps, loc);
   return it;
 }
 
 static apx_ast_expr *mk_expr(apx_parser *ps, apx_ast_expr_kind kind, APX_YYLTYPE loc) {
-  apx_ast_expr *e = APX_NEW(ps->nodes, apx_ast_expr);
+  apx_ast_expr *e = NEW_NODE(ps, apx_ast_expr);
   e->kind = kind;
   e->loc = L(ps, loc);
   return e;
+}
+
+static apx_ast_expr *mk_string(apx_parser *ps, APX_YYLTYPE loc, apx_ast_strpart *parts) {
+  apx_ast_expr *e = mk_expr(ps, APX_EX_STRING, loc);
+  e->u.str.parts = parts;
+  return e;
+}
+
+/* A STRING token: its text, if any, is the one part. */
+static apx_ast_expr *plain_string(apx_parser *ps, APX_YYLTYPE loc, apx_text t, int *errstatus) {
+  apx_ast_expr *e = mk_expr(ps, APX_EX_STRING, loc);
+  if (t.len) {
+    apx_ast_strpart *p = NEW_NODE(ps, apx_ast_strpart);
+    p->text = t.s;
+    p->len = t.len;
+    e->u.str.parts = p;
+  }
+  /* Error recovery reports nothing until three tokens have been shifted
+   * (bison's yyerrstatus); this string was one token where the general
+   * form is STR_START [STR_TEXT] STR_END: count the others too, so that
+   * the errors reported do not depend on the form. */
+  for (int i = t.len ? 2 : 1; i > 0 && *errstatus > 0; i--) --*errstatus;
+  return e;
+}
+
+static apx_ast_name *mk_name(apx_parser *ps, const char *name, APX_YYLTYPE loc) {
+  apx_ast_name *n = NEW_NODE(ps, apx_ast_name);
+  n->name = name;
+  n->loc = L(ps, loc);
+  return n;
 }
 
 static apx_item_list item_append(apx_item_list l, apx_ast_item *it) {
@@ -241,6 +291,27 @@ static void dedent(apx_parser *ps, apx_ast_expr *e) {
   }
 }
 
+/* `name = value` from the name's start to the value's end. */
+static apx_ast_item *mk_attr(apx_parser *ps, const char *name, APX_YYLTYPE nloc, apx_ast_expr *value,
+                             APX_YYLTYPE vloc) {
+  APX_YYLTYPE loc = {nloc.begin, vloc.end};
+  apx_ast_item *it = mk_item(ps, APX_ITEM_ATTR, loc);
+  it->name = name;
+  it->name_loc = L(ps, nloc);
+  it->value = value;
+  return it;
+}
+
+static const char *plain_text(apx_parser *ps, apx_ast_expr *s, const char *what);
+
+/* `"key" = value`. */
+static apx_ast_item *mk_quoted_attr(apx_parser *ps, apx_ast_expr *key, APX_YYLTYPE kloc, apx_ast_expr *value,
+                                    APX_YYLTYPE vloc) {
+  apx_ast_item *it = mk_attr(ps, plain_text(ps, key, "a quoted key"), kloc, value, vloc);
+  it->name_quoted = true;
+  return it;
+}
+
 /* Top-level rules; false: the item is reported and left out of the tree. */
 static bool check_top(apx_parser *ps, apx_ast_item *it) {
   apx_diagnostic *dg = NULL;
@@ -293,6 +364,7 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 %token <num> DURATION "duration"
 %token <text> STR_TEXT "text"
 %token STR_START "string"
+%token <text> STRING "plain string"
 %token <num> HEREDOC_START "heredoc"
 %token STR_END "end of string"
 %token INTERP_START "${"
@@ -316,9 +388,9 @@ static void check_body(apx_parser *ps, apx_ast_item *body) {
 %token FALSE "false"
 %token NULL "null"
 
-%type <item> item entry
+%type <item> item inner
 %type <items> items entries
-%type <expr> expr string heredoc list map call
+%type <expr> expr string heredoc map call
 %type <exprs> exprs
 %type <parts> parts
 %type <names> ref
@@ -334,6 +406,7 @@ file
       if (ps->each) {
         ps->each(ps->each_ud, $2);
         apx_arena_reset(ps->nodes);
+        ps->node_next = ps->node_end = NULL;
       } else {
         ps->top = item_append(ps->top, $2);
       }
@@ -344,22 +417,23 @@ file
 
 sep: "," | ";" ;
 
+/* An attribute, the usual item of a body, is appended where it is read,
+ * not through `item`: a reduction fewer per attribute. */
 items
 : %empty          { $$.head = $$.tail = NULL; }
-| items item      { $$ = item_append($1, $2); }
+| items IDENT "=" expr { $$ = item_append($1, mk_attr(ps, $2, @2, $4, @4)); }
+| items inner     { $$ = item_append($1, $2); }
 | items sep       { $$ = $1; }
 ;
 
 item
-: IDENT "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = $1; $$->name_loc = L(ps, @1); $$->value = $3;
-  }
-| string "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = plain_text(ps, $1, "a quoted key"); $$->name_loc = L(ps, @1);
-    $$->name_quoted = true; $$->value = $3;
-  }
+: IDENT "=" expr  { $$ = mk_attr(ps, $1, @1, $3, @3); }
+| inner
+;
+
+/* Every item but `name = value`. */
+inner
+: string "=" expr { $$ = mk_quoted_attr(ps, $1, @1, $3, @3); }
 | IDENT "{" items "}" {
     $$ = mk_item(ps, APX_ITEM_BLOCK, @$);
     $$->name = $1; $$->name_loc = L(ps, @1); $$->body = $3.head;
@@ -408,24 +482,32 @@ item
 | error           { $$ = NULL; }
 ;
 
+/* The strings, lists and single names of values are alternatives of expr
+ * itself, not through `string`, `list` and `ref`: a reduction fewer per
+ * value (they are most of a file's values). */
 expr
-: string
+: STR_START parts STR_END { $$ = mk_string(ps, @$, $2.head); }
+| STRING          { $$ = plain_string(ps, @$, $1, &yyerrstatus); }
 | heredoc
 | INT             { $$ = mk_expr(ps, APX_EX_INT, @$); $$->u.i = $1; }
 | DURATION        { $$ = mk_expr(ps, APX_EX_DURATION, @$); $$->u.ms = $1; }
 | "true"          { $$ = mk_expr(ps, APX_EX_BOOL, @$); $$->u.b = true; }
 | "false"         { $$ = mk_expr(ps, APX_EX_BOOL, @$); $$->u.b = false; }
 | "null"          { $$ = mk_expr(ps, APX_EX_NULL, @$); }
-| list
+| "[" "]"              { $$ = mk_expr(ps, APX_EX_LIST, @$); }
+| "[" exprs "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
+| "[" exprs "," "]"    { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
+| "[" error "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); }
 | map
+| IDENT           { $$ = mk_expr(ps, APX_EX_REF, @$); $$->u.path = mk_name(ps, $1, @1); }
 | ref             { $$ = mk_expr(ps, APX_EX_REF, @$); $$->u.path = $1.head; }
 | call
 ;
 
+/* A string where it is a key, a label or an import path. */
 string
-: STR_START parts STR_END {
-    $$ = mk_expr(ps, APX_EX_STRING, @$); $$->u.str.parts = $2.head;
-  }
+: STR_START parts STR_END { $$ = mk_string(ps, @$, $2.head); }
+| STRING          { $$ = plain_string(ps, @$, $1, &yyerrstatus); }
 ;
 
 heredoc
@@ -439,23 +521,16 @@ heredoc
 parts
 : %empty          { $$.head = $$.tail = NULL; }
 | parts STR_TEXT {
-    apx_ast_strpart *p = APX_NEW(ps->nodes, apx_ast_strpart);
+    apx_ast_strpart *p = NEW_NODE(ps, apx_ast_strpart);
     p->text = $2.s; p->len = $2.len;
     $$ = part_append($1, p);
   }
 | parts "${" expr "end of interpolation" {
-    apx_ast_strpart *p = APX_NEW(ps->nodes, apx_ast_strpart);
+    apx_ast_strpart *p = NEW_NODE(ps, apx_ast_strpart);
     p->expr = $3;
     $$ = part_append($1, p);
   }
 | parts "${" error "end of interpolation" { $$ = $1; }
-;
-
-list
-: "[" "]"              { $$ = mk_expr(ps, APX_EX_LIST, @$); }
-| "[" exprs "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
-| "[" exprs "," "]"    { $$ = mk_expr(ps, APX_EX_LIST, @$); $$->u.items = $2.head; }
-| "[" error "]"        { $$ = mk_expr(ps, APX_EX_LIST, @$); }
 ;
 
 exprs
@@ -470,31 +545,19 @@ map
 
 entries
 : %empty               { $$.head = $$.tail = NULL; }
-| entries entry        { $$ = item_append($1, $2); }
+| entries IDENT "=" expr  { $$ = item_append($1, mk_attr(ps, $2, @2, $4, @4)); }
+| entries string "=" expr { $$ = item_append($1, mk_quoted_attr(ps, $2, @2, $4, @4)); }
 | entries sep          { $$ = $1; }
 ;
 
-entry
-: IDENT "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = $1; $$->name_loc = L(ps, @1); $$->value = $3;
-  }
-| string "=" expr {
-    $$ = mk_item(ps, APX_ITEM_ATTR, @$);
-    $$->name = plain_text(ps, $1, "a quoted key"); $$->name_loc = L(ps, @1);
-    $$->name_quoted = true; $$->value = $3;
-  }
-;
-
+/* A path of two names or more (one name is an expr of its own). */
 ref
-: IDENT {
-    apx_ast_name *n = APX_NEW(ps->nodes, apx_ast_name);
-    n->name = $1; n->loc = L(ps, @1);
-    $$.head = $$.tail = n;
+: IDENT "." IDENT {
+    $$.head = mk_name(ps, $1, @1);
+    $$.head->next = $$.tail = mk_name(ps, $3, @3);
   }
 | ref "." IDENT {
-    apx_ast_name *n = APX_NEW(ps->nodes, apx_ast_name);
-    n->name = $3; n->loc = L(ps, @3);
+    apx_ast_name *n = mk_name(ps, $3, @3);
     $1.tail->next = n; $1.tail = n;
     $$ = $1;
   }
@@ -529,6 +592,7 @@ static const char *apx_symname(yysymbol_kind_t k) {
   case YYSYMBOL_DURATION: return "duration";
   case YYSYMBOL_STR_TEXT: return "text";
   case YYSYMBOL_STR_START: return "string";
+  case YYSYMBOL_STRING: return "string";
   case YYSYMBOL_HEREDOC_START: return "heredoc";
   case YYSYMBOL_STR_END: return "end of string";
   case YYSYMBOL_INTERP_END: return "\"}\"";
@@ -564,6 +628,9 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   if (ps->synthetic) return 0;
   const APX_YYLTYPE *lp = yypcontext_location(ctx);
   apx_loc loc = L(ps, *lp);
+  /* An unexpected string is shown at its opening quote, whichever token
+   * it was scanned as. */
+  if (look == YYSYMBOL_STRING) loc.end = loc.begin + 1;
   /* Past the error limit only the count matters: skip the expected set. */
   if (!apx_diag_shows(ps->diag, APX_DIAG_ERROR)) {
     apx_error(ps->diag, loc, "syntax error");
@@ -573,6 +640,11 @@ static int yyreport_syntax_error(const yypcontext_t *ctx, apx_parser *ps) {
   yysymbol_kind_t exp[YYNTOKENS];
   int n = yypcontext_expected_tokens(ctx, exp, YYNTOKENS);
   if (n < 0) n = 0;
+  /* STRING is expected wherever STR_START is: "string" once. */
+  int kept = 0;
+  for (int i = 0; i < n; i++)
+    if (exp[i] != YYSYMBOL_STRING) exp[kept++] = exp[i];
+  n = kept;
 
   /* Tokens that start a value collapse into "a value", tokens that start
    * an item into "an attribute or block"; "(" and "." that would continue
@@ -710,13 +782,11 @@ apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *
     return f;
   }
   ps.scanner = scanner;
-  ps.intern = apx_arena_new();
-  apx_map_init_str(&ps.idents, ps.intern);
   YY_BUFFER_STATE buf = apx_yy_scan_bytes(src->text, (int)src->len, scanner);
   apx_yyparse(&ps);
   apx_yy_delete_buffer(buf, scanner);
   apx_yylex_destroy(scanner);
-  apx_arena_free(ps.intern);
+  free(ps.idents);
   apx_buf_free(&ps.text);
   free(ps.modes);
 

@@ -372,6 +372,14 @@ static void test_lexer_errors(void) {
   T_ERRS("decimal number", "s x { a = 1.5 }", 1, "1:11-1:14 error: decimal numbers are not supported");
   T_ERRS("stray << without a name (read as an empty string)", "s x { a = << }", 1,
          "1:11-1:13 error: a heredoc needs a name after `<<`");
+  /* The scanner never backs up: "<<-", "1." and "$$" are rules of their
+   * own that give back what follows the longest match. */
+  T_ERRS("<<- without a name: the same error, then the `-`", "s x { a = <<- }", 2,
+         "1:11-1:13 error: a heredoc needs a name after `<<`", "1:13-1:14 error: unexpected character '-'");
+  T_ERRS("an integer before a `.`: the `.` is a token of its own", "s x { a = 12.b }", 1,
+         "1:13-1:14 error: unexpected \".\"");
+  T_DUMP("$$ before other text in a heredoc", "s x { a = <<EOT\n$$y $$$${z}\nEOT\n}",
+         "block s x {\n  attr a = <<\"$$y $$\\${z}\\n\"\n}\n");
   static const char nul[] = "s x { a = \"a\0b\" }";
   static const char *const want_nul[] = {"1:13-1:14 error: unexpected byte 0x00", NULL};
   ok(errors_match(nul, sizeof nul - 1, 1, want_nul, true), "NUL byte in a string");
