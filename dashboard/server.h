@@ -74,6 +74,7 @@ struct apx_dash_req {
   apx_arena *arena;          /* for this request only */
   bool too_big;
   bool bearer;               /* authenticated by Authorization (not a cookie) */
+  bool gateway;              /* came to the gateway's listener (from a container): OTLP only */
 };
 
 /* Request headers and query arguments (NULL when absent). */
