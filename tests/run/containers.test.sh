@@ -221,8 +221,11 @@ kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
 # login token, a page, the API, another Host are refused there. The key is
 # the program's (STATE/otlp-key, 0600, never printed), so a persistent
 # container made by an earlier run still sends after aspirec restarts; the
-# login token stays per run.
-mkdir -p "$T/tel/otlp"
+# login token stays per run. The persistent one is a program of its own:
+# podman 4's bridge takes the lowest MAC of its ports, so a container
+# leaving or joining its network can cut the others off the gateway for up
+# to 100 s (stale ARP; netavark 1.9 fixes it), which is not what is tested.
+mkdir -p "$T/tel/otlp" "$T/keep"
 cat > "$T/tel/otlp/otlp.sh" <<'SH'
 # otlp.sh once|loop: OTLP/JSON spans to the endpoint aspirec gave, with busybox wget.
 key=${OTEL_EXPORTER_OTLP_HEADERS#*=}
@@ -236,10 +239,10 @@ status() { sed -n 's/^ *HTTP\/1\.[01] \([0-9][0-9][0-9]\).*/\1/p' | head -1; }
 say() { echo "otlp: $1 -> ${2:-no answer}"; }
 post() { # LABEL HEADER SPAN
   n=$((n+1))
-  say "$1" "$(wget -q -S -O /dev/null --header "$2" --header 'Content-Type: application/json' --post-data "$(span "$3")" "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces" 2>&1 | status)"
+  say "$1" "$(timeout 5 wget -q -S -O /dev/null --header "$2" --header 'Content-Type: application/json' --post-data "$(span "$3")" "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces" 2>&1 | status)"
 }
 get() { # LABEL PATH HEADER
-  say "$1" "$(wget -q -S -O /dev/null --header "$3" "$OTEL_EXPORTER_OTLP_ENDPOINT$2" 2>&1 | status)"
+  say "$1" "$(timeout 5 wget -q -S -O /dev/null --header "$3" "$OTEL_EXPORTER_OTLP_ENDPOINT$2" 2>&1 | status)"
 }
 echo "otlp: endpoint $OTEL_EXPORTER_OTLP_ENDPOINT"
 if [ "$1" = loop ]; then
@@ -250,7 +253,7 @@ post wrong-key "x-otlp-api-key: x$key" tracer-wrong
 post no-key "X-Nothing: 1" tracer-nokey
 post token "Authorization: Bearer $DASH_TOKEN" tracer-token
 n=$((n+1))
-say other-host "$(wget -q -S -O /dev/null --header "Host: evil.example:${OTEL_EXPORTER_OTLP_ENDPOINT##*:}" --header "x-otlp-api-key: $key" --header 'Content-Type: application/json' --post-data "$(span tracer-host)" "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces" 2>&1 | status)"
+say other-host "$(timeout 5 wget -q -S -O /dev/null --header "Host: evil.example:${OTEL_EXPORTER_OTLP_ENDPOINT##*:}" --header "x-otlp-api-key: $key" --header 'Content-Type: application/json' --post-data "$(span tracer-host)" "$OTEL_EXPORTER_OTLP_ENDPOINT/v1/traces" 2>&1 | status)"
 get page / "Authorization: Bearer $DASH_TOKEN"
 get api /api/resources "Authorization: Bearer $DASH_TOKEN"
 get login "/login?t=$DASH_TOKEN" "X-Nothing: 1"
@@ -266,11 +269,13 @@ container tracer {
   bind { source = "./otlp"  target = "/otlp"  readonly = true }
   env { DASH_TOKEN = "tel-token-1" }
 }
+APX
+cat > "$T/keep/keep.apx" <<'APX'
 container keeper {
   image    = "aspirec-test/busybox:1"
   command  = "/bin/sh"
   args     = ["/otlp/otlp.sh", "loop"]
-  bind { source = "./otlp"  target = "/otlp"  readonly = true }
+  bind { source = "../tel/otlp"  target = "/otlp"  readonly = true }
   lifetime = "persistent"
 }
 APX
@@ -310,29 +315,35 @@ if [ "$(grep -cE 'tracer +\| otlp: (page|api|login|spans) -> 404$' "$out")" = 4 
   ok "from a container: the page, /api/resources with the token, /login and /api/telemetry/spans are 404 (pages and API stay on 127.0.0.1)"
 else not_ok "pages and API refused on the gateway's listener"; show "$out"; fi
 code=$(nsenter -t "$engine_pid" -n curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer tel-token-1' "http://127.0.0.1:$DPORT/api/resources")
-if [ "$code" = 200 ] && wait_spans keeper keeper-beat tel-token-1 20; then
-  ok "on 127.0.0.1 the API answers as before (200); the persistent keeper sends too"
-else not_ok "127.0.0.1 API ($code) / keeper's spans"; show "$out"; fi
+if [ "$code" = 200 ]; then ok "on 127.0.0.1 the API answers as before (200)"
+else not_ok "127.0.0.1 API: $code"; fi
 key1=$(cat "$T/tel/.aspirec/otlp-key" 2> /dev/null)
 mode=$(stat -c %a "$T/tel/.aspirec/otlp-key" 2> /dev/null)
 if [[ $key1 =~ ^[0-9a-f]{32}$ ]] && [ "$mode" = 600 ] && ! grep -qF "$key1" "$out" && ! grep -qF "$key1" "$T/tel/.aspirec/logs/aspirec.log"; then
   ok "the OTLP key is kept in STATE/otlp-key (mode $mode) and never printed"
 else not_ok "the OTLP key file (mode '$mode')"; fi
-id1=$("$DOCKER" inspect -f '{{.Id}}' aspirec-tel-keeper 2> /dev/null)
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
-# The next run: the same key, a new login token; the persistent keeper,
-# reused with its environment of the first run, still gets its spans in.
+# A persistent container sends; the next run has the same key and a new
+# login token, and the keeper, reused with its environment of the first
+# run, still gets its spans in.
 out=$T/out14
-run_start "$out" "$T/tel/tel.apx" --run --grace 1s --dashboard=$DPORT
+run_start "$out" "$T/keep/keep.apx" --run --grace 1s --dashboard=$DPORT --dashboard-token=tel-token-1
+if wait_spans keeper keeper-beat tel-token-1 30; then ok "a persistent container sends its spans"
+else not_ok "the persistent keeper's spans"; show "$out"; fi
+id1=$("$DOCKER" inspect -f '{{.Id}}' aspirec-keep-keeper 2> /dev/null)
+key1=$(cat "$T/keep/.aspirec/otlp-key" 2> /dev/null)
+kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+out=$T/out15
+run_start "$out" "$T/keep/keep.apx" --run --grace 1s --dashboard=$DPORT
 wait_for_text "$out" "dashboard: http://127.0.0.1:$DPORT/login\\?t=" 60
 tok2=$(grep -oE "login\\?t=[0-9a-f]+" "$out" | head -1); tok2=${tok2#login?t=}
-if wait_for_text "$out" 'keeper: reusing persistent container' 30 && [ "$("$DOCKER" inspect -f '{{.Id}}' aspirec-tel-keeper 2> /dev/null)" = "$id1" ] &&
-   [ -n "$tok2" ] && [ "$tok2" != tel-token-1 ] && wait_spans keeper keeper-beat "$tok2" 20 &&
-   [ "$(cat "$T/tel/.aspirec/otlp-key")" = "$key1" ]; then
+if wait_for_text "$out" 'keeper: reusing persistent container' 30 && [ "$("$DOCKER" inspect -f '{{.Id}}' aspirec-keep-keeper 2> /dev/null)" = "$id1" ] &&
+   [ -n "$tok2" ] && [ "$tok2" != tel-token-1 ] && wait_spans keeper keeper-beat "$tok2" 30 &&
+   [ -n "$key1" ] && [ "$(cat "$T/keep/.aspirec/otlp-key")" = "$key1" ]; then
   ok "after a restart: the persistent keeper (same container ${id1:0:12}, the first run's environment) still sends with the kept key; the login token is new"
-else not_ok "persistent container sends after a restart (token '$tok2')"; show "$out"; "$DOCKER" logs --tail 5 aspirec-tel-keeper 2>&1 | diag; fi
+else not_ok "persistent container sends after a restart (token '$tok2')"; show "$out"; "$DOCKER" logs --tail 5 aspirec-keep-keeper 2>&1 | diag; fi
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
-"$DOCKER" rm -f aspirec-tel-keeper > /dev/null 2>&1
+"$DOCKER" rm -f aspirec-keep-keeper > /dev/null 2>&1
 
 # build {}: the context sent as a tar (a file in a subdirectory, a
 # .dockerignore'd one left out), args and the Dockerfile's path honoured, the
