@@ -323,6 +323,7 @@ if [[ $key1 =~ ^[0-9a-f]{32}$ ]] && [ "$mode" = 600 ] && ! grep -qF "$key1" "$ou
   ok "the OTLP key is kept in STATE/otlp-key (mode $mode) and never printed"
 else not_ok "the OTLP key file (mode '$mode')"; fi
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+[ "$RUN_RC" = 0 ] || { not_ok "tel: Ctrl-C exits 0 (rc $RUN_RC)"; show "$out"; }
 # A persistent container sends; the next run has the same key and a new
 # login token, and the keeper, reused with its environment of the first
 # run, still gets its spans in.
@@ -337,12 +338,14 @@ out=$T/out15
 run_start "$out" "$T/keep/keep.apx" --run --grace 1s --dashboard=$DPORT
 wait_for_text "$out" "dashboard: http://127.0.0.1:$DPORT/login\\?t=" 60
 tok2=$(grep -oE "login\\?t=[0-9a-f]+" "$out" | head -1); tok2=${tok2#login?t=}
-if wait_for_text "$out" 'keeper: reusing persistent container' 30 && [ "$("$DOCKER" inspect -f '{{.Id}}' aspirec-keep-keeper 2> /dev/null)" = "$id1" ] &&
-   [ -n "$tok2" ] && [ "$tok2" != tel-token-1 ] && wait_spans keeper keeper-beat "$tok2" 30 &&
-   [ -n "$key1" ] && [ "$(cat "$T/keep/.aspirec/otlp-key")" = "$key1" ]; then
-  ok "after a restart: the persistent keeper (same container ${id1:0:12}, the first run's environment) still sends with the kept key; the login token is new"
-else not_ok "persistent container sends after a restart (token '$tok2')"; show "$out"; "$DOCKER" logs --tail 5 aspirec-keep-keeper 2>&1 | diag; fi
+sent=
+wait_for_text "$out" 'keeper: reusing persistent container' 30 && [ "$("$DOCKER" inspect -f '{{.Id}}' aspirec-keep-keeper 2> /dev/null)" = "$id1" ] &&
+  [ -n "$tok2" ] && [ "$tok2" != tel-token-1 ] && wait_spans keeper keeper-beat "$tok2" 30 &&
+  [ -n "$key1" ] && [ "$(cat "$T/keep/.aspirec/otlp-key")" = "$key1" ] && sent=1
 kill -INT "$RUN_PID"; wait_exit "$RUN_PID" 20
+if [ -n "$sent" ] && [ "$RUN_RC" = 0 ]; then
+  ok "after a restart: the persistent keeper (same container ${id1:0:12}, the first run's environment) still sends with the kept key; the login token is new; Ctrl-C exits 0"
+else not_ok "persistent container sends after a restart (token '$tok2', rc $RUN_RC)"; show "$out"; "$DOCKER" logs --tail 5 aspirec-keep-keeper 2>&1 | diag; fi
 "$DOCKER" rm -f aspirec-keep-keeper > /dev/null 2>&1
 
 # build {}: the context sent as a tar (a file in a subdirectory, a
