@@ -1,11 +1,16 @@
-/* Tokens, constant-time comparison, cookies, origins (auth.h). */
+/* Tokens, constant-time comparison, cookies, origins, the kept key (auth.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "auth.h"
+#include "base/atomic.h"
 
 bool apx_dash_random_hex(char *out, size_t nbytes) {
   unsigned char raw[64];
@@ -85,4 +90,84 @@ bool apx_dash_host_ok(const char *host, int port) {
 bool apx_dash_origin_ok(const char *origin, int port) {
   if (!origin || strncmp(origin, "http://", 7) != 0) return false;
   return apx_dash_host_ok(origin + 7, port);
+}
+
+bool apx_dash_gw_host_ok(const char *host, const char *gw, int port) {
+  if (!host) return false;
+  const char *colon = strrchr(host, ':');
+  size_t n = strlen(host);
+  if (colon && !strchr(host, '[')) {
+    /* name:PORT (an IPv6 gateway comes bracketed: [fd00::1]:PORT) */
+    char want[16];
+    snprintf(want, sizeof want, "%d", port);
+    if (strcmp(colon + 1, want) != 0) return false;
+    n = (size_t)(colon - host);
+  } else if (host[0] == '[') {
+    const char *close = strchr(host, ']');
+    if (!close) return false;
+    if (close[1]) {
+      char want[16];
+      snprintf(want, sizeof want, ":%d", port);
+      if (strcmp(close + 1, want) != 0) return false;
+    }
+    host++;
+    n = (size_t)(close - host);
+  }
+  static const char *const names[] = {"host.docker.internal", "host.containers.internal"};
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (strlen(names[i]) == n && strncasecmp(host, names[i], n) == 0) return true;
+  return gw && *gw && strlen(gw) == n && strncasecmp(host, gw, n) == 0;
+}
+
+static bool apx_is_key(const char *s, size_t len) {
+  for (size_t i = 0; i < len; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return false;
+  return true;
+}
+
+int apx_dash_key_keep(const char *path, char *out, size_t nbytes, char *err, size_t nerr) {
+  size_t len = 2 * nbytes;
+  char buf[160];
+  if (len + 2 > sizeof buf) {
+    snprintf(err, nerr, "the OTLP key: %zu bytes is too long", nbytes);
+    return -1;
+  }
+  /* Not through a link: whoever can write the state directory must not
+   * make aspirec read (or, below, chmod) another file. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd >= 0) {
+    struct stat st;
+    ssize_t k = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof buf - 1) : -1;
+    if (k >= 0 && (st.st_mode & 077)) (void)fchmod(fd, 0600);
+    close(fd);
+    if (k >= 0) {
+      buf[k] = '\0';
+      size_t n = (size_t)k;
+      if (n && buf[n - 1] == '\n') n--;
+      if (n == len && apx_is_key(buf, len)) {
+        memcpy(out, buf, len);
+        out[len] = '\0';
+        memset(buf, 0, sizeof buf);
+        return 0;
+      }
+    }
+  } else if (errno != ENOENT) {
+    snprintf(err, nerr, "cannot read the OTLP key from %s: %s", path, strerror(errno));
+    return -1;
+  }
+  /* None yet, or not a key: a new one, kept for the next runs. */
+  if (!apx_dash_random_hex(buf, nbytes)) {
+    snprintf(err, nerr, "the OTLP key: no random bytes from the kernel: %s", strerror(errno));
+    return -1;
+  }
+  buf[len] = '\n';
+  if (apx_atomic_write(path, buf, len + 1, 0600) != 0) {
+    snprintf(err, nerr, "cannot save the OTLP key to %s: %s", path, strerror(errno));
+    memset(buf, 0, sizeof buf);
+    return -1;
+  }
+  memcpy(out, buf, len);
+  out[len] = '\0';
+  memset(buf, 0, sizeof buf);
+  return 0;
 }

@@ -1,5 +1,6 @@
 /* The dashboard's secrets: random tokens, comparing them in constant time,
- * the session cookie. No state: testable alone (tests/unit/test_dash.c). */
+ * the session cookie, the OTLP key kept in a file. No state: testable
+ * alone (tests/unit/test_dash.c). */
 #ifndef APX_DASH_AUTH_H
 #define APX_DASH_AUTH_H
 
@@ -19,5 +20,14 @@ const char *apx_dash_bearer(const char *header);
  * http://localhost:PORT, http://[::1]:PORT (Host: without the scheme). */
 bool apx_dash_origin_ok(const char *origin, int port);
 bool apx_dash_host_ok(const char *host, int port);
+/* Whether a Host names this machine as a container sees it:
+ * host.docker.internal, host.containers.internal (podman's name) or the
+ * gateway's address gw, each bare or with :PORT. */
+bool apx_dash_gw_host_ok(const char *host, const char *gw, int port);
+/* The key in the file at path (2n lowercase hex digits, a newline after
+ * them or not), or else a new random one written there (mode 0600,
+ * replaced whole): out (size >= 2n+1). A file readable by others is made
+ * 0600. 0, or -1 with err set (naming the file, never the key). */
+int apx_dash_key_keep(const char *path, char *out, size_t nbytes, char *err, size_t nerr);
 
 #endif

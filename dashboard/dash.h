@@ -1,5 +1,6 @@
 /* The dashboard (doc/dashboard.md): a web page and JSON API over run mode,
- * served on 127.0.0.1 by libmicrohttpd from run mode's own event loop.
+ * served on 127.0.0.1 by libmicrohttpd from run mode's own event loop, and
+ * an OTLP receiver for containers on the run network's gateway.
  * It sees run mode only through runtime/monitor.h; the driver creates it
  * before the run (so the port and the OTLP key are known when the
  * environments are rendered) and hands its listener to apx_run(). */
@@ -21,8 +22,10 @@ typedef struct apx_dash apx_dash;
 
 enum { APX_DASH_DEFAULT_PORT = 18888 };
 
-/* Chooses the port (checked free on 127.0.0.1), the login token and the
- * OTLP key. NULL with err set when it cannot (a fixed port taken). */
+/* Chooses the port (checked free on 127.0.0.1), the login token and an
+ * OTLP key (random; the program's kept one replaces it when run mode hands
+ * over its state directory). NULL with err set when it cannot (a fixed
+ * port taken). */
 apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr);
 void apx_dash_free(apx_dash *d);
 /* What apx_run_opts.monitor takes. */

@@ -10,9 +10,16 @@
  * Every request goes through one gate (apx_dash_dispatch): the Host check
  * (a page from another site that resolves its name to 127.0.0.1 is
  * refused), the route table (server.h), authentication, the Origin check
- * for commands, and the security headers on every response. */
+ * for commands, and the security headers on every response.
+ *
+ * A second daemon listens on the run network's gateway (the host as
+ * containers see it), on the same port, once run mode says where that is:
+ * containers' OTLP exporters are sent there (host.docker.internal:PORT).
+ * It serves the OTLP routes alone, with the OTLP key alone; the pages and
+ * the API are 404 there (apx_dash_gate_gw). */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -53,6 +60,7 @@ typedef struct apx_dash_ctx {
   apx_dash_req r;
   apx_buf body;
   apx_dash_hdr *hdrs;
+  bool answered; /* refused before its body was read (the gateway's gate) */
 } apx_dash_ctx;
 
 struct apx_dash {
@@ -71,6 +79,13 @@ struct apx_dash {
   bool handles_on;
   bool kick; /* a stream was resumed: MHD_run again */
   apx_mon *mon;
+  char *state_dir; /* the run's, from state(): the parts may leave files there */
+  /* The gateway's listener (containers' OTLP only); gw_on while its handles are. */
+  char gw[64];
+  struct MHD_Daemon *gw_mhd;
+  uv_poll_t gw_poll;
+  uv_timer_t gw_timer;
+  bool gw_on;
   void *mod_data[APX_DASH_MAX_MODULES];
   apx_dash_stream *streams;
 };
@@ -84,6 +99,7 @@ void **apx_dash_module_data(apx_dash *d, const apx_dash_module *m) {
 }
 
 apx_mon *apx_dash_mon(apx_dash *d) { return d->mon; }
+const char *apx_dash_state_dir(const apx_dash *d) { return d->state_dir; }
 int apx_dash_port(const apx_dash *d) { return d->port; }
 const char *apx_dash_token(const apx_dash *d) { return d->token; }
 const char *apx_dash_otlp_key(const apx_dash *d) { return d->key; }
@@ -168,6 +184,25 @@ static void apx_dash_poll_cb(uv_poll_t *p, int status, int events) {
   (void)status;
   (void)events;
   apx_dash_pump(p->data);
+}
+
+static void apx_dash_gw_pump(apx_dash *d);
+
+static void apx_dash_gw_timer_cb(uv_timer_t *t) { apx_dash_gw_pump(t->data); }
+
+static void apx_dash_gw_poll_cb(uv_poll_t *p, int status, int events) {
+  (void)status;
+  (void)events;
+  apx_dash_gw_pump(p->data);
+}
+
+/* No stream is served there: one MHD_run, then its timeout. */
+static void apx_dash_gw_pump(apx_dash *d) {
+  if (!d->gw_mhd) return;
+  MHD_run(d->gw_mhd);
+  MHD_UNSIGNED_LONG_LONG to;
+  if (MHD_get_timeout(d->gw_mhd, &to) == MHD_YES) uv_timer_start(&d->gw_timer, apx_dash_gw_timer_cb, (uint64_t)to, 0);
+  else uv_timer_stop(&d->gw_timer);
 }
 
 static void apx_dash_pump(apx_dash *d) {
@@ -344,7 +379,26 @@ static int apx_dash_denied(apx_dash_req *r, bool html) {
   return apx_dash_reply_error(r, 401, "authentication required: the token of the login URL aspirec printed");
 }
 
+/* The gateway's gate, as soon as the headers are in (a refused body is
+ * never read): Host, an OTLP route, the OTLP key. Nothing else is served
+ * there, whatever the credentials: the login token is never taken from a
+ * container, and pages and API stay on 127.0.0.1. 1: through; else the
+ * refusal is queued (0), or -1. */
+static int apx_dash_gate_gw(apx_dash_req *r) {
+  apx_dash *d = r->dash;
+  if (!apx_dash_gw_host_ok(apx_dash_header(r, "Host"), d->gw, d->port))
+    return apx_dash_reply_error(r, 421, "wrong Host: this address answers as host.docker.internal only");
+  if (!r->route || !(r->route->flags & APX_DASH_AUTH_OTLP))
+    return apx_dash_reply_error(r, 404, "not found: from a container only POST /v1/logs, /v1/traces, /v1/metrics");
+  if (!apx_dash_secret_eq(apx_dash_header(r, "x-otlp-api-key"), d->key)) {
+    apx_dash_reply_header(r, "WWW-Authenticate", "x-otlp-api-key");
+    return apx_dash_reply_error(r, 401, "the OTLP key is required (x-otlp-api-key: OTEL_EXPORTER_OTLP_HEADERS's)");
+  }
+  return 1;
+}
+
 static int apx_dash_dispatch(apx_dash_req *r, bool other_method) {
+  if (r->gateway) return r->too_big ? apx_dash_reply_error(r, 413, "request body too large") : r->route->handler(r);
   if (!apx_dash_host_ok(apx_dash_header(r, "Host"), r->dash->port))
     return apx_dash_reply_error(r, 421, "wrong Host: the dashboard answers as 127.0.0.1 or localhost only");
   const apx_dash_route *rt = r->route;
@@ -384,17 +438,16 @@ static int apx_dash_dispatch(apx_dash_req *r, bool other_method) {
   return rt->handler(r);
 }
 
-static enum MHD_Result apx_dash_on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                           const char *method, const char *version, const char *upload,
-                                           size_t *upload_size, void **con_cls) {
-  (void)version;
-  apx_dash *d = cls;
+static enum MHD_Result apx_dash_request(apx_dash *d, bool gateway, struct MHD_Connection *conn, const char *url,
+                                        const char *method, const char *upload, size_t *upload_size,
+                                        void **con_cls) {
   apx_dash_ctx *c = *con_cls;
   if (!c) {
     c = calloc(1, sizeof *c);
     if (!c) return MHD_NO;
     c->r.dash = d;
     c->r.conn = conn;
+    c->r.gateway = gateway;
     c->r.arena = apx_arena_new();
     c->r.method = apx_arena_strdup(c->r.arena, method);
     c->r.path = apx_arena_strdup(c->r.arena, url);
@@ -402,6 +455,17 @@ static enum MHD_Result apx_dash_on_request(void *cls, struct MHD_Connection *con
     c->r.route = apx_dash_route_find(method, url, &c->r.tail, &other);
     if (!c->r.route && other) c->r.tail = NULL; /* remembered below */
     *con_cls = c;
+    if (gateway) {
+      int g = apx_dash_gate_gw(&c->r);
+      if (g <= 0) {
+        c->answered = true;
+        return g == 0 ? MHD_YES : MHD_NO;
+      }
+    }
+    return MHD_YES;
+  }
+  if (c->answered) {
+    *upload_size = 0;
     return MHD_YES;
   }
   if (*upload_size) {
@@ -416,6 +480,20 @@ static enum MHD_Result apx_dash_on_request(void *cls, struct MHD_Connection *con
   bool other = false;
   if (!c->r.route) apx_dash_route_find(method, url, &c->r.tail, &other);
   return apx_dash_dispatch(&c->r, other) == 0 ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result apx_dash_on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                           const char *method, const char *version, const char *upload,
+                                           size_t *upload_size, void **con_cls) {
+  (void)version;
+  return apx_dash_request(cls, false, conn, url, method, upload, upload_size, con_cls);
+}
+
+static enum MHD_Result apx_dash_on_request_gw(void *cls, struct MHD_Connection *conn, const char *url,
+                                              const char *method, const char *version, const char *upload,
+                                              size_t *upload_size, void **con_cls) {
+  (void)version;
+  return apx_dash_request(cls, true, conn, url, method, upload, upload_size, con_cls);
 }
 
 static void apx_dash_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -458,6 +536,84 @@ static struct MHD_Daemon *apx_dash_listen(apx_dash *d, int port) {
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_END);
 }
 
+/* Listens on the gateway's address, the dashboard's port: the socket made
+ * here (IP_FREEBIND: podman's bridge gets its address only when its first
+ * container starts), then MHD on it. NULL with why set. */
+static struct MHD_Daemon *apx_dash_listen_gw(apx_dash *d, const char *addr, char *why, size_t nwhy) {
+  struct sockaddr_storage sa;
+  memset(&sa, 0, sizeof sa);
+  socklen_t len;
+  struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+  if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)d->port);
+    len = sizeof *s4;
+  } else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)d->port);
+    len = sizeof *s6;
+  } else {
+    snprintf(why, nwhy, "not an address");
+    return NULL;
+  }
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    snprintf(why, nwhy, "%s", strerror(errno));
+    return NULL;
+  }
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (sa.ss_family == AF_INET) setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
+  else setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one);
+  if (bind(fd, (struct sockaddr *)&sa, len) != 0 || listen(fd, 64) != 0) {
+    snprintf(why, nwhy, "%s", strerror(errno));
+    close(fd);
+    return NULL;
+  }
+  struct MHD_Daemon *m =
+      MHD_start_daemon(MHD_USE_EPOLL, 0, NULL, NULL, apx_dash_on_request_gw, d, MHD_OPTION_LISTEN_SOCKET, fd,
+                       MHD_OPTION_NOTIFY_COMPLETED, apx_dash_on_completed, d, MHD_OPTION_CONNECTION_LIMIT,
+                       (unsigned)64, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+                       MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60, MHD_OPTION_END);
+  if (!m) {
+    snprintf(why, nwhy, "libmicrohttpd would not start");
+    /* Whether MHD closed a socket it was given is not said: nothing else
+     * opens a descriptor on this thread meanwhile, so a valid fd is ours. */
+    if (fcntl(fd, F_GETFD) != -1) close(fd);
+  }
+  return m;
+}
+
+static void apx_dash_gw_open(apx_dash *d, apx_mon *mon, uv_loop_t *loop) {
+  const char *gw = apx_mon_host_gateway(mon);
+  if (!gw || strlen(gw) >= sizeof d->gw) return;
+  snprintf(d->gw, sizeof d->gw, "%s", gw);
+  char why[128], line[320];
+  const union MHD_DaemonInfo *info = NULL;
+  d->gw_mhd = apx_dash_listen_gw(d, gw, why, sizeof why);
+  if (d->gw_mhd && !(info = MHD_get_daemon_info(d->gw_mhd, MHD_DAEMON_INFO_EPOLL_FD))) {
+    snprintf(why, sizeof why, "no epoll descriptor");
+    MHD_stop_daemon(d->gw_mhd);
+    d->gw_mhd = NULL;
+  }
+  if (!d->gw_mhd) {
+    /* Not fatal: processes still send telemetry; containers cannot. */
+    snprintf(line, sizeof line, "dashboard: containers cannot send telemetry: no listener on %s:%d: %s", gw, d->port,
+             why);
+    apx_mon_say(mon, line);
+    return;
+  }
+  uv_poll_init(loop, &d->gw_poll, info->epoll_fd);
+  d->gw_poll.data = d;
+  uv_poll_start(&d->gw_poll, UV_READABLE, apx_dash_gw_poll_cb);
+  uv_timer_init(loop, &d->gw_timer);
+  d->gw_timer.data = d;
+  uv_unref((uv_handle_t *)&d->gw_poll);
+  uv_unref((uv_handle_t *)&d->gw_timer);
+  d->gw_on = true;
+}
+
 static int apx_dash_attach(void *ud, apx_mon *mon, uv_loop_t *loop) {
   apx_dash *d = ud;
   if (!d->mhd) return -1;
@@ -481,9 +637,11 @@ static int apx_dash_attach(void *ud, apx_mon *mon, uv_loop_t *loop) {
   uv_unref((uv_handle_t *)&d->timer);
   uv_unref((uv_handle_t *)&d->ping);
   d->handles_on = true;
+  apx_dash_gw_open(d, mon, loop);
   for (size_t i = 0; apx_dash_modules[i]; i++)
     if (apx_dash_modules[i]->attach) apx_dash_modules[i]->attach(d);
   apx_dash_pump(d);
+  apx_dash_gw_pump(d);
   return 0;
 }
 
@@ -500,6 +658,16 @@ static void apx_dash_detach(void *ud) {
     uv_close((uv_handle_t *)&d->timer, apx_noop_close);
     uv_close((uv_handle_t *)&d->ping, apx_noop_close);
     uv_close((uv_handle_t *)&d->tick, apx_noop_close);
+  }
+  if (d->gw_on) {
+    d->gw_on = false;
+    uv_poll_stop(&d->gw_poll);
+    uv_close((uv_handle_t *)&d->gw_poll, apx_noop_close);
+    uv_close((uv_handle_t *)&d->gw_timer, apx_noop_close);
+  }
+  if (d->gw_mhd) {
+    MHD_stop_daemon(d->gw_mhd);
+    d->gw_mhd = NULL;
   }
   if (d->mhd) {
     for (apx_dash_stream *s = d->streams; s; s = s->next) {
@@ -520,6 +688,22 @@ static void apx_dash_line(void *ud, size_t unit, const char *s, size_t n, bool e
 static void apx_dash_note(void *ud, long unit, const char *s, size_t n, bool error);
 static void apx_dash_env(void *ud, const char *unit, const char *resource, const char *host,
                          void (*add)(void *ctx, const char *name, const char *value), void *ctx);
+
+/* The OTLP key is the program's, kept in its state directory: a persistent
+ * container made by an earlier run (its environment is kept) still sends
+ * with a valid key. The login token stays per run. */
+static int apx_dash_state(void *ud, const char *dir, char *err, size_t nerr) {
+  apx_dash *d = ud;
+  free(d->state_dir);
+  d->state_dir = strdup(dir);
+  if (!d->state_dir) abort();
+  char path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/otlp-key", dir) >= sizeof path) {
+    snprintf(err, nerr, "the state directory's path is too long");
+    return -1;
+  }
+  return apx_dash_key_keep(path, d->key, 16, err, nerr);
+}
 
 apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
   apx_dash *d = calloc(1, sizeof *d);
@@ -578,6 +762,7 @@ apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
                                    .line = apx_dash_line,
                                    .note = apx_dash_note,
                                    .env = apx_dash_env,
+                                   .state = apx_dash_state,
                                    .summary = d->summary};
   for (size_t i = 0; apx_dash_modules[i]; i++)
     if (apx_dash_modules[i]->init && apx_dash_modules[i]->init(d) != 0) {
@@ -596,6 +781,7 @@ void apx_dash_free(apx_dash *d) {
   memset(d->token, 0, sizeof d->token);
   memset(d->key, 0, sizeof d->key);
   memset(d->api_key, 0, sizeof d->api_key);
+  free(d->state_dir);
   free(d);
 }
 

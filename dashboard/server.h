@@ -77,6 +77,7 @@ struct apx_dash_req {
   apx_arena *arena;          /* for this request only */
   bool too_big;
   bool bearer;               /* authenticated by Authorization (not a cookie) */
+  bool gateway;              /* came to the gateway's listener (from a container): OTLP only */
 };
 
 /* Request headers and query arguments (NULL when absent). */
@@ -111,6 +112,8 @@ void apx_dash_stream_rest(apx_dash_stream *s);
 
 /* The monitor (NULL before run mode attaches and after it detaches). */
 apx_mon *apx_dash_mon(apx_dash *d);
+/* The run's state directory (absolute; run mode's state() gave it), or NULL before. */
+const char *apx_dash_state_dir(const apx_dash *d);
 
 /* Writes one SSE event ("event: NAME\ndata: JSON\n\n") of j (freed). */
 void apx_dash_sse(apx_buf *out, const char *event, cJSON *j);

@@ -63,7 +63,7 @@ static void tel_free(apx_dash *d) {
  * directory, readable by them alone, while the run lasts. */
 static void tel_attach(apx_dash *d) {
   tel_part *p = part_of(d);
-  const char *dir = apx_mon_state_dir(apx_dash_mon(d));
+  const char *dir = apx_dash_state_dir(d);
   if (!dir) return;
   size_t n = strlen(dir) + sizeof "/dashboard-api-key";
   p->key_file = malloc(n);

@@ -38,6 +38,15 @@ void apx_run_monitor_open(apx_runtime *run) {
   m->attached = true;
 }
 
+int apx_run_monitor_state(apx_runtime *run) {
+  const apx_mon_listener *l = run->opts.monitor;
+  if (!l || !l->state) return 0;
+  char err[512] = "";
+  if (l->state(l->ud, run->state_dir, err, sizeof err) == 0) return 0;
+  apx_run_error(run, "check the state directory's permissions, or choose another with --state-dir", "%s", err);
+  return 2;
+}
+
 void apx_run_monitor_close(apx_runtime *run) {
   apx_mon *m = run->mon;
   if (!m) return;
@@ -105,7 +114,10 @@ void apx_run_monitor_env(apx_runtime *run, apx_run_unit *u, const char *host,
 size_t apx_mon_count(const apx_mon *m) { return m->run->nunits; }
 
 const char *apx_mon_app(const apx_mon *m) { return m->run->m->app_name ? m->run->m->app_name : "app"; }
-const char *apx_mon_state_dir(const apx_mon *m) { return m->run->state_dir; }
+
+const char *apx_mon_host_gateway(const apx_mon *m) { return m->run->engine ? m->run->engine_gateway : NULL; }
+
+void apx_mon_say(apx_mon *m, const char *text) { apx_run_say(m->run, "%s", text); }
 
 long apx_mon_find(const apx_mon *m, const char *name) {
   for (size_t i = 0; i < m->run->nunits; i++)

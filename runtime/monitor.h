@@ -92,6 +92,11 @@ enum {
  * may be NULL. */
 typedef struct apx_mon_listener {
   void *ud;
+  /* The run's state directory is open (and locked by this run), before
+   * any environment is rendered: what the watcher keeps from one run to
+   * the next goes in it. 0, or -1 with err set: run mode stops before
+   * anything starts (exit status 2). */
+  int (*state)(void *ud, const char *dir, char *err, size_t nerr);
   /* The loop exists; the watcher starts its handles. 0, or -1 (run mode
    * then goes on without it). */
   int (*attach)(void *ud, apx_mon *m, uv_loop_t *loop);
@@ -118,13 +123,19 @@ typedef struct apx_mon_listener {
 size_t apx_mon_count(const apx_mon *m);
 /* The application's name. */
 const char *apx_mon_app(const apx_mon *m);
-/* The run's state directory (absolute): where a watcher may leave files for the user. */
-const char *apx_mon_state_dir(const apx_mon *m);
 /* Unit i as plain data, its strings and arrays in `a` (the caller's
  * scratch arena). flags: APX_MON_WITH_ENV, APX_MON_REVEAL. */
 void apx_mon_snapshot(apx_mon *m, size_t i, apx_mon_unit *out, apx_arena *a, unsigned flags);
 /* The unit called `name` (a unit's or a resource's: its first replica), or -1. */
 long apx_mon_find(const apx_mon *m, const char *name);
+/* The address at which this run's containers reach this machine (the
+ * run network's gateway, "10.89.0.1"; host.docker.internal in their
+ * hosts files), or NULL when no container engine runs any. Known from
+ * attach on. podman gives the address to its bridge only when the first
+ * container starts: bind to it with IP_FREEBIND. */
+const char *apx_mon_host_gateway(const apx_mon *m);
+/* A line of run mode's own output ("aspirec | TEXT"): text as given, not a format. */
+void apx_mon_say(apx_mon *m, const char *text);
 /* A command for unit i: 0, or -1 with why (what makes it meaningless now). */
 int apx_mon_command(apx_mon *m, size_t i, apx_mon_cmd cmd, char *why, size_t nwhy);
 

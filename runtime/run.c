@@ -378,6 +378,7 @@ int apx_run(apx_module *m, const apx_run_opts *opts) {
   signal(SIGPIPE, SIG_IGN);
 
   int rc = apx_run_state_open(&run);
+  if (!rc) rc = apx_run_monitor_state(&run);
   if (!rc) rc = apx_run_plan(&run);
   if (!rc) rc = apx_run_params(&run);
   for (size_t i = 0; i < run.nunits && !rc; i++)

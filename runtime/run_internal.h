@@ -560,6 +560,8 @@ void apx_run_tar_free(apx_run_tar *t);
 
 /* After the loop is ready: attaches run->opts.monitor, if any. */
 void apx_run_monitor_open(apx_runtime *run);
+/* After the state directory is open: hands it to the watcher (its state()). 0, or 2. */
+int apx_run_monitor_state(apx_runtime *run);
 void apx_run_monitor_close(apx_runtime *run);
 void apx_run_monitor_changed(apx_runtime *run, apx_run_unit *u);
 void apx_run_monitor_line(apx_runtime *run, apx_run_unit *u, const char *s, size_t n, bool eol);

@@ -3,6 +3,8 @@
  *   STATE/                 ./.aspirec beside the program, or --state-dir
  *     lock                 held (flock) by the running aspirec; has its pid
  *     params.env           generated parameter values, mode 0600
+ *     otlp-key             the watcher's (the dashboard's OTLP key, 0600; monitor.h state())
+ *     dashboard-api-key    the watcher's (the telemetry API's key, 0600), while a run lasts
  *     logs/NAME.log        each process's output (NAME.log.1: the previous run's)
  *     logs/aspirec.log     what aspirec itself said, with times
  *     resources/NAME/      self.state_dir of a local {} fallback: its data;

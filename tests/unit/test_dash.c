@@ -1,8 +1,12 @@
 /* The dashboard's pieces that need no browser: tokens, the constant-time
- * comparison, cookies, origins, the bounded ring of log lines. */
+ * comparison, cookies, origins, the Host of the gateway's listener, the
+ * kept OTLP key, the bounded ring of log lines. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "dashboard/auth.h"
@@ -43,6 +47,68 @@ static void test_origins(void) {
   CHECK(!apx_dash_origin_ok("null", 18888) && !apx_dash_origin_ok(NULL, 18888), "a null origin is refused");
   CHECK(!apx_dash_host_ok("127.0.0.1:18888.evil", 18888), "a Host that only begins like ours is refused");
   CHECK(apx_dash_host_ok("LOCALHOST:18888", 18888), "Host is compared without case");
+}
+
+static void test_gateway_host(void) {
+  const char *gw = "10.89.0.1";
+  CHECK(apx_dash_gw_host_ok("host.docker.internal:18888", gw, 18888), "host.docker.internal:PORT names the host");
+  CHECK(apx_dash_gw_host_ok("host.docker.internal", gw, 18888), "... and without the port");
+  CHECK(apx_dash_gw_host_ok("HOST.containers.internal:18888", gw, 18888), "podman's name, any case");
+  CHECK(apx_dash_gw_host_ok("10.89.0.1:18888", gw, 18888) && apx_dash_gw_host_ok("10.89.0.1", gw, 18888),
+        "the gateway's address, with or without the port");
+  CHECK(!apx_dash_gw_host_ok("host.docker.internal:18889", gw, 18888), "another port is refused");
+  CHECK(!apx_dash_gw_host_ok("host.docker.internal:", gw, 18888) &&
+            !apx_dash_gw_host_ok("host.docker.internal:18888x", gw, 18888),
+        "an empty or longer port is refused");
+  CHECK(!apx_dash_gw_host_ok("host.docker.internal.evil:18888", gw, 18888) &&
+            !apx_dash_gw_host_ok("10.89.0.10:18888", gw, 18888),
+        "a name or address that only begins like ours is refused");
+  CHECK(!apx_dash_gw_host_ok("127.0.0.1:18888", gw, 18888) && !apx_dash_gw_host_ok("localhost:18888", gw, 18888),
+        "loopback names are not the gateway's");
+  CHECK(!apx_dash_gw_host_ok(NULL, gw, 18888) && !apx_dash_gw_host_ok("", gw, 18888), "no Host is refused");
+  CHECK(apx_dash_gw_host_ok("[fd00::1]:18888", "fd00::1", 18888) && apx_dash_gw_host_ok("[fd00::1]", "fd00::1", 18888),
+        "an IPv6 gateway, bracketed");
+  CHECK(!apx_dash_gw_host_ok("[fd00::1]:1", "fd00::1", 18888) && !apx_dash_gw_host_ok("[fd00::1", "fd00::1", 18888),
+        "an IPv6 Host with another port or no bracket is refused");
+}
+
+static void test_kept_key(void) {
+  char dir[] = "/tmp/apx-test-key.XXXXXX", path[64], k1[33], k2[33], err[256] = "";
+  if (!mkdtemp(dir)) {
+    CHECK(0, "a temporary directory");
+    return;
+  }
+  snprintf(path, sizeof path, "%s/otlp-key", dir);
+  struct stat st;
+  CHECK(apx_dash_key_keep(path, k1, 16, err, sizeof err) == 0 && strlen(k1) == 32 &&
+            strspn(k1, "0123456789abcdef") == 32,
+        "no file: a new key of 32 hex digits");
+  CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "saved with mode 0600 (%o)", (unsigned)st.st_mode & 0777);
+  CHECK(apx_dash_key_keep(path, k2, 16, err, sizeof err) == 0 && strcmp(k1, k2) == 0,
+        "the next run reads the same key");
+  chmod(path, 0644);
+  CHECK(apx_dash_key_keep(path, k2, 16, err, sizeof err) == 0 && strcmp(k1, k2) == 0 && stat(path, &st) == 0 &&
+            (st.st_mode & 0777) == 0600,
+        "a file readable by others is made 0600, its key kept");
+  FILE *f = fopen(path, "w");
+  if (f) {
+    fputs("not a key\n", f);
+    fclose(f);
+  }
+  CHECK(apx_dash_key_keep(path, k2, 16, err, sizeof err) == 0 && strlen(k2) == 32 && strcmp(k1, k2) != 0,
+        "a file that holds no key gets a new one");
+  char link[80];
+  snprintf(link, sizeof link, "%s/link-key", dir);
+  CHECK(symlink(path, link) == 0 && apx_dash_key_keep(link, k1, 16, err, sizeof err) == -1 && strstr(err, link) &&
+            !strstr(err, k2),
+        "a symbolic link is not followed: an error naming the file, not the key (%s)", err);
+  char sub[80];
+  snprintf(sub, sizeof sub, "%s/none/otlp-key", dir);
+  CHECK(apx_dash_key_keep(sub, k1, 16, err, sizeof err) == -1 && strstr(err, "cannot save"),
+        "an unwritable place: %s", err);
+  unlink(link);
+  unlink(path);
+  rmdir(dir);
 }
 
 static void ring_text(const apx_dash_ring *r, size_t k, char *out, size_t n) {
@@ -114,6 +180,8 @@ int main(void) {
   test_tokens();
   test_cookies();
   test_origins();
+  test_gateway_host();
+  test_kept_key();
   test_ring();
   printf("# %d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
