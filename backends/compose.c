@@ -7,6 +7,8 @@
  * v1.29 (`config -q`) and the compose-spec schema, so keys v1 rejects
  * (`name`, `start_interval`, ports `host_ip`) are never written. */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,10 @@ typedef struct apx_compose_name {
 
 typedef struct apx_compose {
   apx_module *m;
+  /* Where a service's strings and messages go: the module's, or, for the
+   * services a worker thread writes, the thread's own (merged after). */
+  apx_arena *arena;
+  apx_diag *diag;
   apx_output *out;
   char *outdir;            /* paths in the YAML are relative to this */
   const char *network;
@@ -71,11 +77,11 @@ static const apx_resource *apx_compose_service_of(const apx_resource *r) {
 
 static const char *apx_compose_param_var(apx_compose *c, const apx_resource *p) {
   if (p->param && p->param->env_name) return p->param->env_name;
-  return apx_name_env_var(c->m->arena, p->name);
+  return apx_name_env_var(c->arena, p->name);
 }
 
 static const char *apx_compose_image_var(apx_compose *c, const apx_resource *r) {
-  return apx_arena_printf(c->m->arena, "%s_IMAGE", apx_name_env_var(c->m->arena, r->name));
+  return apx_arena_printf(c->arena, "%s_IMAGE", apx_name_env_var(c->arena, r->name));
 }
 
 /* ---- render target ---------------------------------------------------- */
@@ -158,7 +164,7 @@ static void apx_compose_check_ref(void *ud, const apx_ref *ref, const apx_resour
   size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
   if (*seen != (size_t)-1) return;
   *seen = 1;
-  apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
+  apx_warning(k->c->diag, ref->loc.file ? ref->loc : k->r->loc,
               "'%s' refers to '%s', which is not part of the compose file; the address will not resolve", k->r->name,
               run->name);
 }
@@ -181,7 +187,7 @@ static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_
     why = c->cb_error;
   }
   if (!ok)
-    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
+    apx_error(c->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
               c->what_key ? " " : "", c->what_key ? c->what_key : "", r->name, why ? why : "unknown reason");
   return ok;
 }
@@ -277,7 +283,7 @@ static bool apx_compose_uses_probe(const apx_resource *r) {
 static const char *apx_compose_probe_source(apx_compose *c) {
   if (!apx_output_to_stdout(c->out)) return "./" APX_COMPOSE_PROBE_FILE;
   char *abs = realpath(apx_compose_probe_binary(), NULL);
-  const char *src = apx_arena_printf(c->m->arena, "%s", abs ? abs : apx_compose_probe_binary());
+  const char *src = apx_arena_printf(c->arena, "%s", abs ? abs : apx_compose_probe_binary());
   free(abs);
   return src;
 }
@@ -287,7 +293,7 @@ static bool apx_compose_probe_args(apx_compose *c, apx_yaml *y, const apx_resour
   char num[32];
   if (h->kind == APX_HEALTH_EXEC) {
     if (!h->exec || h->exec->kind != APX_V_LIST || h->exec->u.list.n == 0) {
-      apx_error(c->m->diag, h->loc, "the exec health check of '%s' needs a non-empty list (argv)", r->name);
+      apx_error(c->diag, h->loc, "the exec health check of '%s' needs a non-empty list (argv)", r->name);
       return false;
     }
     snprintf(num, sizeof num, "%zu", h->exec->u.list.n);
@@ -299,7 +305,7 @@ static bool apx_compose_probe_args(apx_compose *c, apx_yaml *y, const apx_resour
   const char *kind = h->kind == APX_HEALTH_HTTP ? "http" : "tcp";
   const apx_endpoint *e = h->endpoint ? apx_ir_endpoint_find(r, h->endpoint) : NULL;
   if (!e || e->target_port <= 0) {
-    apx_error(c->m->diag, h->loc, "the %s health check of '%s' has no endpoint with a target port", kind, r->name);
+    apx_error(c->diag, h->loc, "the %s health check of '%s' has no endpoint with a target port", kind, r->name);
     return false;
   }
   snprintf(num, sizeof num, "%d", e->target_port);
@@ -326,7 +332,7 @@ static void apx_compose_healthcheck(apx_compose *c, apx_yaml *y, const apx_resou
   for (size_t i = 0; i < r->nhealth; i++) {
     const apx_health *h = &r->health[i];
     if (h->kind == APX_HEALTH_LOG) {
-      apx_warning(c->m->diag, h->loc,
+      apx_warning(c->diag, h->loc,
                   "the log health check of '%s' cannot be expressed in Docker Compose; it is left out of compose",
                   r->name);
       continue;
@@ -395,7 +401,7 @@ typedef struct apx_compose_wait {
 
 static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resource *r) {
   apx_map seen; /* service -> position in w */
-  apx_map_init_ptr(&seen, c->m->arena);
+  apx_map_init_ptr(&seen, c->arena);
   apx_compose_wait *w = calloc(r->ndeps ? r->ndeps : 1, sizeof *w);
   if (!w) abort();
   size_t n = 0;
@@ -437,7 +443,7 @@ static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resour
 
 static void apx_compose_volume_add(apx_compose *c, const char *name, const apx_resource *r, const apx_volume *v) {
   apx_compose_name n = {name, r, v->name, c->nvolumes};
-  APX_VEC_PUSH(c->m->arena, c->volumes, c->nvolumes, c->capvolumes, n);
+  APX_VEC_PUSH(c->arena, c->volumes, c->nvolumes, c->capvolumes, n);
 }
 
 static void apx_compose_build(apx_compose *c, apx_yaml *y, const apx_resource *r) {
@@ -450,7 +456,7 @@ static void apx_compose_build(apx_compose *c, apx_yaml *y, const apx_resource *r
   } else if (b->context && b->context[0] != '/') {
     apx_buf_puts(&p, b->context);
   } else {
-    apx_error(c->m->diag, b->loc, "the build of '%s' has no context directory", r->name);
+    apx_error(c->diag, b->loc, "the build of '%s' has no context directory", r->name);
   }
   apx_yaml_kv_str(y, "context", apx_buf_str(&p));
   if (b->dockerfile) {
@@ -475,7 +481,7 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
   bool any_internal = false, any_external = false;
   for (size_t i = 0; i < r->nendpoints; i++) {
     if (r->endpoints[i].target_port <= 0) {
-      apx_error(c->m->diag, r->endpoints[i].loc, "endpoint '%s' of '%s' has no target port for compose",
+      apx_error(c->diag, r->endpoints[i].loc, "endpoint '%s' of '%s' has no target port for compose",
                 r->endpoints[i].name, r->name);
       continue;
     }
@@ -499,7 +505,7 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
       if (e->protocol && strcmp(e->protocol, "udp") == 0) apx_buf_puts(&b, "/udp");
       apx_yaml_str(y, apx_buf_str(&b));
       if (external && e->port > 0 && r->replicas > 1)
-        apx_warning(c->m->diag, e->loc,
+        apx_warning(c->diag, e->loc,
                     "'%s' has %d replicas but endpoint '%s' has the fixed host port %d; only one replica can "
                     "bind it in compose",
                     r->name, r->replicas, e->name, e->port);
@@ -517,7 +523,7 @@ static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *
   apx_buf b = {0};
   for (size_t i = 0; i < r->nvolumes; i++) {
     const apx_volume *v = &r->volumes[i];
-    const char *name = apx_arena_printf(c->m->arena, "%s-%s", r->name, v->name);
+    const char *name = apx_arena_printf(c->arena, "%s-%s", r->name, v->name);
     apx_compose_volume_add(c, name, r, v);
     apx_buf_clear(&b);
     apx_buf_puts(&b, name);
@@ -562,7 +568,7 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
     apx_yaml_key(y, "image");
     apx_compose_emit_value(c, y, r, r->image, "the image");
   } else if (!r->build) {
-    apx_error(c->m->diag, r->loc, "container '%s' has neither an image nor a build; compose needs one", r->name);
+    apx_error(c->diag, r->loc, "container '%s' has neither an image nor a build; compose needs one", r->name);
   }
   if (r->build) apx_compose_build(c, y, r);
 
@@ -585,7 +591,7 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
   if (!built && r->workdir_written) {
     if (r->workdir_written[0] == '/') apx_yaml_kv_str(y, "working_dir", r->workdir_written);
     else
-      apx_warning(c->m->diag, r->loc,
+      apx_warning(c->diag, r->loc,
                   "the workdir '%s' of container '%s' is not an absolute path inside the container; it is left "
                   "out of compose",
                   r->workdir_written, r->name);
@@ -772,12 +778,12 @@ static void apx_compose_dups(apx_compose *c, const apx_compose_name *names, size
 }
 
 static void apx_compose_var_clash(apx_compose *c, const apx_compose_name *a, const apx_compose_name *b) {
-  apx_error(c->m->diag, b->owner->loc, "%s '%s' and %s '%s' would both be %s in .env; rename one", a->what,
+  apx_error(c->diag, b->owner->loc, "%s '%s' and %s '%s' would both be %s in .env; rename one", a->what,
             a->owner->name, b->what, b->owner->name, a->name);
 }
 
 static void apx_compose_volume_clash(apx_compose *c, const apx_compose_name *a, const apx_compose_name *b) {
-  apx_error(c->m->diag, b->owner->loc,
+  apx_error(c->diag, b->owner->loc,
             "volume '%s' of '%s' and volume '%s' of '%s' would both be the compose volume '%s'; rename one", a->what,
             a->owner->name, b->what, b->owner->name, a->name);
 }
@@ -817,7 +823,7 @@ static void apx_compose_add_probe(apx_compose *c) {
   int err = !f ? errno : ferror(f) ? EIO : 0;
   if (f) fclose(f);
   if (err || !b.len) {
-    apx_error(c->m->diag, APX_NOLOC,
+    apx_error(c->diag, APX_NOLOC,
               "cannot read the health-check probe %s: %s (it is installed with aspirec; APX_PROBE names another)",
               path, err ? strerror(err) : "empty file");
   } else if (!apx_output_to_stdout(c->out)) {
@@ -827,10 +833,252 @@ static void apx_compose_add_probe(apx_compose *c) {
   apx_buf_free(&b);
 }
 
+/* ---- services in threads ------------------------------------------------ */
+
+/* The services [from, to) of the module's resources, in order. */
+static void apx_compose_services(apx_compose *c, apx_yaml *y, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++) {
+    const apx_resource *r = c->m->resources[i];
+    if (apx_compose_is_service(r)) {
+      apx_compose_service(c, y, r);
+    } else if (r->kind == APX_KIND_EXECUTABLE && r->publish) {
+      apx_warning(c->diag, r->loc, "executable '%s' is not published to compose; it runs only with --run", r->name);
+    }
+  }
+}
+
+/* The services are independent entries of one block mapping, and libyaml
+ * holds nothing back after the end of one (apx_yaml_pause), where its state
+ * is the same whichever service came before. So a large file is split:
+ * the caller's emitter writes the first run of services into the output
+ * file, and each other part, in a thread of its own, a fragment (its
+ * emitter put where the services' mapping starts, the text "services:"
+ * dropped) into an unlinked temporary file in the output directory, which
+ * is then appended in order; the rest of the document follows from the
+ * caller's emitter. The bytes are those of one emitter. A part writes its
+ * messages and strings to its own diagnostics and arena: the module's are
+ * not shared between threads. */
+typedef struct apx_compose_part {
+  apx_compose c;
+  apx_arena *arena;
+  apx_diag diag;
+  size_t from, to; /* resources */
+  FILE *file;      /* its fragment */
+  apx_yaml y;
+  const char *error; /* why its text is missing, or NULL */
+  pthread_t thread;
+  bool started;
+} apx_compose_part;
+
+/* Below this many services the thread and its file cost more than they save
+ * (a service is about 20 µs here). */
+#define APX_COMPOSE_THREADS_MIN 128
+#define APX_COMPOSE_THREADS_MAX 16
+
+/* How many parts: APX_THREADS when set (tests force threads on any file
+ * with it), else one per online CPU above APX_COMPOSE_THREADS_MIN
+ * services; never more than there are services. */
+static size_t apx_compose_nparts(size_t nservices) {
+  const char *env = getenv("APX_THREADS");
+  long n;
+  if (env && *env) {
+    char *end;
+    n = strtol(env, &end, 10);
+    if (*end || n < 1) n = 1;
+  } else {
+    if (nservices < APX_COMPOSE_THREADS_MIN) return 1;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+  }
+  if (n > APX_COMPOSE_THREADS_MAX) n = APX_COMPOSE_THREADS_MAX;
+  return (size_t)n < nservices ? (size_t)n : nservices ? nservices : 1;
+}
+
+/* What a service costs to write, roughly in scalars: its environment is
+ * most of the file. */
+static size_t apx_compose_weight(const apx_resource *r) {
+  size_t w = 12 + 2 * (r->nenv + r->nlabels + r->ndeps) + r->nendpoints + r->nvolumes + r->nbinds;
+  if (r->build) w += 2 * r->build->nargs;
+  return w;
+}
+
+/* An unlinked file in the output directory, where the output file is: the
+ * copy into it is then in one file system. */
+static FILE *apx_compose_scratch(apx_compose *c) {
+  const char *dir = apx_output_dir(c->out);
+  if (!dir) return NULL;
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if (fd < 0) {
+    apx_buf t = {0};
+    apx_buf_puts(&t, dir);
+    apx_buf_puts(&t, "/.aspirec-part-XXXXXX");
+    char *path = apx_buf_take(&t, NULL);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0) unlink(path);
+    free(path);
+  }
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "w+b");
+  if (!f) close(fd);
+  return f;
+}
+
+static void *apx_compose_part_run(void *arg) {
+  apx_compose_part *p = arg;
+  apx_yaml_init_fragment(&p->y, p->file, "services:");
+  apx_yaml_begin_map(&p->y);
+  apx_yaml_key(&p->y, "services");
+  apx_yaml_begin_map(&p->y);
+  apx_compose_services(&p->c, &p->y, p->from, p->to);
+  if (!apx_yaml_pause(&p->y)) p->error = p->y.error;
+  else if (fflush(p->file) != 0 || ferror(p->file)) p->error = strerror(errno ? errno : EIO);
+  return NULL;
+}
+
+/* Splits the services into parts of about equal weight and starts the
+ * threads of all but the first, which the caller writes. Returns the number
+ * of parts (1: no thread, nothing allocated). */
+static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
+  apx_module *m = c->m;
+  size_t nservices = 0, total = 0;
+  for (size_t i = 0; i < m->nresources; i++)
+    if (apx_compose_is_service(m->resources[i])) {
+      nservices++;
+      total += apx_compose_weight(m->resources[i]);
+    }
+  size_t n = apx_compose_nparts(nservices);
+  if (n < 2) return 1;
+  apx_compose_part *parts = calloc(n, sizeof *parts);
+  if (!parts) abort();
+  /* Part k starts at the first service past k/n of the weight; every part
+   * has at least one service. */
+  size_t k = 1, acc = 0, seen = 0;
+  for (size_t i = 0; i < m->nresources && k < n; i++) {
+    const apx_resource *r = m->resources[i];
+    if (!apx_compose_is_service(r)) continue;
+    if (seen > 0 && (acc * n >= total * k || nservices - seen <= n - k)) parts[k++].from = i;
+    acc += apx_compose_weight(r);
+    seen++;
+  }
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    p->to = j + 1 < n ? parts[j + 1].from : m->nresources;
+    p->file = apx_compose_scratch(c);
+    if (!p->file) {
+      /* No file for a fragment: one emitter writes everything. */
+      for (size_t q = 1; q < j; q++) fclose(parts[q].file);
+      free(parts);
+      return 1;
+    }
+  }
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    p->arena = apx_arena_new();
+    apx_diag_init(&p->diag, p->arena);
+    apx_diag_set_limit(&p->diag, 0, NULL); /* the module's limit applies when merged */
+    p->c = *c;
+    p->c.arena = p->arena;
+    p->c.diag = &p->diag;
+    p->c.value = (apx_buf){0};
+    p->c.volumes = NULL;
+    p->c.nvolumes = p->c.capvolumes = 0;
+    p->c.probe_used = false;
+    apx_map_init_ptr(&p->c.warned, p->arena);
+    /* Without a thread the part is written here, after the first: slower,
+     * the same bytes. */
+    p->started = pthread_create(&p->thread, NULL, apx_compose_part_run, p) == 0;
+  }
+  for (size_t j = 1; j < n; j++)
+    if (!parts[j].started) apx_compose_part_run(&parts[j]);
+  *out = parts;
+  return n;
+}
+
+/* Appends all of `from` at the end of `to` (both flushed). */
+static bool apx_compose_append(FILE *to, FILE *from) {
+  int in = fileno(from), outfd = fileno(to);
+  off_t len = lseek(in, 0, SEEK_END);
+  if (len < 0) return false;
+  off_t off = 0;
+  while (off < len) {
+    ssize_t k = copy_file_range(in, &off, outfd, NULL, (size_t)(len - off), 0);
+    if (k > 0) continue;
+    if (k < 0 && errno == EINTR) continue;
+    if (k == 0 && off < len) return false;
+    /* Not between these files (another file system, an old kernel): copy
+     * through a buffer. */
+    char chunk[65536];
+    while (off < len) {
+      ssize_t r = pread(in, chunk, sizeof chunk, off);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return false;
+      for (ssize_t w = 0; w < r;) {
+        ssize_t x = write(outfd, chunk + w, (size_t)(r - w));
+        if (x < 0 && errno == EINTR) continue;
+        if (x <= 0) return false;
+        w += x;
+      }
+      off += r;
+    }
+  }
+  return true;
+}
+
+/* Waits for the parts, in order: their messages and volumes join the
+ * module's, their text the file. The caller's emitter then goes on. */
+static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_part *parts, size_t n) {
+  bool ok = apx_yaml_pause(y) && fflush(yf) == 0, reported = false;
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    if (p->started) pthread_join(p->thread, NULL);
+    for (size_t i = 0; i < p->diag.n; i++) {
+      const apx_diagnostic *d = &p->diag.items[i];
+      apx_diagnostic *copy = d->level == APX_DIAG_ERROR     ? apx_error(c->diag, d->loc, "%s", d->message)
+                             : d->level == APX_DIAG_WARNING ? apx_warning(c->diag, d->loc, "%s", d->message)
+                                                            : apx_note(c->diag, d->loc, "%s", d->message);
+      if (d->hint) apx_diag_hint(c->diag, copy, "%s", d->hint);
+    }
+    for (size_t i = 0; i < p->c.nvolumes; i++) {
+      apx_compose_name v = p->c.volumes[i];
+      v.name = apx_arena_strdup(c->arena, v.name);
+      v.order = c->nvolumes;
+      APX_VEC_PUSH(c->arena, c->volumes, c->nvolumes, c->capvolumes, v);
+    }
+    if (p->c.probe_used) c->probe_used = true;
+    if (ok && p->error) {
+      apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", p->error);
+      ok = false;
+      reported = true;
+    }
+    if (ok && !apx_compose_append(yf, p->file)) {
+      apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", strerror(errno ? errno : EIO));
+      ok = false;
+      reported = true;
+    }
+    apx_yaml_free(&p->y);
+    fclose(p->file);
+    apx_buf_free(&p->c.value);
+    apx_arena_free(p->arena);
+  }
+  /* The stream goes on after what was appended behind its back. */
+  if (ok && fseeko(yf, 0, SEEK_END) != 0) ok = false;
+  /* Errors make the driver write no file; the emitter goes on regardless. */
+  if (!ok && !reported && !y->failed) {
+    y->failed = true;
+    y->error = "the parts written in threads could not be joined";
+  }
+  free(parts);
+}
+
 int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t errors0 = m->diag->errors;
   apx_compose c = {0};
   c.m = m;
+  c.arena = m->arena;
+  c.diag = m->diag;
   apx_map_init_ptr(&c.warned, m->arena);
   c.out = out;
   /* Relative paths in the file are resolved by compose against the file's
@@ -856,17 +1104,13 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_yaml y;
   if (yf) apx_yaml_init_file(&y, yf);
   else apx_yaml_init(&y);
+  apx_compose_part *parts = NULL;
+  size_t nparts = yf ? apx_compose_plan(&c, &parts) : 1;
   apx_yaml_begin_map(&y);
   apx_yaml_key(&y, "services");
   apx_yaml_begin_map(&y);
-  for (size_t i = 0; i < m->nresources; i++) {
-    const apx_resource *r = m->resources[i];
-    if (apx_compose_is_service(r)) {
-      apx_compose_service(&c, &y, r);
-    } else if (r->kind == APX_KIND_EXECUTABLE && r->publish) {
-      apx_warning(m->diag, r->loc, "executable '%s' is not published to compose; it runs only with --run", r->name);
-    }
-  }
+  apx_compose_services(&c, &y, 0, nparts > 1 ? parts[1].from : m->nresources);
+  if (nparts > 1) apx_compose_join(&c, &y, yf, parts, nparts);
   apx_yaml_end_map(&y);
   if (c.nvolumes) {
     bool *dup = calloc(c.nvolumes, sizeof *dup);

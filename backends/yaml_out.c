@@ -14,7 +14,19 @@ static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
 /* A failed write is left in the stream's error flag, for the staged
  * output's commit to report as it reports any write error. */
 static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
-  (void)fwrite(buffer, 1, size, (FILE *)data);
+  apx_yaml *y = data;
+  if (y->nskip) {
+    size_t k = size < y->nskip ? size : y->nskip;
+    if (memcmp(buffer, y->skip, k) != 0) {
+      y->skip_bad = true;
+      return 0;
+    }
+    y->skip += k;
+    y->nskip -= k;
+    buffer += k;
+    size -= k;
+  }
+  if (size) (void)fwrite(buffer, 1, size, y->file);
   return 1;
 }
 
@@ -31,19 +43,23 @@ static void apx_yaml_emit(apx_yaml *y, yaml_event_t *ev, int init_ok) {
   /* yaml_emitter_emit takes ownership of the event, also on failure. */
   if (!yaml_emitter_emit(&y->emitter, ev)) {
     y->failed = true;
-    y->error = y->emitter.problem ? y->emitter.problem : "libyaml emitter error";
+    y->error = y->skip_bad           ? "the text before a fragment differs from the whole document's"
+               : y->emitter.problem ? y->emitter.problem
+                                    : "libyaml emitter error";
   }
 }
 
-static void apx_yaml_start(apx_yaml *y, FILE *file) {
+static void apx_yaml_start(apx_yaml *y, FILE *file, const char *skip) {
   memset(y, 0, sizeof *y);
+  y->skip = skip;
+  y->nskip = skip ? strlen(skip) : 0;
   if (!yaml_emitter_initialize(&y->emitter)) {
     y->failed = true;
     y->error = "libyaml could not initialise an emitter";
     return;
   }
   y->file = file;
-  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, file);
+  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, y);
   else yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
   yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
   yaml_emitter_set_unicode(&y->emitter, 1);
@@ -56,8 +72,31 @@ static void apx_yaml_start(apx_yaml *y, FILE *file) {
   apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
 }
 
-void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL); }
-void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file); }
+void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL, NULL); }
+void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file, NULL); }
+void apx_yaml_init_fragment(apx_yaml *y, FILE *file, const char *prefix) { apx_yaml_start(y, file, prefix); }
+
+bool apx_yaml_pause(apx_yaml *y) {
+  if (y->failed) return false;
+  /* Events still queued would be written only after later ones arrive. */
+  if (y->emitter.events.head != y->emitter.events.tail) {
+    y->failed = true;
+    y->error = "libyaml holds events back where the document was to be split";
+    return false;
+  }
+  if (!yaml_emitter_flush(&y->emitter)) {
+    y->failed = true;
+    y->error = y->skip_bad ? "the text before a fragment differs from the whole document's"
+                           : "libyaml could not flush its output";
+    return false;
+  }
+  if (y->nskip) {
+    y->failed = true;
+    y->error = "the text before a fragment is shorter than the whole document's";
+    return false;
+  }
+  return true;
+}
 
 static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
   yaml_event_t ev;

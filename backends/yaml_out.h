@@ -22,6 +22,10 @@ typedef struct apx_yaml {
   yaml_emitter_t emitter;
   apx_buf out;
   FILE *file; /* apx_yaml_init_file: the text goes here, not to out */
+  /* apx_yaml_init_fragment: text still to be checked and dropped. */
+  const char *skip;
+  size_t nskip;
+  bool skip_bad; /* the text differed from it */
   bool failed;
   const char *error; /* libyaml's problem text, or ours */
 } apx_yaml;
@@ -31,6 +35,19 @@ void apx_yaml_init(apx_yaml *y);
 /* The same, writing to a file as the text is made (the caller owns and
  * closes it; a failed write stays in its error flag, see ferror). */
 void apx_yaml_init_file(apx_yaml *y, FILE *file);
+/* A document split between emitters (compose writes its services in
+ * threads). A fragment is written to a file as by apx_yaml_init_file, but the
+ * caller first emits the events that lead to where the fragment starts, as
+ * the emitter of the whole document did; their text must be exactly
+ * `prefix`, which is checked and dropped (e.g. "services:" before the
+ * entries of that mapping). */
+void apx_yaml_init_fragment(apx_yaml *y, FILE *file, const char *prefix);
+/* Writes out every event emitted so far, for the text to be continued by
+ * another emitter (or this one after other text). False, with the error
+ * set, when libyaml still holds events back (it looks ahead after the start
+ * of a collection): a split must fall where nothing is pending, such as
+ * after the end of a mapping's value. */
+bool apx_yaml_pause(apx_yaml *y);
 void apx_yaml_begin_map(apx_yaml *y);
 void apx_yaml_end_map(apx_yaml *y);
 void apx_yaml_begin_seq(apx_yaml *y);
