@@ -151,16 +151,28 @@ bool apx_yaml_needs_quotes(const char *s, size_t n) {
   return false;
 }
 
-/* True if every byte is below 0x80, eight at a time. */
-static bool apx_yaml_ascii(const char *s, size_t n) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
+/* Copies n bytes of s and NUL; true if every byte is below 0x80. Eight
+ * bytes at a time, the last eight overlapping: one pass instead of a check
+ * and a memcpy. */
+static bool apx_yaml_copy_ascii(yaml_char_t *dst, const char *s, size_t n) {
+  uint64_t acc = 0, w;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, s + i, 8);
+      acc |= w;
+      memcpy(dst + i, &w, 8);
+    }
+    memcpy(&w, s + n - 8, 8);
     acc |= w;
+    memcpy(dst + n - 8, &w, 8);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      acc |= (unsigned char)s[i];
+      dst[i] = (yaml_char_t)s[i];
+    }
   }
-  for (; i < n; i++) acc |= (unsigned char)s[i];
+  dst[n] = '\0';
   return (acc & UINT64_C(0x8080808080808080)) == 0;
 }
 
@@ -172,15 +184,13 @@ static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_st
    * (a tenth of the emitter's cost on a large file). The emitter frees the
    * copy with yaml_free, which is free(). Anything else goes through
    * libyaml's initialiser and its check. */
-  if (apx_yaml_ascii(s, n)) {
-    yaml_char_t *copy = malloc(n + 1);
-    if (!copy) {
-      y->failed = true;
-      y->error = "out of memory";
-      return;
-    }
-    memcpy(copy, s, n);
-    copy[n] = '\0';
+  yaml_char_t *copy = malloc(n + 1);
+  if (!copy) {
+    y->failed = true;
+    y->error = "out of memory";
+    return;
+  }
+  if (apx_yaml_copy_ascii(copy, s, n)) {
     memset(&ev, 0, sizeof ev);
     ev.type = YAML_SCALAR_EVENT;
     ev.data.scalar.value = copy;
@@ -191,6 +201,7 @@ static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_st
     apx_yaml_emit(y, &ev, 1);
     return;
   }
+  free(copy);
   apx_yaml_emit(y, &ev,
                 yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)n, 1, 1, style));
 }
@@ -203,10 +214,6 @@ void apx_yaml_strn(apx_yaml *y, const char *s, size_t n) {
   }
   apx_yaml_scalar(y, s, n, apx_yaml_needs_quotes(s, n) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 }
-
-void apx_yaml_str(apx_yaml *y, const char *s) { apx_yaml_strn(y, s ? s : "", s ? strlen(s) : 0); }
-
-void apx_yaml_key(apx_yaml *y, const char *key) { apx_yaml_str(y, key); }
 
 void apx_yaml_str_quoted(apx_yaml *y, const char *s) {
   if (!s) s = "";
@@ -242,11 +249,6 @@ void apx_yaml_int(apx_yaml *y, int64_t i) {
 
 void apx_yaml_bool(apx_yaml *y, bool b) {
   apx_yaml_scalar(y, b ? "true" : "false", b ? 4 : 5, YAML_PLAIN_SCALAR_STYLE);
-}
-
-void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s) {
-  apx_yaml_key(y, key);
-  apx_yaml_str(y, s);
 }
 
 void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i) {

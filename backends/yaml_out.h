@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <yaml.h>
 
@@ -54,10 +55,11 @@ void apx_yaml_begin_seq(apx_yaml *y);
 /* `[a, b]` on one line: for short lists such as a healthcheck's test. */
 void apx_yaml_begin_flow_seq(apx_yaml *y);
 void apx_yaml_end_seq(apx_yaml *y);
-/* A mapping key (a string scalar). */
-void apx_yaml_key(apx_yaml *y, const char *key);
-void apx_yaml_str(apx_yaml *y, const char *s);
 void apx_yaml_strn(apx_yaml *y, const char *s, size_t n);
+/* Inline, so that the length of a literal ("image") is the compiler's. */
+static inline void apx_yaml_str(apx_yaml *y, const char *s) { apx_yaml_strn(y, s ? s : "", s ? strlen(s) : 0); }
+/* A mapping key (a string scalar). */
+static inline void apx_yaml_key(apx_yaml *y, const char *key) { apx_yaml_str(y, key); }
 void apx_yaml_int(apx_yaml *y, int64_t i);
 void apx_yaml_bool(apx_yaml *y, bool b);
 /* Always double-quoted (a Helm template's `{{ … }}` stays inside quotes). */
@@ -68,7 +70,10 @@ void apx_yaml_str_tagged(apx_yaml *y, const char *tag, const char *s);
 /* Ends this document and starts the next (`---`): multi-document files. */
 void apx_yaml_next_document(apx_yaml *y);
 /* key: value shorthands. */
-void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s);
+static inline void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s) {
+  apx_yaml_key(y, key);
+  apx_yaml_str(y, s);
+}
 void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i);
 void apx_yaml_kv_bool(apx_yaml *y, const char *key, bool b);
 /* Ends the document and stream. Returns the text (owned by y; valid until
