@@ -49,6 +49,13 @@ typedef struct apx_compose {
    * rendering. */
   const char *what_key;
   apx_buf value;           /* one value's text, reused from value to value */
+  /* A value's text depends on the value only, not on whose it is: what a
+   * reference injects (ConnectionStrings__db, services__api__http__0) is
+   * one value shared by every resource that references it, half of all the
+   * values at 10,000 resources, used by neighbours. The texts of recent
+   * values are kept in a small table indexed by the value's address
+   * (bounded memory; allocated on first use). */
+  struct apx_compose_rendered *rendered;
   /* Named volumes in first-use order, for the top-level `volumes:` key. */
   apx_compose_name *volumes;
   size_t nvolumes, capvolumes;
@@ -56,6 +63,14 @@ typedef struct apx_compose {
   apx_map warned;
   bool probe_used; /* a healthcheck runs aspirec-probe: copy it to the output */
 } apx_compose;
+
+#define APX_COMPOSE_RENDERED_BITS 12 /* 4096 entries of 128 bytes */
+typedef struct apx_compose_rendered {
+  const apx_value *v;
+  uint8_t len;
+  bool unreachable; /* it has an address of something with no service (a warning per resource) */
+  char text[118];   /* longer texts are not kept */
+} apx_compose_rendered;
 
 /* ---- what becomes a service ------------------------------------------- */
 
@@ -156,11 +171,13 @@ static apx_render_target apx_compose_target(apx_compose *c) {
 typedef struct apx_compose_refs {
   apx_compose *c;
   const apx_resource *r;
+  bool unreachable;
 } apx_compose_refs;
 
 static void apx_compose_check_ref(void *ud, const apx_ref *ref, const apx_resource *run) {
   apx_compose_refs *k = ud;
   if (apx_compose_is_service(run)) return;
+  k->unreachable = true;
   size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
   if (*seen != (size_t)-1) return;
   *seen = 1;
@@ -169,18 +186,21 @@ static void apx_compose_check_ref(void *ud, const apx_ref *ref, const apx_resour
               run->name);
 }
 
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v) {
-  apx_compose_refs k = {c, r};
+/* True if v has such an address. */
+static bool apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v) {
+  apx_compose_refs k = {c, r, false};
   apx_ir_value_addresses(v, apx_compose_check_ref, &k);
+  return k.unreachable;
 }
 
 /* Renders v to text for the YAML; reports an error naming what and whose. */
 static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_value *v, apx_loc loc,
-                               const char *what, apx_buf *out) {
+                               const char *what, apx_buf *out, bool *unreachable) {
   apx_render_target t = apx_compose_target(c);
   const char *why = NULL;
   c->cb_error = NULL;
-  apx_compose_check_refs(c, r, v);
+  bool bad_ref = apx_compose_check_refs(c, r, v);
+  if (unreachable) *unreachable = bad_ref;
   bool ok = apx_render_value(&t, v, out, &why);
   if (ok && c->cb_error) {
     ok = false;
@@ -194,10 +214,36 @@ static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_
 
 static void apx_compose_emit_value(apx_compose *c, apx_yaml *y, const apx_resource *r, const apx_value *v,
                                    const char *what) {
+  /* A plain string costs less to render again than to look up. */
+  apx_compose_rendered *e = NULL;
+  if (v && v->kind != APX_V_STRING) {
+    if (!c->rendered) {
+      c->rendered = calloc((size_t)1 << APX_COMPOSE_RENDERED_BITS, sizeof *c->rendered);
+      if (!c->rendered) abort();
+    }
+    uint64_t h = (uint64_t)(uintptr_t)v * UINT64_C(0x9E3779B97F4A7C15);
+    e = &c->rendered[h >> (64 - APX_COMPOSE_RENDERED_BITS)];
+    if (e->v == v) {
+      /* Its warnings name the resource: checked again for each. */
+      if (e->unreachable) apx_compose_check_refs(c, r, v);
+      apx_yaml_strn(y, e->text, e->len);
+      return;
+    }
+  }
   apx_buf *b = &c->value;
   apx_buf_clear(b);
-  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b)) apx_yaml_strn(y, apx_buf_str(b), b->len);
-  else apx_yaml_str(y, "");
+  bool unreachable = false;
+  if (!apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b, &unreachable)) {
+    apx_yaml_str(y, ""); /* an error: reported again for each resource, never kept */
+    return;
+  }
+  apx_yaml_strn(y, apx_buf_str(b), b->len);
+  if (e && b->len <= sizeof e->text) {
+    e->v = v;
+    e->len = (uint8_t)b->len;
+    e->unreachable = unreachable;
+    memcpy(e->text, apx_buf_str(b), b->len);
+  }
 }
 
 /* A list value (args, entrypoint) as a YAML sequence of rendered strings. */
@@ -986,6 +1032,7 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
     p->c.volumes = NULL;
     p->c.nvolumes = p->c.capvolumes = 0;
     p->c.probe_used = false;
+    p->c.rendered = NULL;
     apx_map_init_ptr(&p->c.warned, p->arena);
     /* Without a thread the part is written here, after the first: slower,
      * the same bytes. */
@@ -1061,6 +1108,7 @@ static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_
     apx_yaml_free(&p->y);
     fclose(p->file);
     apx_buf_free(&p->c.value);
+    free(p->c.rendered);
     apx_arena_free(p->arena);
   }
   /* The stream goes on after what was appended behind its back. */
@@ -1080,6 +1128,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   c.arena = m->arena;
   c.diag = m->diag;
   apx_map_init_ptr(&c.warned, m->arena);
+
   c.out = out;
   /* Relative paths in the file are resolved by compose against the file's
    * directory; on stdout that is presumably where it will be saved. */
@@ -1143,6 +1192,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_compose_dotenv(&c);
   if (c.probe_used) apx_compose_add_probe(&c);
   apx_buf_free(&c.value);
+  free(c.rendered);
   free(c.outdir);
   return (int)(m->diag->errors - errors0);
 }
