@@ -1000,8 +1000,10 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
   apx_compose_part *parts = calloc(n, sizeof *parts);
   if (!parts) abort();
   /* Part k starts at the first service past k/n of the weight; every part
-   * has at least one service. */
-  size_t k = 1, acc = 0, seen = 0;
+   * has at least one service. The first part's thread also writes what
+   * follows the services (.env, the volumes): counted as a fiftieth. */
+  size_t k = 1, acc = total / 50, seen = 0;
+  total += total / 50;
   for (size_t i = 0; i < m->nresources && k < n; i++) {
     const apx_resource *r = m->resources[i];
     if (!apx_compose_is_service(r)) continue;
