@@ -7,7 +7,6 @@
  * v1.29 (`config -q`) and the compose-spec schema, so keys v1 rejects
  * (`name`, `start_interval`, ports `host_ip`) are never written. */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -948,30 +947,6 @@ static size_t apx_compose_weight(const apx_resource *r) {
   return w;
 }
 
-/* An unlinked file in the output directory, where the output file is: the
- * copy into it is then in one file system. */
-static FILE *apx_compose_scratch(apx_compose *c) {
-  const char *dir = apx_output_dir(c->out);
-  if (!dir) return NULL;
-  int fd = -1;
-#ifdef O_TMPFILE
-  fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-#endif
-  if (fd < 0) {
-    apx_buf t = {0};
-    apx_buf_puts(&t, dir);
-    apx_buf_puts(&t, "/.aspirec-part-XXXXXX");
-    char *path = apx_buf_take(&t, NULL);
-    fd = mkostemp(path, O_CLOEXEC);
-    if (fd >= 0) unlink(path);
-    free(path);
-  }
-  if (fd < 0) return NULL;
-  FILE *f = fdopen(fd, "w+b");
-  if (!f) close(fd);
-  return f;
-}
-
 static void *apx_compose_part_run(void *arg) {
   apx_compose_part *p = arg;
   apx_yaml_init_fragment(&p->y, p->file, "services:");
@@ -1014,7 +989,7 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
   for (size_t j = 1; j < n; j++) {
     apx_compose_part *p = &parts[j];
     p->to = j + 1 < n ? parts[j + 1].from : m->nresources;
-    p->file = apx_compose_scratch(c);
+    p->file = apx_output_scratch(c->out);
     if (!p->file) {
       /* No file for a fragment: one emitter writes everything. */
       for (size_t q = 1; q < j; q++) fclose(parts[q].file);
@@ -1046,36 +1021,6 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
   return n;
 }
 
-/* Appends all of `from` at the end of `to` (both flushed). */
-static bool apx_compose_append(FILE *to, FILE *from) {
-  int in = fileno(from), outfd = fileno(to);
-  off_t len = lseek(in, 0, SEEK_END);
-  if (len < 0) return false;
-  off_t off = 0;
-  while (off < len) {
-    ssize_t k = copy_file_range(in, &off, outfd, NULL, (size_t)(len - off), 0);
-    if (k > 0) continue;
-    if (k < 0 && errno == EINTR) continue;
-    if (k == 0 && off < len) return false;
-    /* Not between these files (another file system, an old kernel): copy
-     * through a buffer. */
-    char chunk[65536];
-    while (off < len) {
-      ssize_t r = pread(in, chunk, sizeof chunk, off);
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) return false;
-      for (ssize_t w = 0; w < r;) {
-        ssize_t x = write(outfd, chunk + w, (size_t)(r - w));
-        if (x < 0 && errno == EINTR) continue;
-        if (x <= 0) return false;
-        w += x;
-      }
-      off += r;
-    }
-  }
-  return true;
-}
-
 /* Waits for the parts, in order: their messages and volumes join the
  * module's, their text the file. The caller's emitter then goes on. */
 static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_part *parts, size_t n) {
@@ -1102,7 +1047,7 @@ static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_
       ok = false;
       reported = true;
     }
-    if (ok && !apx_compose_append(yf, p->file)) {
+    if (ok && !apx_output_append(yf, p->file)) {
       apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", strerror(errno ? errno : EIO));
       ok = false;
       reported = true;
@@ -1113,8 +1058,6 @@ static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_
     free(p->c.rendered);
     apx_arena_free(p->arena);
   }
-  /* The stream goes on after what was appended behind its back. */
-  if (ok && fseeko(yf, 0, SEEK_END) != 0) ok = false;
   /* Errors make the driver write no file; the emitter goes on regardless. */
   if (!ok && !reported && !y->failed) {
     y->failed = true;
