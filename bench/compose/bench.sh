@@ -66,8 +66,9 @@ if [ -z "${ASPIREC:-}" ]; then
     mkdir -p "$bdir" && (cd "$bdir" && "$srcdir/configure" --disable-shared CFLAGS="-O2 -g" > configure.log 2>&1) ||
       die "configure failed: see $bdir/configure.log"
   fi
-  # The generated headers first: `make aspirec` alone does not build BUILT_SOURCES.
-  make -C "$bdir" -s frontend/parser.h frontend/lexer.h > /dev/null 2>&1
+  # The generated sources first (parser, scanner, OTLP's protobuf C):
+  # `make aspirec` alone does not build BUILT_SOURCES.
+  printf 'apx-built-sources: $(BUILT_SOURCES)\n' | make -C "$bdir" -s -f Makefile -f - apx-built-sources > /dev/null 2>&1
   # The health-check probe too: --emit=compose copies it into the project.
   make -C "$bdir" -s aspirec probe/aspirec-probe > "$bdir/make-bench.log" 2>&1 || die "build failed: see $bdir/make-bench.log"
   ASPIREC=$bdir/aspirec
