@@ -11,8 +11,15 @@ static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
   return 1;
 }
 
+#define APX_YAML_PENDING (256 * 1024)
+
 /* A failed write is left in the stream's error flag, for the staged
  * output's commit to report as it reports any write error. */
+static void apx_yaml_write_pending(apx_yaml *y) {
+  if (y->npending) (void)fwrite(y->pending, 1, y->npending, y->file);
+  y->npending = 0;
+}
+
 static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
   apx_yaml *y = data;
   if (y->nskip) {
@@ -26,7 +33,12 @@ static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
     buffer += k;
     size -= k;
   }
-  if (size) (void)fwrite(buffer, 1, size, y->file);
+  if (y->npending + size > APX_YAML_PENDING) apx_yaml_write_pending(y);
+  if (size >= APX_YAML_PENDING || !y->pending) (void)fwrite(buffer, 1, size, y->file);
+  else {
+    memcpy(y->pending + y->npending, buffer, size);
+    y->npending += size;
+  }
   return 1;
 }
 
@@ -59,6 +71,7 @@ static void apx_yaml_start(apx_yaml *y, FILE *file, const char *skip) {
     return;
   }
   y->file = file;
+  if (file) y->pending = malloc(APX_YAML_PENDING); /* without it, straight to the stream */
   if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, y);
   else yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
   yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
@@ -95,6 +108,7 @@ bool apx_yaml_pause(apx_yaml *y) {
     y->error = "the text before a fragment is shorter than the whole document's";
     return false;
   }
+  if (y->file) apx_yaml_write_pending(y);
   return true;
 }
 
@@ -269,6 +283,7 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
     y->failed = true;
     y->error = "libyaml could not flush its output";
   }
+  if (y->file) apx_yaml_write_pending(y);
   if (y->failed) return NULL;
   if (len) *len = y->file ? 0 : y->out.len;
   return y->file ? "" : apx_buf_str(&y->out);
@@ -276,5 +291,7 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
 
 void apx_yaml_free(apx_yaml *y) {
   yaml_emitter_delete(&y->emitter);
+  free(y->pending);
+  y->pending = NULL;
   apx_buf_free(&y->out);
 }

@@ -23,6 +23,10 @@ typedef struct apx_yaml {
   yaml_emitter_t emitter;
   apx_buf out;
   FILE *file; /* apx_yaml_init_file: the text goes here, not to out */
+  /* What libyaml handed over (16 KB at a time) gathered for `file`: stdio's
+   * 4 KB buffer made two writes of each (1,540 for 12 MB), this one 50. */
+  char *pending;
+  size_t npending;
   /* apx_yaml_init_fragment: text still to be checked and dropped. */
   const char *skip;
   size_t nskip;
