@@ -909,10 +909,18 @@ typedef struct apx_compose_part {
   apx_diag diag;
   size_t from, to; /* resources */
   FILE *file;      /* its fragment */
+  int fd;          /* the file's, taken before the thread starts */
   apx_yaml y;
-  const char *error; /* why its text is missing, or NULL */
   pthread_t thread;
   bool started;
+  /* Under lock: how much of the fragment is in the file, whether the
+   * thread is done, and why its text is missing (NULL: it is not). The
+   * caller's thread copies the text as it comes. */
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  size_t ready;
+  bool done;
+  const char *error;
 } apx_compose_part;
 
 /* Below this many services the thread and its file cost more than they save
@@ -947,15 +955,32 @@ static size_t apx_compose_weight(const apx_resource *r) {
   return w;
 }
 
+static void apx_compose_part_written(void *ud, size_t total) {
+  apx_compose_part *p = ud;
+  pthread_mutex_lock(&p->lock);
+  p->ready = total;
+  pthread_cond_signal(&p->more);
+  pthread_mutex_unlock(&p->lock);
+}
+
 static void *apx_compose_part_run(void *arg) {
   apx_compose_part *p = arg;
   apx_yaml_init_fragment(&p->y, p->file, "services:");
+  p->y.written = apx_compose_part_written;
+  p->y.written_ud = p;
   apx_yaml_begin_map(&p->y);
   apx_yaml_key(&p->y, "services");
   apx_yaml_begin_map(&p->y);
   apx_compose_services(&p->c, &p->y, p->from, p->to);
-  if (!apx_yaml_pause(&p->y)) p->error = p->y.error;
-  else if (fflush(p->file) != 0 || ferror(p->file)) p->error = strerror(errno ? errno : EIO);
+  const char *error = NULL;
+  if (!apx_yaml_pause(&p->y)) error = p->y.error;
+  else if (fflush(p->file) != 0 || ferror(p->file)) error = strerror(errno ? errno : EIO);
+  pthread_mutex_lock(&p->lock);
+  p->error = error;
+  p->ready = p->y.nwritten;
+  p->done = true;
+  pthread_cond_signal(&p->more);
+  pthread_mutex_unlock(&p->lock);
   return NULL;
 }
 
@@ -975,10 +1000,11 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
   apx_compose_part *parts = calloc(n, sizeof *parts);
   if (!parts) abort();
   /* Part k starts at the first service past k/n of the weight; every part
-   * has at least one service. The first part's thread also writes what
-   * follows the services (.env, the volumes): counted as a fiftieth. */
-  size_t k = 1, acc = total / 50, seen = 0;
-  total += total / 50;
+   * has at least one service. The first part's thread also copies the
+   * others' text and writes what follows the services (.env, the volumes):
+   * counted as a twenty-fifth. */
+  size_t k = 1, acc = total / 25, seen = 0;
+  total += total / 25;
   for (size_t i = 0; i < m->nresources && k < n; i++) {
     const apx_resource *r = m->resources[i];
     if (!apx_compose_is_service(r)) continue;
@@ -990,6 +1016,7 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
     apx_compose_part *p = &parts[j];
     p->to = j + 1 < n ? parts[j + 1].from : m->nresources;
     p->file = apx_output_scratch(c->out);
+    if (p->file) p->fd = fileno(p->file);
     if (!p->file) {
       /* No file for a fragment: one emitter writes everything. */
       for (size_t q = 1; q < j; q++) fclose(parts[q].file);
@@ -1011,6 +1038,8 @@ static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
     p->c.probe_used = false;
     p->c.rendered = NULL;
     apx_map_init_ptr(&p->c.warned, p->arena);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->more, NULL);
     /* Without a thread the part is written here, after the first: slower,
      * the same bytes. */
     p->started = pthread_create(&p->thread, NULL, apx_compose_part_run, p) == 0;
@@ -1027,7 +1056,33 @@ static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_
   bool ok = apx_yaml_pause(y) && fflush(yf) == 0, reported = false;
   for (size_t j = 1; j < n; j++) {
     apx_compose_part *p = &parts[j];
+    /* The part's text as it reaches its file: while the thread still
+     * writes, this one copies (the first part is given a little less to
+     * write for it). */
+    off_t copied = 0;
+    size_t seen = 0;
+    bool done = false;
+    while (!done) {
+      pthread_mutex_lock(&p->lock);
+      while (!p->done && p->ready == seen) pthread_cond_wait(&p->more, &p->lock);
+      seen = p->ready;
+      done = p->done;
+      const char *error = p->error;
+      pthread_mutex_unlock(&p->lock);
+      if (ok && done && error) {
+        apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", error);
+        ok = false;
+        reported = true;
+      }
+      if (ok && !apx_output_append(yf, p->fd, &copied, (off_t)seen)) {
+        apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", strerror(errno ? errno : EIO));
+        ok = false;
+        reported = true;
+      }
+    }
     if (p->started) pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->more);
     for (size_t i = 0; i < p->diag.n; i++) {
       const apx_diagnostic *d = &p->diag.items[i];
       apx_diagnostic *copy = d->level == APX_DIAG_ERROR     ? apx_error(c->diag, d->loc, "%s", d->message)
@@ -1042,16 +1097,6 @@ static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_
       APX_VEC_PUSH(c->arena, c->volumes, c->nvolumes, c->capvolumes, v);
     }
     if (p->c.probe_used) c->probe_used = true;
-    if (ok && p->error) {
-      apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", p->error);
-      ok = false;
-      reported = true;
-    }
-    if (ok && !apx_output_append(yf, p->file)) {
-      apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", strerror(errno ? errno : EIO));
-      ok = false;
-      reported = true;
-    }
     apx_yaml_free(&p->y);
     fclose(p->file);
     apx_buf_free(&p->c.value);

@@ -15,9 +15,15 @@ static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
 
 /* A failed write is left in the stream's error flag, for the staged
  * output's commit to report as it reports any write error. */
+static void apx_yaml_put(apx_yaml *y, const void *data, size_t n) {
+  (void)fwrite(data, 1, n, y->file);
+  y->nwritten += n;
+}
+
 static void apx_yaml_write_pending(apx_yaml *y) {
-  if (y->npending) (void)fwrite(y->pending, 1, y->npending, y->file);
+  if (y->npending) apx_yaml_put(y, y->pending, y->npending);
   y->npending = 0;
+  if (y->written && fflush(y->file) == 0) y->written(y->written_ud, y->nwritten);
 }
 
 static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
@@ -34,7 +40,7 @@ static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
     size -= k;
   }
   if (y->npending + size > APX_YAML_PENDING) apx_yaml_write_pending(y);
-  if (size >= APX_YAML_PENDING || !y->pending) (void)fwrite(buffer, 1, size, y->file);
+  if (size >= APX_YAML_PENDING || !y->pending) apx_yaml_put(y, buffer, size);
   else {
     memcpy(y->pending + y->npending, buffer, size);
     y->npending += size;

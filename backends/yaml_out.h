@@ -27,6 +27,12 @@ typedef struct apx_yaml {
    * 4 KB buffer made two writes of each (1,540 for 12 MB), this one 50. */
   char *pending;
   size_t npending;
+  /* When set, called each time text reached `file` (flushed), with how many
+   * bytes it now holds: another thread may read them (compose's join copies
+   * a part while it is still being written). */
+  void (*written)(void *ud, size_t total);
+  void *written_ud;
+  size_t nwritten;
   /* apx_yaml_init_fragment: text still to be checked and dropped. */
   const char *skip;
   size_t nskip;

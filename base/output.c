@@ -196,40 +196,46 @@ FILE *apx_output_scratch(apx_output *o) {
   return f;
 }
 
-bool apx_output_append(FILE *stream, FILE *part) {
-  int in = fileno(part), out = fileno(stream);
-  off_t len = lseek(in, 0, SEEK_END);
-  if (len < 0) return false;
-  off_t off = 0;
-  while (off < len) {
-    ssize_t k = copy_file_range(in, &off, out, NULL, (size_t)(len - off), 0);
+bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to) {
+  int out = fileno(stream);
+  off_t off = *from;
+  bool ok = true;
+  while (ok && off < to) {
+    ssize_t k = copy_file_range(part_fd, &off, out, NULL, (size_t)(to - off), 0);
     if (k > 0) continue;
     if (k < 0 && errno == EINTR) continue;
     if (k == 0) {
       errno = EIO;
-      return false;
+      ok = false;
+      break;
     }
     /* Refused between these files (another file system, an old kernel):
      * through a buffer. */
     char chunk[65536];
-    while (off < len) {
-      ssize_t r = pread(in, chunk, sizeof chunk, off);
+    while (ok && off < to) {
+      size_t want = (size_t)(to - off) < sizeof chunk ? (size_t)(to - off) : sizeof chunk;
+      ssize_t r = pread(part_fd, chunk, want, off);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
         if (r == 0) errno = EIO;
-        return false;
+        ok = false;
+        break;
       }
       for (ssize_t w = 0; w < r;) {
         ssize_t x = write(out, chunk + w, (size_t)(r - w));
         if (x < 0 && errno == EINTR) continue;
-        if (x <= 0) return false;
+        if (x <= 0) {
+          ok = false;
+          break;
+        }
         w += x;
       }
-      off += r;
+      if (ok) off += r;
     }
   }
+  *from = off;
   /* The stream goes on after what was written behind its back. */
-  return fseeko(stream, 0, SEEK_END) == 0;
+  return ok && fseeko(stream, 0, SEEK_END) == 0;
 }
 
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len) {
