@@ -92,10 +92,18 @@ time_cmd() {
   return $rc
 }
 
+# How many CPUs this machine gives at once now: two CPU-bound loops side by
+# side against one (a shared VM may give one, whatever nproc says: then
+# the back end's threads cannot show in wall time, only in instructions).
+spin() { local i=0; while [ $i -lt 200000 ]; do i=$((i + 1)); done; }
+t0=$(date +%s%N); spin; t1=$(date +%s%N)
+spin & spin & wait; t2=$(date +%s%N)
+parallel=$(awk -v a=$((t1 - t0)) -v b=$((t2 - t1)) 'BEGIN { printf "%.1f", 2 * a / b }')
+
 {
   echo "# aspirec --emit=compose vs docker-compose config"
   echo
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC'), host: $(uname -srm), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); CPUs at once: $parallel (two CPU-bound loops side by side against one)"
   echo "- aspirec: $("$ASPIREC" --version 2>/dev/null) ($ASPIREC); best of $runs runs after a warm-up, into the same output directory"
   [ "$dc" = 1 ] && echo "- docker-compose: $(docker-compose version --short 2>/dev/null || docker-compose --version), one run at N in ($dc_sizes), timeout ${dc_timeout}s"
   [ "$cg" = 1 ] && echo "- instructions: valgrind --tool=callgrind --separate-threads=yes, one run of --emit=compose at N in ($cg_sizes): all threads, each thread (the main one first), and the critical path (the main thread's, or its instructions before the back end plus the longest other thread, whichever is more)"
