@@ -102,15 +102,23 @@ container c {
   env { P = urlencode("x${pw}") }
 }
 EOF
-rm -rf "$T/keep"; mkdir "$T/keep"; echo old > "$T/keep/docker-compose.yaml"
-(cd "$T" && APX_THREADS=1 "$ASPIREC" bad.apx --emit=compose -o keep > /dev/null 2> "$T/bad.1"); rc1=$?
-(cd "$T" && APX_THREADS=3 "$ASPIREC" bad.apx --emit=compose -o keep > /dev/null 2> "$T/bad.3"); rc3=$?
-if [ "$rc1" = 1 ] && [ "$rc3" = 1 ] && cmp -s "$T/bad.1" "$T/bad.3" && grep -q "error: cannot write environment variable P of 'c'" "$T/bad.3" &&
-  grep -q "log health check of 'b'" "$T/bad.3" && [ "$(ls -A "$T/keep")" = docker-compose.yaml ] &&
-  [ "$(cat "$T/keep/docker-compose.yaml")" = old ]; then
-  ok "an error in a thread's part: the same messages, exit 1, the old file kept, nothing else written"
-else
-  not_ok "an error in a thread's part (exit $rc1 / $rc3)"; diff "$T/bad.1" "$T/bad.3" | diag; ls -A "$T/keep" | diag
-fi
+# The same error in the first service, which the caller's thread writes.
+sed -e 's/^container a { image = "busybox" }$/container a {\n  image = "busybox"\n  env { P = urlencode("x${pw}") }\n}/' \
+  -e '/^container c {$/,/^}$/d' "$T/bad.apx" > "$T/bad-first.apx"
+printf 'container c { image = "busybox" }\n' >> "$T/bad-first.apx"
+for bad in bad bad-first; do
+  case $bad in bad) who=c where="a thread's part" ;; *) who=a where="the first part" ;; esac
+  rm -rf "$T/keep"; mkdir "$T/keep"; echo old > "$T/keep/docker-compose.yaml"
+  (cd "$T" && APX_THREADS=1 "$ASPIREC" $bad.apx --emit=compose -o keep > /dev/null 2> "$T/bad.1"); rc1=$?
+  (cd "$T" && APX_THREADS=3 "$ASPIREC" $bad.apx --emit=compose -o keep > /dev/null 2> "$T/bad.3"); rc3=$?
+  if [ "$rc1" = 1 ] && [ "$rc3" = 1 ] && cmp -s "$T/bad.1" "$T/bad.3" &&
+    grep -q "error: cannot write environment variable P of '$who'" "$T/bad.3" &&
+    grep -q "log health check of 'b'" "$T/bad.3" && [ "$(ls -A "$T/keep")" = docker-compose.yaml ] &&
+    [ "$(cat "$T/keep/docker-compose.yaml")" = old ]; then
+    ok "an error in $where: the same messages, exit 1, the old file kept, nothing else written"
+  else
+    not_ok "an error in $where (exit $rc1 / $rc3)"; diff "$T/bad.1" "$T/bad.3" | diag; ls -A "$T/keep" | diag
+  fi
+done
 
 apx_done
