@@ -899,8 +899,8 @@ static void apx_compose_services(apx_compose *c, apx_yaml *y, size_t from, size_
  * file, and each other part, in a thread of its own, a fragment (its
  * emitter put where the services' mapping starts, the text "services:"
  * dropped) into an unlinked temporary file in the output directory, which
- * is then appended in order; the rest of the document follows from the
- * caller's emitter. The bytes are those of one emitter. A part writes its
+ * the caller's thread appends to the file, in order, as it comes; the rest
+ * of the document follows from the caller's emitter. The bytes are those of one emitter. A part writes its
  * messages and strings to its own diagnostics and arena: the module's are
  * not shared between threads. */
 typedef struct apx_compose_part {
@@ -1118,7 +1118,6 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   c.arena = m->arena;
   c.diag = m->diag;
   apx_map_init_ptr(&c.warned, m->arena);
-
   c.out = out;
   /* Relative paths in the file are resolved by compose against the file's
    * directory; on stdout that is presumably where it will be saved. */
