@@ -7,6 +7,7 @@
  * v1.29 (`config -q`) and the compose-spec schema, so keys v1 rejects
  * (`name`, `start_interval`, ports `host_ip`) are never written. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,10 @@ typedef struct apx_compose_name {
 
 typedef struct apx_compose {
   apx_module *m;
+  /* Where a service's strings and messages go: the module's, or, for the
+   * services a worker thread writes, the thread's own (merged after). */
+  apx_arena *arena;
+  apx_diag *diag;
   apx_output *out;
   char *outdir;            /* paths in the YAML are relative to this */
   const char *network;
@@ -43,6 +48,13 @@ typedef struct apx_compose {
    * rendering. */
   const char *what_key;
   apx_buf value;           /* one value's text, reused from value to value */
+  /* A value's text depends on the value only, not on whose it is: what a
+   * reference injects (ConnectionStrings__db, services__api__http__0) is
+   * one value shared by every resource that references it, half of all the
+   * values at 10,000 resources, used by neighbours. The texts of recent
+   * values are kept in a small table indexed by the value's address
+   * (bounded memory; allocated on first use). */
+  struct apx_compose_rendered *rendered;
   /* Named volumes in first-use order, for the top-level `volumes:` key. */
   apx_compose_name *volumes;
   size_t nvolumes, capvolumes;
@@ -50,6 +62,14 @@ typedef struct apx_compose {
   apx_map warned;
   bool probe_used; /* a healthcheck runs aspirec-probe: copy it to the output */
 } apx_compose;
+
+#define APX_COMPOSE_RENDERED_BITS 12 /* 4096 entries of 128 bytes */
+typedef struct apx_compose_rendered {
+  const apx_value *v;
+  uint8_t len;
+  bool unreachable; /* it has an address of something with no service (a warning per resource) */
+  char text[118];   /* longer texts are not kept */
+} apx_compose_rendered;
 
 /* ---- what becomes a service ------------------------------------------- */
 
@@ -71,11 +91,11 @@ static const apx_resource *apx_compose_service_of(const apx_resource *r) {
 
 static const char *apx_compose_param_var(apx_compose *c, const apx_resource *p) {
   if (p->param && p->param->env_name) return p->param->env_name;
-  return apx_name_env_var(c->m->arena, p->name);
+  return apx_name_env_var(c->arena, p->name);
 }
 
 static const char *apx_compose_image_var(apx_compose *c, const apx_resource *r) {
-  return apx_arena_printf(c->m->arena, "%s_IMAGE", apx_name_env_var(c->m->arena, r->name));
+  return apx_arena_printf(c->arena, "%s_IMAGE", apx_name_env_var(c->arena, r->name));
 }
 
 /* ---- render target ---------------------------------------------------- */
@@ -150,48 +170,79 @@ static apx_render_target apx_compose_target(apx_compose *c) {
 typedef struct apx_compose_refs {
   apx_compose *c;
   const apx_resource *r;
+  bool unreachable;
 } apx_compose_refs;
 
 static void apx_compose_check_ref(void *ud, const apx_ref *ref, const apx_resource *run) {
   apx_compose_refs *k = ud;
   if (apx_compose_is_service(run)) return;
+  k->unreachable = true;
   size_t *seen = apx_map_ptr(&k->c->warned, k->r, run, true);
   if (*seen != (size_t)-1) return;
   *seen = 1;
-  apx_warning(k->c->m->diag, ref->loc.file ? ref->loc : k->r->loc,
+  apx_warning(k->c->diag, ref->loc.file ? ref->loc : k->r->loc,
               "'%s' refers to '%s', which is not part of the compose file; the address will not resolve", k->r->name,
               run->name);
 }
 
-static void apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v) {
-  apx_compose_refs k = {c, r};
+/* True if v has such an address. */
+static bool apx_compose_check_refs(apx_compose *c, const apx_resource *r, const apx_value *v) {
+  apx_compose_refs k = {c, r, false};
   apx_ir_value_addresses(v, apx_compose_check_ref, &k);
+  return k.unreachable;
 }
 
 /* Renders v to text for the YAML; reports an error naming what and whose. */
 static bool apx_compose_render(apx_compose *c, const apx_resource *r, const apx_value *v, apx_loc loc,
-                               const char *what, apx_buf *out) {
+                               const char *what, apx_buf *out, bool *unreachable) {
   apx_render_target t = apx_compose_target(c);
   const char *why = NULL;
   c->cb_error = NULL;
-  apx_compose_check_refs(c, r, v);
+  bool bad_ref = apx_compose_check_refs(c, r, v);
+  if (unreachable) *unreachable = bad_ref;
   bool ok = apx_render_value(&t, v, out, &why);
   if (ok && c->cb_error) {
     ok = false;
     why = c->cb_error;
   }
   if (!ok)
-    apx_error(c->m->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
+    apx_error(c->diag, loc.file ? loc : r->loc, "cannot write %s%s%s of '%s' to compose: %s", what,
               c->what_key ? " " : "", c->what_key ? c->what_key : "", r->name, why ? why : "unknown reason");
   return ok;
 }
 
 static void apx_compose_emit_value(apx_compose *c, apx_yaml *y, const apx_resource *r, const apx_value *v,
                                    const char *what) {
+  /* A plain string costs less to render again than to look up. */
+  apx_compose_rendered *e = NULL;
+  if (v && v->kind != APX_V_STRING) {
+    if (!c->rendered) {
+      c->rendered = calloc((size_t)1 << APX_COMPOSE_RENDERED_BITS, sizeof *c->rendered);
+      if (!c->rendered) abort();
+    }
+    uint64_t h = (uint64_t)(uintptr_t)v * UINT64_C(0x9E3779B97F4A7C15);
+    e = &c->rendered[h >> (64 - APX_COMPOSE_RENDERED_BITS)];
+    if (e->v == v) {
+      /* Its warnings name the resource: checked again for each. */
+      if (e->unreachable) apx_compose_check_refs(c, r, v);
+      apx_yaml_strn(y, e->text, e->len);
+      return;
+    }
+  }
   apx_buf *b = &c->value;
   apx_buf_clear(b);
-  if (apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b)) apx_yaml_strn(y, apx_buf_str(b), b->len);
-  else apx_yaml_str(y, "");
+  bool unreachable = false;
+  if (!apx_compose_render(c, r, v, v ? v->loc : r->loc, what, b, &unreachable)) {
+    apx_yaml_str(y, ""); /* an error: reported again for each resource, never kept */
+    return;
+  }
+  apx_yaml_strn(y, apx_buf_str(b), b->len);
+  if (e && b->len <= sizeof e->text) {
+    e->v = v;
+    e->len = (uint8_t)b->len;
+    e->unreachable = unreachable;
+    memcpy(e->text, apx_buf_str(b), b->len);
+  }
 }
 
 /* A list value (args, entrypoint) as a YAML sequence of rendered strings. */
@@ -277,7 +328,7 @@ static bool apx_compose_uses_probe(const apx_resource *r) {
 static const char *apx_compose_probe_source(apx_compose *c) {
   if (!apx_output_to_stdout(c->out)) return "./" APX_COMPOSE_PROBE_FILE;
   char *abs = realpath(apx_compose_probe_binary(), NULL);
-  const char *src = apx_arena_printf(c->m->arena, "%s", abs ? abs : apx_compose_probe_binary());
+  const char *src = apx_arena_printf(c->arena, "%s", abs ? abs : apx_compose_probe_binary());
   free(abs);
   return src;
 }
@@ -287,7 +338,7 @@ static bool apx_compose_probe_args(apx_compose *c, apx_yaml *y, const apx_resour
   char num[32];
   if (h->kind == APX_HEALTH_EXEC) {
     if (!h->exec || h->exec->kind != APX_V_LIST || h->exec->u.list.n == 0) {
-      apx_error(c->m->diag, h->loc, "the exec health check of '%s' needs a non-empty list (argv)", r->name);
+      apx_error(c->diag, h->loc, "the exec health check of '%s' needs a non-empty list (argv)", r->name);
       return false;
     }
     snprintf(num, sizeof num, "%zu", h->exec->u.list.n);
@@ -299,7 +350,7 @@ static bool apx_compose_probe_args(apx_compose *c, apx_yaml *y, const apx_resour
   const char *kind = h->kind == APX_HEALTH_HTTP ? "http" : "tcp";
   const apx_endpoint *e = h->endpoint ? apx_ir_endpoint_find(r, h->endpoint) : NULL;
   if (!e || e->target_port <= 0) {
-    apx_error(c->m->diag, h->loc, "the %s health check of '%s' has no endpoint with a target port", kind, r->name);
+    apx_error(c->diag, h->loc, "the %s health check of '%s' has no endpoint with a target port", kind, r->name);
     return false;
   }
   snprintf(num, sizeof num, "%d", e->target_port);
@@ -326,7 +377,7 @@ static void apx_compose_healthcheck(apx_compose *c, apx_yaml *y, const apx_resou
   for (size_t i = 0; i < r->nhealth; i++) {
     const apx_health *h = &r->health[i];
     if (h->kind == APX_HEALTH_LOG) {
-      apx_warning(c->m->diag, h->loc,
+      apx_warning(c->diag, h->loc,
                   "the log health check of '%s' cannot be expressed in Docker Compose; it is left out of compose",
                   r->name);
       continue;
@@ -395,7 +446,7 @@ typedef struct apx_compose_wait {
 
 static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resource *r) {
   apx_map seen; /* service -> position in w */
-  apx_map_init_ptr(&seen, c->m->arena);
+  apx_map_init_ptr(&seen, c->arena);
   apx_compose_wait *w = calloc(r->ndeps ? r->ndeps : 1, sizeof *w);
   if (!w) abort();
   size_t n = 0;
@@ -437,7 +488,7 @@ static void apx_compose_depends_on(apx_compose *c, apx_yaml *y, const apx_resour
 
 static void apx_compose_volume_add(apx_compose *c, const char *name, const apx_resource *r, const apx_volume *v) {
   apx_compose_name n = {name, r, v->name, c->nvolumes};
-  APX_VEC_PUSH(c->m->arena, c->volumes, c->nvolumes, c->capvolumes, n);
+  APX_VEC_PUSH(c->arena, c->volumes, c->nvolumes, c->capvolumes, n);
 }
 
 static void apx_compose_build(apx_compose *c, apx_yaml *y, const apx_resource *r) {
@@ -450,7 +501,7 @@ static void apx_compose_build(apx_compose *c, apx_yaml *y, const apx_resource *r
   } else if (b->context && b->context[0] != '/') {
     apx_buf_puts(&p, b->context);
   } else {
-    apx_error(c->m->diag, b->loc, "the build of '%s' has no context directory", r->name);
+    apx_error(c->diag, b->loc, "the build of '%s' has no context directory", r->name);
   }
   apx_yaml_kv_str(y, "context", apx_buf_str(&p));
   if (b->dockerfile) {
@@ -475,7 +526,7 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
   bool any_internal = false, any_external = false;
   for (size_t i = 0; i < r->nendpoints; i++) {
     if (r->endpoints[i].target_port <= 0) {
-      apx_error(c->m->diag, r->endpoints[i].loc, "endpoint '%s' of '%s' has no target port for compose",
+      apx_error(c->diag, r->endpoints[i].loc, "endpoint '%s' of '%s' has no target port for compose",
                 r->endpoints[i].name, r->name);
       continue;
     }
@@ -499,7 +550,7 @@ static void apx_compose_ports(apx_compose *c, apx_yaml *y, const apx_resource *r
       if (e->protocol && strcmp(e->protocol, "udp") == 0) apx_buf_puts(&b, "/udp");
       apx_yaml_str(y, apx_buf_str(&b));
       if (external && e->port > 0 && r->replicas > 1)
-        apx_warning(c->m->diag, e->loc,
+        apx_warning(c->diag, e->loc,
                     "'%s' has %d replicas but endpoint '%s' has the fixed host port %d; only one replica can "
                     "bind it in compose",
                     r->name, r->replicas, e->name, e->port);
@@ -517,7 +568,7 @@ static void apx_compose_mounts(apx_compose *c, apx_yaml *y, const apx_resource *
   apx_buf b = {0};
   for (size_t i = 0; i < r->nvolumes; i++) {
     const apx_volume *v = &r->volumes[i];
-    const char *name = apx_arena_printf(c->m->arena, "%s-%s", r->name, v->name);
+    const char *name = apx_arena_printf(c->arena, "%s-%s", r->name, v->name);
     apx_compose_volume_add(c, name, r, v);
     apx_buf_clear(&b);
     apx_buf_puts(&b, name);
@@ -562,7 +613,7 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
     apx_yaml_key(y, "image");
     apx_compose_emit_value(c, y, r, r->image, "the image");
   } else if (!r->build) {
-    apx_error(c->m->diag, r->loc, "container '%s' has neither an image nor a build; compose needs one", r->name);
+    apx_error(c->diag, r->loc, "container '%s' has neither an image nor a build; compose needs one", r->name);
   }
   if (r->build) apx_compose_build(c, y, r);
 
@@ -585,7 +636,7 @@ static void apx_compose_service(apx_compose *c, apx_yaml *y, const apx_resource 
   if (!built && r->workdir_written) {
     if (r->workdir_written[0] == '/') apx_yaml_kv_str(y, "working_dir", r->workdir_written);
     else
-      apx_warning(c->m->diag, r->loc,
+      apx_warning(c->diag, r->loc,
                   "the workdir '%s' of container '%s' is not an absolute path inside the container; it is left "
                   "out of compose",
                   r->workdir_written, r->name);
@@ -772,12 +823,12 @@ static void apx_compose_dups(apx_compose *c, const apx_compose_name *names, size
 }
 
 static void apx_compose_var_clash(apx_compose *c, const apx_compose_name *a, const apx_compose_name *b) {
-  apx_error(c->m->diag, b->owner->loc, "%s '%s' and %s '%s' would both be %s in .env; rename one", a->what,
+  apx_error(c->diag, b->owner->loc, "%s '%s' and %s '%s' would both be %s in .env; rename one", a->what,
             a->owner->name, b->what, b->owner->name, a->name);
 }
 
 static void apx_compose_volume_clash(apx_compose *c, const apx_compose_name *a, const apx_compose_name *b) {
-  apx_error(c->m->diag, b->owner->loc,
+  apx_error(c->diag, b->owner->loc,
             "volume '%s' of '%s' and volume '%s' of '%s' would both be the compose volume '%s'; rename one", a->what,
             a->owner->name, b->what, b->owner->name, a->name);
 }
@@ -817,7 +868,7 @@ static void apx_compose_add_probe(apx_compose *c) {
   int err = !f ? errno : ferror(f) ? EIO : 0;
   if (f) fclose(f);
   if (err || !b.len) {
-    apx_error(c->m->diag, APX_NOLOC,
+    apx_error(c->diag, APX_NOLOC,
               "cannot read the health-check probe %s: %s (it is installed with aspirec; APX_PROBE names another)",
               path, err ? strerror(err) : "empty file");
   } else if (!apx_output_to_stdout(c->out)) {
@@ -827,10 +878,245 @@ static void apx_compose_add_probe(apx_compose *c) {
   apx_buf_free(&b);
 }
 
+/* ---- services in threads ------------------------------------------------ */
+
+/* The services [from, to) of the module's resources, in order. */
+static void apx_compose_services(apx_compose *c, apx_yaml *y, size_t from, size_t to) {
+  for (size_t i = from; i < to; i++) {
+    const apx_resource *r = c->m->resources[i];
+    if (apx_compose_is_service(r)) {
+      apx_compose_service(c, y, r);
+    } else if (r->kind == APX_KIND_EXECUTABLE && r->publish) {
+      apx_warning(c->diag, r->loc, "executable '%s' is not published to compose; it runs only with --run", r->name);
+    }
+  }
+}
+
+/* The services are independent entries of one block mapping, and libyaml
+ * holds nothing back after the end of one (apx_yaml_pause), where its state
+ * is the same whichever service came before. So a large file is split:
+ * the caller's emitter writes the first run of services into the output
+ * file, and each other part, in a thread of its own, a fragment (its
+ * emitter put where the services' mapping starts, the text "services:"
+ * dropped) into an unlinked temporary file in the output directory, which
+ * the caller's thread appends to the file, in order, as it comes; the rest
+ * of the document follows from the caller's emitter. The bytes are those of one emitter. A part writes its
+ * messages and strings to its own diagnostics and arena: the module's are
+ * not shared between threads. */
+typedef struct apx_compose_part {
+  apx_compose c;
+  apx_arena *arena;
+  apx_diag diag;
+  size_t from, to; /* resources */
+  FILE *file;      /* its fragment */
+  int fd;          /* the file's, taken before the thread starts */
+  apx_yaml y;
+  pthread_t thread;
+  bool started;
+  /* Under lock: how much of the fragment is in the file, whether the
+   * thread is done, and why its text is missing (NULL: it is not). The
+   * caller's thread copies the text as it comes. */
+  pthread_mutex_t lock;
+  pthread_cond_t more;
+  size_t ready;
+  bool done;
+  const char *error;
+} apx_compose_part;
+
+/* Below this many services the thread and its file cost more than they save
+ * (a service is about 20 µs here). */
+#define APX_COMPOSE_THREADS_MIN 128
+#define APX_COMPOSE_THREADS_MAX 16
+
+/* How many parts: APX_THREADS when set (tests force threads on any file
+ * with it), else one per online CPU above APX_COMPOSE_THREADS_MIN
+ * services; never more than there are services. */
+static size_t apx_compose_nparts(size_t nservices) {
+  const char *env = getenv("APX_THREADS");
+  long n;
+  if (env && *env) {
+    char *end;
+    n = strtol(env, &end, 10);
+    if (*end || n < 1) n = 1;
+  } else {
+    if (nservices < APX_COMPOSE_THREADS_MIN) return 1;
+    n = sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+  }
+  if (n > APX_COMPOSE_THREADS_MAX) n = APX_COMPOSE_THREADS_MAX;
+  return (size_t)n < nservices ? (size_t)n : nservices ? nservices : 1;
+}
+
+/* What a service costs to write, roughly in scalars: its environment is
+ * most of the file. */
+static size_t apx_compose_weight(const apx_resource *r) {
+  size_t w = 12 + 2 * (r->nenv + r->nlabels + r->ndeps) + r->nendpoints + r->nvolumes + r->nbinds;
+  if (r->build) w += 2 * r->build->nargs;
+  return w;
+}
+
+static void apx_compose_part_written(void *ud, size_t total) {
+  apx_compose_part *p = ud;
+  pthread_mutex_lock(&p->lock);
+  p->ready = total;
+  pthread_cond_signal(&p->more);
+  pthread_mutex_unlock(&p->lock);
+}
+
+static void *apx_compose_part_run(void *arg) {
+  apx_compose_part *p = arg;
+  apx_yaml_init_fragment(&p->y, p->file, "services:");
+  p->y.written = apx_compose_part_written;
+  p->y.written_ud = p;
+  apx_yaml_begin_map(&p->y);
+  apx_yaml_key(&p->y, "services");
+  apx_yaml_begin_map(&p->y);
+  apx_compose_services(&p->c, &p->y, p->from, p->to);
+  const char *error = NULL;
+  if (!apx_yaml_pause(&p->y)) error = p->y.error;
+  else if (fflush(p->file) != 0 || ferror(p->file)) error = strerror(errno ? errno : EIO);
+  pthread_mutex_lock(&p->lock);
+  p->error = error;
+  p->ready = p->y.nwritten;
+  p->done = true;
+  pthread_cond_signal(&p->more);
+  pthread_mutex_unlock(&p->lock);
+  return NULL;
+}
+
+/* Splits the services into parts of about equal weight and starts the
+ * threads of all but the first, which the caller writes. Returns the number
+ * of parts (1: no thread, nothing allocated). */
+static size_t apx_compose_plan(apx_compose *c, apx_compose_part **out) {
+  apx_module *m = c->m;
+  size_t nservices = 0, total = 0;
+  for (size_t i = 0; i < m->nresources; i++)
+    if (apx_compose_is_service(m->resources[i])) {
+      nservices++;
+      total += apx_compose_weight(m->resources[i]);
+    }
+  size_t n = apx_compose_nparts(nservices);
+  if (n < 2) return 1;
+  apx_compose_part *parts = calloc(n, sizeof *parts);
+  if (!parts) abort();
+  /* Part k starts at the first service past k/n of the weight; every part
+   * has at least one service. The first part's thread also copies the
+   * others' text and writes what follows the services (.env, the volumes):
+   * counted as a twenty-fifth. */
+  size_t k = 1, acc = total / 25, seen = 0;
+  total += total / 25;
+  for (size_t i = 0; i < m->nresources && k < n; i++) {
+    const apx_resource *r = m->resources[i];
+    if (!apx_compose_is_service(r)) continue;
+    if (seen > 0 && (acc * n >= total * k || nservices - seen <= n - k)) parts[k++].from = i;
+    acc += apx_compose_weight(r);
+    seen++;
+  }
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    p->to = j + 1 < n ? parts[j + 1].from : m->nresources;
+    p->file = apx_output_scratch(c->out);
+    if (p->file) p->fd = fileno(p->file);
+    if (!p->file) {
+      /* No file for a fragment: one emitter writes everything. */
+      for (size_t q = 1; q < j; q++) fclose(parts[q].file);
+      free(parts);
+      return 1;
+    }
+  }
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    p->arena = apx_arena_new();
+    apx_diag_init(&p->diag, p->arena);
+    apx_diag_set_limit(&p->diag, 0, NULL); /* the module's limit applies when merged */
+    p->c = *c;
+    p->c.arena = p->arena;
+    p->c.diag = &p->diag;
+    p->c.value = (apx_buf){0};
+    p->c.volumes = NULL;
+    p->c.nvolumes = p->c.capvolumes = 0;
+    p->c.probe_used = false;
+    p->c.rendered = NULL;
+    apx_map_init_ptr(&p->c.warned, p->arena);
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->more, NULL);
+    /* Without a thread the part is written here, after the first: slower,
+     * the same bytes. */
+    p->started = pthread_create(&p->thread, NULL, apx_compose_part_run, p) == 0;
+  }
+  for (size_t j = 1; j < n; j++)
+    if (!parts[j].started) apx_compose_part_run(&parts[j]);
+  *out = parts;
+  return n;
+}
+
+/* Waits for the parts, in order: their messages and volumes join the
+ * module's, their text the file. The caller's emitter then goes on. */
+static void apx_compose_join(apx_compose *c, apx_yaml *y, FILE *yf, apx_compose_part *parts, size_t n) {
+  bool ok = apx_yaml_pause(y) && fflush(yf) == 0, reported = false;
+  for (size_t j = 1; j < n; j++) {
+    apx_compose_part *p = &parts[j];
+    /* The part's text as it reaches its file: while the thread still
+     * writes, this one copies (the first part is given a little less to
+     * write for it). */
+    off_t copied = 0;
+    size_t seen = 0;
+    bool done = false;
+    while (!done) {
+      pthread_mutex_lock(&p->lock);
+      while (!p->done && p->ready == seen) pthread_cond_wait(&p->more, &p->lock);
+      seen = p->ready;
+      done = p->done;
+      const char *error = p->error;
+      pthread_mutex_unlock(&p->lock);
+      if (ok && done && error) {
+        apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", error);
+        ok = false;
+        reported = true;
+      }
+      if (ok && !apx_output_append(yf, p->fd, &copied, (off_t)seen)) {
+        apx_error(c->diag, APX_NOLOC, "cannot write docker-compose.yaml: %s", strerror(errno ? errno : EIO));
+        ok = false;
+        reported = true;
+      }
+    }
+    if (p->started) pthread_join(p->thread, NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->more);
+    for (size_t i = 0; i < p->diag.n; i++) {
+      const apx_diagnostic *d = &p->diag.items[i];
+      apx_diagnostic *copy = d->level == APX_DIAG_ERROR     ? apx_error(c->diag, d->loc, "%s", d->message)
+                             : d->level == APX_DIAG_WARNING ? apx_warning(c->diag, d->loc, "%s", d->message)
+                                                            : apx_note(c->diag, d->loc, "%s", d->message);
+      if (d->hint) apx_diag_hint(c->diag, copy, "%s", d->hint);
+    }
+    for (size_t i = 0; i < p->c.nvolumes; i++) {
+      apx_compose_name v = p->c.volumes[i];
+      v.name = apx_arena_strdup(c->arena, v.name);
+      v.order = c->nvolumes;
+      APX_VEC_PUSH(c->arena, c->volumes, c->nvolumes, c->capvolumes, v);
+    }
+    if (p->c.probe_used) c->probe_used = true;
+    apx_yaml_free(&p->y);
+    fclose(p->file);
+    apx_buf_free(&p->c.value);
+    free(p->c.rendered);
+    apx_arena_free(p->arena);
+  }
+  /* Errors make the driver write no file; the emitter goes on regardless. */
+  if (!ok && !reported && !y->failed) {
+    y->failed = true;
+    y->error = "the parts written in threads could not be joined";
+  }
+  free(parts);
+}
+
 int apx_emit_compose(apx_module *m, apx_output *out) {
   size_t errors0 = m->diag->errors;
   apx_compose c = {0};
   c.m = m;
+  c.arena = m->arena;
+  c.diag = m->diag;
   apx_map_init_ptr(&c.warned, m->arena);
   c.out = out;
   /* Relative paths in the file are resolved by compose against the file's
@@ -856,17 +1142,13 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_yaml y;
   if (yf) apx_yaml_init_file(&y, yf);
   else apx_yaml_init(&y);
+  apx_compose_part *parts = NULL;
+  size_t nparts = yf ? apx_compose_plan(&c, &parts) : 1;
   apx_yaml_begin_map(&y);
   apx_yaml_key(&y, "services");
   apx_yaml_begin_map(&y);
-  for (size_t i = 0; i < m->nresources; i++) {
-    const apx_resource *r = m->resources[i];
-    if (apx_compose_is_service(r)) {
-      apx_compose_service(&c, &y, r);
-    } else if (r->kind == APX_KIND_EXECUTABLE && r->publish) {
-      apx_warning(m->diag, r->loc, "executable '%s' is not published to compose; it runs only with --run", r->name);
-    }
-  }
+  apx_compose_services(&c, &y, 0, nparts > 1 ? parts[1].from : m->nresources);
+  if (nparts > 1) apx_compose_join(&c, &y, yf, parts, nparts);
   apx_yaml_end_map(&y);
   if (c.nvolumes) {
     bool *dup = calloc(c.nvolumes, sizeof *dup);
@@ -899,6 +1181,7 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   apx_compose_dotenv(&c);
   if (c.probe_used) apx_compose_add_probe(&c);
   apx_buf_free(&c.value);
+  free(c.rendered);
   free(c.outdir);
   return (int)(m->diag->errors - errors0);
 }

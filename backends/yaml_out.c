@@ -11,10 +11,40 @@ static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
   return 1;
 }
 
+#define APX_YAML_PENDING (256 * 1024)
+
 /* A failed write is left in the stream's error flag, for the staged
  * output's commit to report as it reports any write error. */
+static void apx_yaml_put(apx_yaml *y, const void *data, size_t n) {
+  (void)fwrite(data, 1, n, y->file);
+  y->nwritten += n;
+}
+
+static void apx_yaml_write_pending(apx_yaml *y) {
+  if (y->npending) apx_yaml_put(y, y->pending, y->npending);
+  y->npending = 0;
+  if (y->written && fflush(y->file) == 0) y->written(y->written_ud, y->nwritten);
+}
+
 static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {
-  (void)fwrite(buffer, 1, size, (FILE *)data);
+  apx_yaml *y = data;
+  if (y->nskip) {
+    size_t k = size < y->nskip ? size : y->nskip;
+    if (memcmp(buffer, y->skip, k) != 0) {
+      y->skip_bad = true;
+      return 0;
+    }
+    y->skip += k;
+    y->nskip -= k;
+    buffer += k;
+    size -= k;
+  }
+  if (y->npending + size > APX_YAML_PENDING) apx_yaml_write_pending(y);
+  if (size >= APX_YAML_PENDING || !y->pending) apx_yaml_put(y, buffer, size);
+  else {
+    memcpy(y->pending + y->npending, buffer, size);
+    y->npending += size;
+  }
   return 1;
 }
 
@@ -31,19 +61,24 @@ static void apx_yaml_emit(apx_yaml *y, yaml_event_t *ev, int init_ok) {
   /* yaml_emitter_emit takes ownership of the event, also on failure. */
   if (!yaml_emitter_emit(&y->emitter, ev)) {
     y->failed = true;
-    y->error = y->emitter.problem ? y->emitter.problem : "libyaml emitter error";
+    y->error = y->skip_bad           ? "the text before a fragment differs from the whole document's"
+               : y->emitter.problem ? y->emitter.problem
+                                    : "libyaml emitter error";
   }
 }
 
-static void apx_yaml_start(apx_yaml *y, FILE *file) {
+static void apx_yaml_start(apx_yaml *y, FILE *file, const char *skip) {
   memset(y, 0, sizeof *y);
+  y->skip = skip;
+  y->nskip = skip ? strlen(skip) : 0;
   if (!yaml_emitter_initialize(&y->emitter)) {
     y->failed = true;
     y->error = "libyaml could not initialise an emitter";
     return;
   }
   y->file = file;
-  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, file);
+  if (file) y->pending = malloc(APX_YAML_PENDING); /* without it, straight to the stream */
+  if (file) yaml_emitter_set_output(&y->emitter, apx_yaml_write_file, y);
   else yaml_emitter_set_output(&y->emitter, apx_yaml_write, &y->out);
   yaml_emitter_set_encoding(&y->emitter, YAML_UTF8_ENCODING);
   yaml_emitter_set_unicode(&y->emitter, 1);
@@ -56,8 +91,32 @@ static void apx_yaml_start(apx_yaml *y, FILE *file) {
   apx_yaml_emit(y, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1));
 }
 
-void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL); }
-void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file); }
+void apx_yaml_init(apx_yaml *y) { apx_yaml_start(y, NULL, NULL); }
+void apx_yaml_init_file(apx_yaml *y, FILE *file) { apx_yaml_start(y, file, NULL); }
+void apx_yaml_init_fragment(apx_yaml *y, FILE *file, const char *prefix) { apx_yaml_start(y, file, prefix); }
+
+bool apx_yaml_pause(apx_yaml *y) {
+  if (y->failed) return false;
+  /* Events still queued would be written only after later ones arrive. */
+  if (y->emitter.events.head != y->emitter.events.tail) {
+    y->failed = true;
+    y->error = "libyaml holds events back where the document was to be split";
+    return false;
+  }
+  if (!yaml_emitter_flush(&y->emitter)) {
+    y->failed = true;
+    y->error = y->skip_bad ? "the text before a fragment differs from the whole document's"
+                           : "libyaml could not flush its output";
+    return false;
+  }
+  if (y->nskip) {
+    y->failed = true;
+    y->error = "the text before a fragment is shorter than the whole document's";
+    return false;
+  }
+  if (y->file) apx_yaml_write_pending(y);
+  return true;
+}
 
 static void apx_yaml_begin_map_style(apx_yaml *y, yaml_mapping_style_t style) {
   yaml_event_t ev;
@@ -112,16 +171,28 @@ bool apx_yaml_needs_quotes(const char *s, size_t n) {
   return false;
 }
 
-/* True if every byte is below 0x80, eight at a time. */
-static bool apx_yaml_ascii(const char *s, size_t n) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, s + i, 8);
+/* Copies n bytes of s and NUL; true if every byte is below 0x80. Eight
+ * bytes at a time, the last eight overlapping: one pass instead of a check
+ * and a memcpy. */
+static bool apx_yaml_copy_ascii(yaml_char_t *dst, const char *s, size_t n) {
+  uint64_t acc = 0, w;
+  if (n >= 8) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, s + i, 8);
+      acc |= w;
+      memcpy(dst + i, &w, 8);
+    }
+    memcpy(&w, s + n - 8, 8);
     acc |= w;
+    memcpy(dst + n - 8, &w, 8);
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      acc |= (unsigned char)s[i];
+      dst[i] = (yaml_char_t)s[i];
+    }
   }
-  for (; i < n; i++) acc |= (unsigned char)s[i];
+  dst[n] = '\0';
   return (acc & UINT64_C(0x8080808080808080)) == 0;
 }
 
@@ -133,15 +204,13 @@ static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_st
    * (a tenth of the emitter's cost on a large file). The emitter frees the
    * copy with yaml_free, which is free(). Anything else goes through
    * libyaml's initialiser and its check. */
-  if (apx_yaml_ascii(s, n)) {
-    yaml_char_t *copy = malloc(n + 1);
-    if (!copy) {
-      y->failed = true;
-      y->error = "out of memory";
-      return;
-    }
-    memcpy(copy, s, n);
-    copy[n] = '\0';
+  yaml_char_t *copy = malloc(n + 1);
+  if (!copy) {
+    y->failed = true;
+    y->error = "out of memory";
+    return;
+  }
+  if (apx_yaml_copy_ascii(copy, s, n)) {
     memset(&ev, 0, sizeof ev);
     ev.type = YAML_SCALAR_EVENT;
     ev.data.scalar.value = copy;
@@ -152,6 +221,7 @@ static void apx_yaml_scalar(apx_yaml *y, const char *s, size_t n, yaml_scalar_st
     apx_yaml_emit(y, &ev, 1);
     return;
   }
+  free(copy);
   apx_yaml_emit(y, &ev,
                 yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)(uintptr_t)s, (int)n, 1, 1, style));
 }
@@ -164,10 +234,6 @@ void apx_yaml_strn(apx_yaml *y, const char *s, size_t n) {
   }
   apx_yaml_scalar(y, s, n, apx_yaml_needs_quotes(s, n) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 }
-
-void apx_yaml_str(apx_yaml *y, const char *s) { apx_yaml_strn(y, s ? s : "", s ? strlen(s) : 0); }
-
-void apx_yaml_key(apx_yaml *y, const char *key) { apx_yaml_str(y, key); }
 
 void apx_yaml_str_quoted(apx_yaml *y, const char *s) {
   if (!s) s = "";
@@ -205,11 +271,6 @@ void apx_yaml_bool(apx_yaml *y, bool b) {
   apx_yaml_scalar(y, b ? "true" : "false", b ? 4 : 5, YAML_PLAIN_SCALAR_STYLE);
 }
 
-void apx_yaml_kv_str(apx_yaml *y, const char *key, const char *s) {
-  apx_yaml_key(y, key);
-  apx_yaml_str(y, s);
-}
-
 void apx_yaml_kv_int(apx_yaml *y, const char *key, int64_t i) {
   apx_yaml_key(y, key);
   apx_yaml_int(y, i);
@@ -228,6 +289,7 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
     y->failed = true;
     y->error = "libyaml could not flush its output";
   }
+  if (y->file) apx_yaml_write_pending(y);
   if (y->failed) return NULL;
   if (len) *len = y->file ? 0 : y->out.len;
   return y->file ? "" : apx_buf_str(&y->out);
@@ -235,5 +297,7 @@ const char *apx_yaml_finish(apx_yaml *y, size_t *len) {
 
 void apx_yaml_free(apx_yaml *y) {
   yaml_emitter_delete(&y->emitter);
+  free(y->pending);
+  y->pending = NULL;
   apx_buf_free(&y->out);
 }

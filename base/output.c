@@ -174,6 +174,70 @@ static bool apx_out_relpath_ok(const char *p) {
   return true;
 }
 
+FILE *apx_output_scratch(apx_output *o) {
+  if (!o->dir) return NULL;
+  int fd = -1;
+#ifdef O_TMPFILE
+  fd = open(o->dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+  if (fd < 0) {
+    /* No O_TMPFILE here (kernel, file system): a name, removed at once. */
+    apx_buf t = {0};
+    apx_buf_puts(&t, o->dir);
+    apx_buf_puts(&t, "/.aspirec-part.XXXXXX");
+    char *path = apx_buf_take(&t, NULL);
+    fd = mkostemp(path, O_CLOEXEC);
+    if (fd >= 0) unlink(path);
+    free(path);
+  }
+  if (fd < 0) return NULL;
+  FILE *f = fdopen(fd, "w+b");
+  if (!f) close(fd);
+  return f;
+}
+
+bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to) {
+  int out = fileno(stream);
+  off_t off = *from;
+  bool ok = true;
+  while (ok && off < to) {
+    ssize_t k = copy_file_range(part_fd, &off, out, NULL, (size_t)(to - off), 0);
+    if (k > 0) continue;
+    if (k < 0 && errno == EINTR) continue;
+    if (k == 0) {
+      errno = EIO;
+      ok = false;
+      break;
+    }
+    /* Refused between these files (another file system, an old kernel):
+     * through a buffer. */
+    char chunk[65536];
+    while (ok && off < to) {
+      size_t want = (size_t)(to - off) < sizeof chunk ? (size_t)(to - off) : sizeof chunk;
+      ssize_t r = pread(part_fd, chunk, want, off);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        if (r == 0) errno = EIO;
+        ok = false;
+        break;
+      }
+      for (ssize_t w = 0; w < r;) {
+        ssize_t x = write(out, chunk + w, (size_t)(r - w));
+        if (x < 0 && errno == EINTR) continue;
+        if (x <= 0) {
+          ok = false;
+          break;
+        }
+        w += x;
+      }
+      if (ok) off += r;
+    }
+  }
+  *from = off;
+  /* The stream goes on after what was written behind its back. */
+  return ok && fseeko(stream, 0, SEEK_END) == 0;
+}
+
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len) {
   if (!o->dir || !apx_out_relpath_ok(relpath)) return NULL;
   apx_buf path = {0};

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 typedef struct apx_output apx_output;
 
@@ -27,6 +28,16 @@ void apx_output_add_executable(apx_output *o, const char *relpath, char *data, s
  * stdout mode or when the file cannot be created there: the caller then
  * adds the file in memory (commit reports the problem). */
 FILE *apx_output_stream(apx_output *o, const char *relpath);
+/* For a file made in parts at once (compose's services, in threads): an
+ * unlinked temporary file in the output directory, open for reading and
+ * writing, gone when closed; NULL in stdout mode or on failure. */
+FILE *apx_output_scratch(apx_output *o);
+/* Appends the bytes [*from, to) of the file open on part_fd (flushed; it
+ * may still grow past `to`: its offset is not used) at the end of `stream`
+ * (flushed, from apx_output_stream), in the kernel where it can
+ * (copy_file_range), advancing *from; the stream is then positioned at its
+ * end. False with errno on failure. */
+bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to);
 /* Reads an existing file of the output directory (to keep values a user put
  * into .env); NULL if absent. The caller frees it. */
 char *apx_output_read_existing(const apx_output *o, const char *relpath, size_t *len);

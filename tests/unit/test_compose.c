@@ -719,6 +719,145 @@ static void test_output_stream(void) {
   rm_rf(dir);
 }
 
+/* The parts of a file written at once: an unlinked scratch file appended
+ * to a stream, which then goes on at its end. */
+static void test_output_scratch(void) {
+  char dir[] = "/tmp/apx-test-scratch-XXXXXX";
+  if (!mkdtemp(dir)) return;
+  apx_output *o = apx_output_new(dir);
+  FILE *f = apx_output_stream(o, "big.yaml");
+  FILE *part = apx_output_scratch(o);
+  int entries = 0;
+  DIR *d = opendir(dir);
+  for (struct dirent *e; d && (e = readdir(d));) entries += e->d_name[0] != '.' || strstr(e->d_name, ".tmp.") ? 1 : 0;
+  if (d) closedir(d);
+  CHECK(f && part && entries == 1, "output: a scratch file has no name in the output directory (%d entries)", entries);
+  bool ok = false;
+  if (f && part) {
+    fputs("head\n", f);
+    /* More than one copy_file_range chunk is not needed: 200 KB. */
+    for (int i = 0; i < 20000; i++) fprintf(part, "line %05d\n", i);
+    fflush(part);
+    fflush(f);
+    /* In two steps, as compose copies a part while it grows. */
+    off_t from = 0;
+    ok = apx_output_append(f, fileno(part), &from, 100000) && from == 100000 &&
+         apx_output_append(f, fileno(part), &from, 20000 * 11) && from == 20000 * 11;
+    fputs("tail\n", f);
+  }
+  if (part) fclose(part);
+  CHECK(ok && apx_output_commit(o) == 0, "output: a scratch file appended to a stream in two ranges, then committed");
+  apx_output_free(o);
+  char p[600];
+  snprintf(p, sizeof p, "%s/big.yaml", dir);
+  size_t n = 0;
+  char *t = read_file(p, &n);
+  CHECK(t && n == 5 + 20000 * 11 + 5 && strncmp(t, "head\nline 00000\n", 16) == 0 &&
+            strncmp(t + n - 16, "line 19999\ntail\n", 16) == 0,
+        "output: the appended part sits between what the stream wrote before and after (%zu bytes)", n);
+  free(t);
+  o = apx_output_new("-");
+  CHECK(apx_output_scratch(o) == NULL, "output: no scratch file in stdout mode");
+  apx_output_free(o);
+  rm_rf(dir);
+}
+
+/* One document emitted whole and split between two emitters (a fragment
+ * continues after "k:"): the same bytes. A pause where libyaml still
+ * looks ahead, or a fragment whose prefix differs, fails. */
+static char *yaml_file_text(FILE *f, size_t *n) {
+  fflush(f);
+  long len = ftell(f);
+  char *t = calloc((size_t)len + 1, 1);
+  rewind(f);
+  *n = fread(t, 1, (size_t)len, f);
+  return t;
+}
+
+static void yaml_entries(apx_yaml *y, int from, int to) {
+  char k[16];
+  for (int i = from; i < to; i++) {
+    snprintf(k, sizeof k, "e%d", i);
+    apx_yaml_key(y, k);
+    apx_yaml_begin_map(y);
+    apx_yaml_kv_str(y, "image", "x");
+    apx_yaml_key(y, "list");
+    apx_yaml_begin_flow_seq(y);
+    apx_yaml_str(y, "a");
+    apx_yaml_end_seq(y);
+    apx_yaml_end_map(y);
+  }
+}
+
+static void test_yaml_fragment(void) {
+  FILE *whole = tmpfile(), *first = tmpfile(), *second = tmpfile();
+  if (!whole || !first || !second) return;
+  apx_yaml y;
+  apx_yaml_init_file(&y, whole);
+  apx_yaml_begin_map(&y);
+  apx_yaml_key(&y, "k");
+  apx_yaml_begin_map(&y);
+  yaml_entries(&y, 0, 6);
+  apx_yaml_end_map(&y);
+  apx_yaml_kv_str(&y, "after", "z");
+  apx_yaml_end_map(&y);
+  bool ok = apx_yaml_finish(&y, NULL) != NULL;
+  apx_yaml_free(&y);
+
+  apx_yaml a, b;
+  apx_yaml_init_file(&a, first);
+  apx_yaml_begin_map(&a);
+  apx_yaml_key(&a, "k");
+  apx_yaml_begin_map(&a);
+  yaml_entries(&a, 0, 3);
+  ok = apx_yaml_pause(&a) && ok;
+  apx_yaml_init_fragment(&b, second, "k:");
+  apx_yaml_begin_map(&b);
+  apx_yaml_key(&b, "k");
+  apx_yaml_begin_map(&b);
+  yaml_entries(&b, 3, 6);
+  ok = apx_yaml_pause(&b) && ok;
+  apx_yaml_free(&b);
+  size_t n2;
+  char *t2 = yaml_file_text(second, &n2);
+  fflush(first);
+  fseek(first, 0, SEEK_END);
+  fwrite(t2, 1, n2, first);
+  apx_yaml_end_map(&a);
+  apx_yaml_kv_str(&a, "after", "z");
+  apx_yaml_end_map(&a);
+  ok = apx_yaml_finish(&a, NULL) != NULL && ok;
+  apx_yaml_free(&a);
+  size_t n0, n1;
+  char *t0 = yaml_file_text(whole, &n0), *t1 = yaml_file_text(first, &n1);
+  CHECK(ok && n0 == n1 && memcmp(t0, t1, n0) == 0 && strstr(t0, "  e5:\n"),
+        "yaml: a document split between two emitters is the bytes of one (%zu, %zu)", n0, n1);
+  free(t0);
+  free(t1);
+  free(t2);
+
+  /* Right after the start of a mapping libyaml holds the event back. */
+  rewind(second);
+  apx_yaml_init_file(&a, second);
+  apx_yaml_begin_map(&a);
+  apx_yaml_key(&a, "k");
+  apx_yaml_begin_map(&a);
+  bool held = !apx_yaml_pause(&a) && a.error && strstr(a.error, "holds events back");
+  apx_yaml_free(&a);
+  rewind(second);
+  apx_yaml_init_fragment(&b, second, "other:");
+  apx_yaml_begin_map(&b);
+  apx_yaml_key(&b, "k");
+  apx_yaml_begin_map(&b);
+  yaml_entries(&b, 0, 1);
+  bool differs = !apx_yaml_pause(&b) && b.error && strstr(b.error, "differs");
+  apx_yaml_free(&b);
+  CHECK(held && differs, "yaml: no pause while libyaml looks ahead; a fragment's prefix is checked");
+  fclose(whole);
+  fclose(first);
+  fclose(second);
+}
+
 static void test_yaml_quoting(void) {
   const char *quoted[] = {"", "no", "No", "yes", "on", "off", "true", "null", "~", "y", "8080", "8080:80", "1.5",
                           "-1", ".5", "1e3", "0x1F", "2001-12-14", ".inf", "<<"};
@@ -827,6 +966,8 @@ int main(void) {
   test_compose_probe();
   test_output_errors();
   test_output_stream();
+  test_output_scratch();
+  test_yaml_fragment();
   test_dot();
   test_registry();
   printf("%d passed, %d failed\n", passed, failed);
