@@ -16,14 +16,18 @@ apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_option
   return m;
 }
 
-static void apx_ir_drop_component_items(apx_component *c) {
+static void apx_ir_drop_component_body(apx_component *c) {
   c->body = NULL;
-  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_items(c->children[i]);
+  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_body(c->children[i]);
+}
+
+void apx_ir_drop_component_items(apx_module *m) {
+  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_body(m->components[i]);
 }
 
 void apx_ir_drop_items(apx_module *m) {
   for (size_t i = 0; i < m->nresources; i++) m->resources[i]->body = NULL;
-  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_items(m->components[i]);
+  apx_ir_drop_component_items(m);
 }
 
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) {

@@ -276,6 +276,9 @@ struct apx_resource {
   apx_value *url;               /* external */
   apx_param *param;             /* APX_KIND_PARAM */
   bool typed;                   /* typecheck has run on it */
+  /* Where its generic items begin in m->items (apx_arena_mark), for a
+   * top-level resource: typecheck frees the blocks before it. */
+  const void *items_mark;
   /* Lookups by name, kept by the apx_ir_* functions below (never by hand). */
   apx_map env_index, endpoint_index, dep_index;
 };
@@ -337,6 +340,8 @@ apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_option
  * arena m->items holds them can be freed: after typecheck, when no back end
  * or hook reads them (--emit=ir prints them). */
 void apx_ir_drop_items(apx_module *m);
+/* The components' bodies only (expand has read them). */
+void apx_ir_drop_component_items(apx_module *m);
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc);
 /* Adds the resource to the module and the name index. */
 void apx_ir_resource_add(apx_module *m, apx_resource *r);

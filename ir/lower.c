@@ -263,6 +263,7 @@ static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
     r->type = "param";
     r->type_loc = it->loc;
     r->dir = L->dir;
+    r->items_mark = apx_arena_mark(m->items);
     r->body = apx_lower_items(L, it->body, NULL, NULL);
     apx_ir_resource_add(m, r);
     break;
@@ -279,6 +280,7 @@ static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
     r->type = it->name;
     r->type_loc = it->name_loc;
     r->dir = L->dir;
+    r->items_mark = apx_arena_mark(m->items);
     r->body = apx_lower_items(L, it->body, NULL, NULL);
     apx_ir_resource_add(m, r);
     break;

@@ -698,16 +698,31 @@ int apx_pass_typecheck(apx_module *m) {
   while (apx_schema_resource[nspec].name) nspec++;
   const apx_item **seen = calloc(nspec, sizeof *seen);
   if (!seen) abort();
+  /* When the items go after this pass (m->items is an arena of their own,
+   * apx_ir_drop_items), each resource's are freed once read, block by
+   * block, so that the typed fields made here reuse their memory instead
+   * of adding to the peak: resources were lowered in this order (a child's
+   * items are inside its parent's, and it follows its parent), and the
+   * components' bodies served expand only. */
+  bool dropping = m->items != m->arena;
+  if (dropping) apx_ir_drop_component_items(m);
+  const void *freed = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
     apx_tc T = {m, m->resources[i], {0}};
     apx_map_init_str(&T.volumes, m->arena);
     apx_resource *r = T.r;
-    if (!r->type) continue; /* unknown kind: reported by resolve */
-    if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);
-    memset(seen, 0, nspec * sizeof *seen);
-    for (apx_item *it = r->body; it; it = it->next) apx_tc_item(&T, it, seen);
-    apx_tc_required(&T);
-    r->typed = true;
+    if (dropping && r->items_mark && r->items_mark != freed) {
+      apx_arena_free_before(m->items, r->items_mark);
+      freed = r->items_mark;
+    }
+    if (r->type) { /* NULL: unknown kind, reported by resolve */
+      if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);
+      memset(seen, 0, nspec * sizeof *seen);
+      for (apx_item *it = r->body; it; it = it->next) apx_tc_item(&T, it, seen);
+      apx_tc_required(&T);
+      r->typed = true;
+    }
+    if (dropping) r->body = NULL;
   }
   free(seen);
   return (int)(m->diag->errors - errors);
