@@ -187,6 +187,22 @@ char *apx_arena_cat(apx_arena *a, ...) {
 
 size_t apx_arena_bytes(const apx_arena *a) { return a->total; }
 
+bool apx_arena_free_large(apx_arena *a, void *p) {
+  for (apx_block **link = &a->head; *link; link = &(*link)->next) {
+    apx_block *b = *link;
+    if (b->data != p) continue;
+    /* A normal block is shared with later allocations (a request of
+     * exactly its size cannot be told apart: it stays). */
+    if (b->size == APX_BLOCK_SIZE) return false;
+    if (a->total > a->peak) a->peak = a->total;
+    *link = b->next;
+    a->total -= sizeof *b + b->size;
+    free(b);
+    return true;
+  }
+  return false;
+}
+
 const void *apx_arena_mark(const apx_arena *a) { return a->head; }
 
 void apx_arena_free_before(apx_arena *a, const void *mark) {

@@ -3,6 +3,7 @@
 #ifndef APX_ARENA_H
 #define APX_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
 
@@ -39,6 +40,11 @@ const void *apx_arena_mark(const apx_arena *a);
  * die in the order they were made, such as one resource's generic items
  * after another's. Nothing may point into those blocks any more. */
 void apx_arena_free_before(apx_arena *a, const void *mark);
+/* Frees at once an allocation that got a block of its own (more than 16 KiB
+ * that did not fit in the current block; anything over 64 KiB): a source
+ * file's text once nothing reads it. Returns false, freeing nothing, for
+ * any other pointer. */
+bool apx_arena_free_large(apx_arena *a, void *p);
 /* The most apx_arena_bytes has been, resets included. */
 size_t apx_arena_peak(const apx_arena *a);
 
