@@ -279,8 +279,9 @@ struct apx_resource {
   /* Where its generic items begin in m->items (apx_arena_mark), for a
    * top-level resource: typecheck frees the blocks before it. */
   const void *items_mark;
-  /* Lookups by name, kept by the apx_ir_* functions below (never by hand). */
-  apx_map env_index, endpoint_index, dep_index;
+  /* Lookups by name, kept by the apx_ir_* functions below (never by hand);
+   * made only when a collection grows past a scan (most never do). */
+  apx_map *env_index, *endpoint_index, *dep_index;
 };
 
 /* ---- components ------------------------------------------------------- */
