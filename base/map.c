@@ -18,9 +18,24 @@ static uint64_t apx_map_hash(const apx_map *m, const void *k1, const void *k2) {
     h ^= (uint64_t)(uintptr_t)k2 + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
     return h ^ (h >> 29);
   }
-  uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-  for (const unsigned char *s = k1; *s; s++) h = (h ^ *s) * 1099511628211ULL;
-  return h;
+  return apx_map_hash_str(k1);
+}
+
+/* Eight bytes a step (a byte a step cost half of every lookup: keys are
+ * names of twenty bytes and more), each mixed in by a multiply and a shift. */
+uint64_t apx_map_hash_str(const char *s) {
+  size_t n = strlen(s);
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
+  for (; n >= 8; s += 8, n -= 8) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+    h ^= h >> 31;
+  }
+  uint64_t w = 0;
+  for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
+  h = (h ^ w) * 0x94D049BB133111EBULL;
+  return h ^ (h >> 29);
 }
 
 static bool apx_map_eq(const apx_map *m, const apx_map_slot *s, const void *k1, const void *k2) {

@@ -190,16 +190,21 @@ void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_valu
   }
 }
 
-void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra) {
-  if (r->nenv + extra <= r->capenv) return;
-  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->nenv, sizeof *r->env * (r->nenv + extra));
-  r->capenv = r->nenv + extra;
-}
-
-void apx_ir_env_trim(apx_module *m, apx_resource *r) {
-  if (r->nenv == 0 || r->nenv == r->capenv) return;
-  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * r->nenv);
-  r->capenv = r->nenv;
+void apx_ir_env_append_many(apx_module *m, apx_resource *r, const apx_entry *e, size_t n) {
+  if (!n) return;
+  if (r->nenv + n > r->capenv) {
+    r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * (r->nenv + n));
+    r->capenv = r->nenv + n;
+  }
+  memcpy(r->env + r->nenv, e, n * sizeof *e);
+  size_t from = r->nenv;
+  r->nenv += n;
+  if (r->nenv <= APX_SCAN_MAX) return;
+  if (!r->env_index) {
+    r->env_index = apx_ir_index_new(m, false);
+    from = 0;
+  }
+  for (size_t i = from; i < r->nenv; i++) *apx_map_str(r->env_index, r->env[i].key, true) = i;
 }
 
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {

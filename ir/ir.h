@@ -373,12 +373,10 @@ void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key);
 /* Appends an entry whose key the caller knows is new (no lookup). */
 void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc);
-/* Makes room for `extra` more entries at once (growth by doubling in an
- * arena leaves the old arrays behind). */
-void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra);
-/* Gives back the room a reservation left unused (keys that were already
- * set): in place when the array is the arena's last allocation. */
-void apx_ir_env_trim(apx_module *m, apx_resource *r);
+/* Appends n entries whose keys the caller knows are new, growing the array
+ * once to its exact size (growth by doubling in an arena leaves the old
+ * arrays behind). */
+void apx_ir_env_append_many(apx_module *m, apx_resource *r, const apx_entry *e, size_t n);
 void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc);
 
 /* Value constructors (arena). */

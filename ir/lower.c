@@ -64,6 +64,15 @@ static apx_value *apx_lower_string(apx_lower *L, const apx_ast_expr *e) {
     }
     return v;
   }
+  const apx_ast_strpart *only = e->u.str.parts;
+  if (nparts == 1 && !only->expr && only->text) {
+    /* Plain text (most strings): the front end's copy is in the module's
+     * arena already; a second one would only be garbage. */
+    apx_value *v = apx_ir_value_new(L->m, APX_V_STRING, e->loc);
+    v->u.str.s = only->text;
+    v->u.str.len = only->len;
+    return v;
+  }
   apx_tbuilder tb;
   apx_tb_init(&tb, L->m, e->loc);
   for (const apx_ast_strpart *p = e->u.str.parts; p; p = p->next) {

@@ -598,8 +598,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     size_t n;
     apx_entry *e = apx_tc_map(T, it, &n, true, "env");
     /* apx_tc_map has removed duplicates already. */
-    apx_ir_env_reserve(m, r, n);
-    for (size_t i = 0; i < n; i++) apx_ir_env_append(m, r, e[i].key, e[i].value, e[i].key_loc);
+    apx_ir_env_append_many(m, r, e, n);
     apx_arena_release(m->arena, e, n * sizeof *e); /* copied into r->env */
     break;
   }

@@ -293,6 +293,7 @@ static void apx_validate_cycles(apx_module *m) {
     }
   }
   free(stack);
+  apx_map_release(&pm); /* its slots go to the next map of their size */
 }
 
 /* ---- waits and ports ---------------------------------------------------- */
