@@ -372,21 +372,39 @@ static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
     out = apx_tb_finish(&tb);
     break;
   }
+  /* A list or map is copied only when an element changes (a reference
+   * bound, a call folded): one that stays the same is shared, as strings
+   * are, since nothing changes a value in place after this pass. */
   case APX_V_LIST: {
+    apx_value **items = NULL;
+    for (size_t i = 0; i < v->u.list.n; i++) {
+      apx_value *x = apx_xv(X, v->u.list.items[i], cw);
+      if (x != v->u.list.items[i] && !items) {
+        items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n);
+        memcpy(items, v->u.list.items, i * sizeof *items);
+      }
+      if (items) items[i] = x;
+    }
+    if (!items) break;
     out = apx_ir_value_new(m, APX_V_LIST, v->loc);
     out->u.list.n = v->u.list.n;
-    out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
-    for (size_t i = 0; i < v->u.list.n; i++) out->u.list.items[i] = apx_xv(X, v->u.list.items[i], cw);
+    out->u.list.items = items;
     break;
   }
   case APX_V_MAP: {
+    apx_entry *entries = NULL;
+    for (size_t i = 0; i < v->u.map.n; i++) {
+      apx_value *x = apx_xv(X, v->u.map.entries[i].value, cw);
+      if (x != v->u.map.entries[i].value && !entries) {
+        entries = APX_NEW_ARRAY(m->arena, apx_entry, v->u.map.n);
+        memcpy(entries, v->u.map.entries, v->u.map.n * sizeof *entries);
+      }
+      if (entries) entries[i].value = x;
+    }
+    if (!entries) break;
     out = apx_ir_value_new(m, APX_V_MAP, v->loc);
     out->u.map.n = v->u.map.n;
-    out->u.map.entries = APX_NEW_ARRAY(m->arena, apx_entry, v->u.map.n ? v->u.map.n : 1);
-    for (size_t i = 0; i < v->u.map.n; i++) {
-      out->u.map.entries[i] = v->u.map.entries[i];
-      out->u.map.entries[i].value = apx_xv(X, v->u.map.entries[i].value, cw);
-    }
+    out->u.map.entries = entries;
     break;
   }
   case APX_V_CALL: {

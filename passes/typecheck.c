@@ -131,13 +131,21 @@ static apx_value *apx_tc_list(apx_tc *T, apx_value *v, const char *what) {
     if (v->kind == APX_V_STRING) apx_diag_hint(m->diag, d, "write it as a list: [\"%s\"]", v->u.str.s);
     return NULL;
   }
-  apx_value *out = apx_ir_value_new(m, APX_V_LIST, v->loc);
-  out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
+  /* The list itself when every item is text already (most are): a copy
+   * would leave the written one behind as garbage. */
+  apx_value *out = NULL;
   for (size_t i = 0; i < v->u.list.n; i++) {
     apx_value *s = apx_tc_string(T, v->u.list.items[i], true, "each item");
+    if (s == v->u.list.items[i] && !out) continue;
+    if (!out) {
+      out = apx_ir_value_new(m, APX_V_LIST, v->loc);
+      out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n);
+      memcpy(out->u.list.items, v->u.list.items, i * sizeof *out->u.list.items);
+      out->u.list.n = i;
+    }
     if (s) out->u.list.items[out->u.list.n++] = s;
   }
-  return out;
+  return out ? out : v;
 }
 
 static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what) {
@@ -585,8 +593,14 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   case APX_F_COMMAND: r->command = apx_tc_string(T, v, false, "command"); break;
   case APX_F_ARGS: r->args = apx_tc_list(T, v, "args"); break;
   case APX_F_ENTRYPOINT:
-    r->entrypoint = v->kind == APX_V_STRING ? apx_tc_list(T, &(apx_value){APX_V_LIST, v->loc, .u.list = {&v, 1}}, "entrypoint")
-                                            : apx_tc_list(T, v, "entrypoint");
+    if (v->kind == APX_V_STRING) { /* entrypoint = "x": a list of one */
+      apx_value *one = apx_ir_value_new(m, APX_V_LIST, v->loc);
+      one->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, 1);
+      one->u.list.items[0] = v;
+      one->u.list.n = 1;
+      v = one;
+    }
+    r->entrypoint = apx_tc_list(T, v, "entrypoint");
     break;
   case APX_F_WORKDIR:
     r->workdir_written = apx_tc_const(T, v, "workdir");
