@@ -64,7 +64,10 @@ typedef enum { APX_FILTER_NONE, APX_FILTER_URLENCODE, APX_FILTER_LOWER, APX_FILT
 /* Fields ordered so that no padding is left: a large app has a hundred
  * thousand references. */
 typedef struct apx_ref {
-  const char **path;   /* segments as written: {"db", "connection_string"} */
+  /* Segments as written: {"db", "connection_string"}. Allocated with the
+   * generic items (m->items): read by resolve and expand, which bind the
+   * reference, and gone with the items after typecheck (apx_ir_drop_items). */
+  const char **path;
   apx_loc *path_locs;
   /* Filled by resolve/expand: */
   apx_resource *target;
@@ -73,6 +76,9 @@ typedef struct apx_ref {
   uint32_t npath;
   apx_prop prop;       /* resolve/expand */
   apx_filter filter;
+  /* Where the endpoint's name is written (in loc.file), for messages about
+   * it; both 0 when it is not written (a reference a pass made). */
+  uint32_t endpoint_begin, endpoint_end;
 } apx_ref;
 
 typedef struct apx_tpart {

@@ -23,8 +23,8 @@ static apx_ref *apx_lower_ref(apx_lower *L, const apx_ast_expr *e) {
   apx_ref *ref = APX_NEW(L->m->arena, apx_ref);
   size_t n = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next) n++;
-  ref->path = APX_NEW_ARRAY(L->m->arena, const char *, n ? n : 1);
-  ref->path_locs = APX_NEW_ARRAY(L->m->arena, apx_loc, n ? n : 1);
+  ref->path = APX_NEW_ARRAY(L->m->items, const char *, n ? n : 1);
+  ref->path_locs = APX_NEW_ARRAY(L->m->items, apx_loc, n ? n : 1);
   size_t i = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next, i++) {
     ref->path[i] = p->name;

@@ -239,6 +239,8 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
     apx_resource *owner = (apx_resource *)apx_ir_runner(target);
     ref->target = owner ? owner : target;
     ref->endpoint = ref->path[first + 1];
+    ref->endpoint_begin = ref->path_locs[first + 1].begin;
+    ref->endpoint_end = ref->path_locs[first + 1].end;
     if (rest == 1) {
       ref->prop = APX_PROP_EP_URL;
       return true;
