@@ -14,7 +14,22 @@ typedef struct apx_tc {
   apx_module *m;
   apx_resource *r;
   apx_map volumes; /* volume name -> index */
+  bool dropping;   /* the items go after this pass (m->items is their own arena) */
 } apx_tc;
+
+/* Whether what typecheck reads out of an item's value may be given back to
+ * the arena: when the items go after this pass (nothing prints them) and
+ * the instance wrote it. Such a value is the item's alone (expand binds
+ * instance-written references in place and shares only what components
+ * wrote); the enrich pass's references then reuse the memory. */
+static bool apx_tc_owned(const apx_tc *T, const apx_item *it) { return T->dropping && !it->from; }
+
+/* A bare reference's shell, once its reference has moved into a template
+ * or into a dependency. */
+static void apx_tc_release_ref_value(apx_tc *T, apx_value *v, bool with_ref) {
+  if (with_ref) apx_arena_release(T->m->arena, v->u.ref, sizeof *v->u.ref);
+  apx_arena_release(T->m->arena, v, sizeof *v);
+}
 
 static const char *apx_kind_article(apx_kind k) {
   switch (k) {
@@ -148,7 +163,7 @@ static apx_value *apx_tc_list(apx_tc *T, apx_value *v, const char *what) {
   return out ? out : v;
 }
 
-static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what) {
+static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what, bool owned) {
   apx_module *m = T->m;
   size_t n = 1;
   apx_value **items;
@@ -179,6 +194,14 @@ static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *
       continue;
     }
     apx_ir_dep_add(m, T->r, kind, ref->target, x->loc);
+  }
+  if (!owned) return;
+  /* Only the dependencies stay: the list and its references go back. */
+  for (size_t i = 0; i < n; i++)
+    if (items[i]->kind == APX_V_REF) apx_tc_release_ref_value(T, items[i], true);
+  if (v->kind == APX_V_LIST) {
+    apx_arena_release(m->arena, v->u.list.items, (n ? n : 1) * sizeof *v->u.list.items);
+    apx_arena_release(m->arena, v, sizeof *v);
   }
 }
 
@@ -236,6 +259,8 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
     apx_entry e = {x->name, x->name_loc, x->value};
     if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
+    if (e.value && e.value != x->value && x->value->kind == APX_V_REF && apx_tc_owned(T, x))
+      apx_tc_release_ref_value(T, x->value, false); /* its reference is in the template now */
     if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
   }
   apx_map_release(&seen);
@@ -620,10 +645,10 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   case APX_F_VOLUME: apx_tc_volume(T, it, s->sub); break;
   case APX_F_BIND: apx_tc_bind(T, it, s->sub); break;
   case APX_F_HEALTH: apx_tc_health(T, it, s->sub); break;
-  case APX_F_REFERENCES: apx_tc_refs(T, v, APX_DEP_REFERENCE, "references"); break;
-  case APX_F_WAIT_FOR: apx_tc_refs(T, v, APX_DEP_WAIT_HEALTHY, "wait_for"); break;
-  case APX_F_WAIT_FOR_START: apx_tc_refs(T, v, APX_DEP_WAIT_START, "wait_for_start"); break;
-  case APX_F_WAIT_FOR_COMPLETION: apx_tc_refs(T, v, APX_DEP_WAIT_COMPLETION, "wait_for_completion"); break;
+  case APX_F_REFERENCES: apx_tc_refs(T, v, APX_DEP_REFERENCE, "references", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR: apx_tc_refs(T, v, APX_DEP_WAIT_HEALTHY, "wait_for", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR_START: apx_tc_refs(T, v, APX_DEP_WAIT_START, "wait_for_start", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR_COMPLETION: apx_tc_refs(T, v, APX_DEP_WAIT_COMPLETION, "wait_for_completion", apx_tc_owned(T, it)); break;
   case APX_F_REPLICAS: apx_tc_int(T, v, "replicas", 1, 10000, &r->replicas); break;
   case APX_F_RESTART: {
     const char *s2 = apx_tc_const(T, v, "restart");
@@ -721,7 +746,7 @@ int apx_pass_typecheck(apx_module *m) {
   if (dropping) apx_ir_drop_component_items(m);
   const void *freed = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_tc T = {m, m->resources[i], {0}};
+    apx_tc T = {m, m->resources[i], {0}, dropping};
     apx_map_init_str(&T.volumes, m->arena);
     apx_resource *r = T.r;
     if (dropping && r->items_mark && r->items_mark != freed) {
