@@ -22,20 +22,39 @@ static uint64_t apx_map_hash(const apx_map *m, const void *k1, const void *k2) {
 }
 
 /* Eight bytes a step (a byte a step cost half of every lookup: keys are
- * names of twenty bytes and more), each mixed in by a multiply and a shift. */
+ * names of twenty bytes and more), each mixed in by a multiply and a shift;
+ * the last bytes are read as one or two loads that may overlap. */
+static uint64_t apx_load32(const char *s) {
+  uint32_t w;
+  memcpy(&w, s, 4);
+  return w;
+}
+
 uint64_t apx_map_hash_str(const char *s) {
   size_t n = strlen(s);
-  uint64_t h = 0x9E3779B97F4A7C15ULL ^ n;
-  for (; n >= 8; s += 8, n -= 8) {
-    uint64_t w;
-    memcpy(&w, s, 8);
-    h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
-    h ^= h >> 31;
+  uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, w;
+  if (n > 8) {
+    const char *end = s + n - 8;
+    for (; s < end; s += 8) {
+      memcpy(&w, s, 8);
+      h = (h ^ w) * 0xBF58476D1CE4E5B9ULL;
+      h ^= h >> 31;
+    }
+    memcpy(&w, end, 8); /* the last eight, overlapping what came before */
+  } else if (n >= 4) {
+    w = apx_load32(s) | apx_load32(s + n - 4) << 32;
+  } else {
+    w = 0;
+    for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
   }
-  uint64_t w = 0;
-  for (size_t i = 0; i < n; i++) w |= (uint64_t)(unsigned char)s[i] << (8 * i);
-  h = (h ^ w) * 0x94D049BB133111EBULL;
-  return h ^ (h >> 29);
+  /* MurmurHash3's finaliser: every input bit reaches the low bits, which
+   * pick the slot. */
+  h ^= w;
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDULL;
+  h ^= h >> 33;
+  h *= 0xC4CEB9FE1A85EC53ULL;
+  return h ^ (h >> 33);
 }
 
 static bool apx_map_eq(const apx_map *m, const apx_map_slot *s, const void *k1, const void *k2) {
