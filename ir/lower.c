@@ -191,10 +191,10 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
       x->kind = APX_IT_BLOCK;
       x->name = "param";
       x->label = it->name;
-      x->label_loc = it->name_loc;
+      apx_item_set_label_loc(x, it->name_loc);
       x->body = apx_lower_items(L, it->body, from, NULL);
       x->loc = it->loc;
-      x->name_loc = it->loc;
+      apx_item_set_name_loc(x, it->loc);
       x->from = from;
       *tail = x;
       tail = &x->next;
@@ -233,10 +233,10 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
     }
     x->loc = it->loc;
     x->name = it->name;
-    x->name_loc = it->name_loc;
+    apx_item_set_name_loc(x, it->name_loc);
     x->name_quoted = it->name_quoted;
     x->label = it->label;
-    x->label_loc = it->label_loc;
+    apx_item_set_label_loc(x, it->label_loc);
     x->from = from;
     *tail = x;
     tail = &x->next;

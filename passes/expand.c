@@ -472,7 +472,7 @@ static void apx_expand_instance(apx_expand *X) {
     if (it->kind == APX_IT_ATTR && !it->name_quoted &&
         (apx_is_input_name(top, it->name) || apx_map_str(&X->params, it->name, false))) {
       if (apx_binding_find(X, it->name)) {
-        apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
+        apx_error(m->diag, apx_item_name_loc(it), "'%s' is set twice", it->name);
         continue;
       }
       apx_binding_add(X, (apx_binding){it->name, it->value, NULL, NULL, false, false, it->loc});

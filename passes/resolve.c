@@ -160,9 +160,9 @@ static void apx_create_children(apx_module *m, apx_resource *r, apx_resource ***
       continue;
     }
     apx_resource *c = apx_ir_resource_new(m, it->label, it->loc);
-    c->name_loc = it->label_loc;
+    c->name_loc = apx_item_label_loc(it);
     c->type = ck->name;
-    c->type_loc = it->name_loc;
+    c->type_loc = apx_item_name_loc(it);
     c->component = ck;
     c->kind = ck->kind;
     c->parent = r;

@@ -251,13 +251,13 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     }
     size_t *first = apx_map_str(&seen, x->name, true);
     if (*first != (size_t)-1) {
-      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, what);
-      apx_note(m->diag, ((apx_item *)(uintptr_t)*first)->name_loc, "first set here");
+      apx_error(m->diag, apx_item_name_loc(x), "'%s' is set twice in %s", x->name, what);
+      apx_note(m->diag, apx_item_name_loc((apx_item *)(uintptr_t)*first), "first set here");
       continue;
     }
     *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
-    apx_entry e = {x->name, x->name_loc, x->value};
+    apx_entry e = {x->name, apx_item_name_loc(x), x->value};
     if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
     if (e.value && e.value != x->value && x->value->kind == APX_V_REF && apx_tc_owned(T, x))
       apx_tc_release_ref_value(T, x->value, false); /* its reference is in the template now */
@@ -285,7 +285,7 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
       const char *cands[16];
       for (size_t i = 0; i < nt && i < 16; i++) cands[i] = table[i].name;
       const char *sug = apx_suggest(x->name, cands, nt < 16 ? nt : 16);
-      apx_diagnostic *d = apx_error(m->diag, x->name_loc, "unknown attribute '%s' in %s", x->name, blk->name);
+      apx_diagnostic *d = apx_error(m->diag, apx_item_name_loc(x), "unknown attribute '%s' in %s", x->name, blk->name);
       if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
       else {
         char *all = apx_arena_strdup(m->arena, "");
@@ -301,8 +301,8 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
       continue;
     }
     if (found[idx]) {
-      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, blk->name);
-      apx_note(m->diag, found[idx]->name_loc, "first set here");
+      apx_error(m->diag, apx_item_name_loc(x), "'%s' is set twice in %s", x->name, blk->name);
+      apx_note(m->diag, apx_item_name_loc(found[idx]), "first set here");
       continue;
     }
     found[idx] = x;
@@ -361,7 +361,7 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
   APX_TC_BLOCK(T, blk, table, found);
   apx_endpoint *dup = apx_ir_endpoint_find(r, blk->label);
   if (dup) {
-    apx_error(m->diag, blk->label_loc, "endpoint '%s' is declared twice", blk->label);
+    apx_error(m->diag, apx_item_label_loc(blk), "endpoint '%s' is declared twice", blk->label);
     apx_note(m->diag, dup->loc, "first declared here");
     return;
   }
@@ -407,7 +407,7 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
   APX_TC_BLOCK(T, blk, table, found);
   size_t *seen = apx_map_str(&T->volumes, blk->label, true);
   if (*seen != (size_t)-1) {
-    apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
+    apx_error(m->diag, apx_item_label_loc(blk), "volume '%s' is declared twice", blk->label);
     apx_note(m->diag, T->r->volumes[*seen].loc, "first declared here");
     return;
   }
@@ -565,10 +565,10 @@ static void apx_tc_unknown(apx_tc *T, apx_item *it) {
   const char *what = it->kind == APX_IT_BLOCK ? "block" : "attribute";
   apx_diagnostic *d;
   if (T->r->component)
-    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s (%s)", what, it->name, T->r->type,
+    d = apx_error(m->diag, apx_item_name_loc(it), "unknown %s '%s' for %s (%s)", what, it->name, T->r->type,
                   apx_kind_article(T->r->kind));
   else
-    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s", what, it->name, apx_kind_article(T->r->kind));
+    d = apx_error(m->diag, apx_item_name_loc(it), "unknown %s '%s' for %s", what, it->name, apx_kind_article(T->r->kind));
   if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
 }
 
@@ -581,7 +581,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     return;
   }
   if (!(s->kinds & (1u << r->kind))) {
-    apx_diagnostic *d = apx_error(m->diag, it->name_loc, "'%s' does not apply to %s", it->name, apx_kind_article(r->kind));
+    apx_diagnostic *d = apx_error(m->diag, apx_item_name_loc(it), "'%s' does not apply to %s", it->name, apx_kind_article(r->kind));
     if (strcmp(it->name, "local") == 0) apx_diag_hint(m->diag, d, "local {} gives a container a host-process fallback; an executable already runs on the host");
     return;
   }
@@ -595,18 +595,18 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     return;
   }
   if (s->type == APX_T_MAP && as_block && it->label) {
-    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    apx_error(m->diag, apx_item_label_loc(it), "'%s' takes no label", it->name);
     return;
   }
   if (s->type == APX_T_BLOCK && !s->labeled && it->label) {
-    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    apx_error(m->diag, apx_item_label_loc(it), "'%s' takes no label", it->name);
     return;
   }
   if (!s->repeat) {
     size_t idx = (size_t)(s - apx_schema_resource);
     if (seen[idx]) {
-      apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
-      apx_note(m->diag, seen[idx]->name_loc, "first set here");
+      apx_error(m->diag, apx_item_name_loc(it), "'%s' is set twice", it->name);
+      apx_note(m->diag, apx_item_name_loc(seen[idx]), "first set here");
       return;
     }
     seen[idx] = it;
