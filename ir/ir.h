@@ -61,6 +61,11 @@ typedef enum {
  * (lower(), upper(), urlencode() of something only known per target). */
 typedef enum { APX_FILTER_NONE, APX_FILTER_URLENCODE, APX_FILTER_LOWER, APX_FILTER_UPPER } apx_filter;
 
+/* Where a path segment is written: offsets in its reference's file. */
+typedef struct apx_span {
+  uint32_t begin, end;
+} apx_span;
+
 /* Fields ordered so that no padding is left: a large app has a hundred
  * thousand references. */
 typedef struct apx_ref {
@@ -68,7 +73,7 @@ typedef struct apx_ref {
    * generic items (m->items): read by resolve and expand, which bind the
    * reference, and gone with the items after typecheck (apx_ir_drop_items). */
   const char **path;
-  apx_loc *path_locs;
+  apx_span *path_locs;  /* apx_ref_path_loc */
   /* Filled by resolve/expand: */
   apx_resource *target;
   const char *endpoint; /* endpoint name for APX_PROP_EP_* */
@@ -110,6 +115,11 @@ struct apx_value {
     struct { const char *name; apx_value **args; size_t n; } call;
   } u;
 };
+
+/* Where segment i of a reference's path is written. */
+static inline apx_loc apx_ref_path_loc(const apx_ref *r, uint32_t i) {
+  return (apx_loc){r->loc.file, r->path_locs[i].begin, r->path_locs[i].end};
+}
 
 /* ---- generic items (before typecheck) ---------------------------------- */
 

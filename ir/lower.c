@@ -24,11 +24,11 @@ static apx_ref *apx_lower_ref(apx_lower *L, const apx_ast_expr *e) {
   size_t n = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next) n++;
   ref->path = APX_NEW_ARRAY(L->m->items, const char *, n ? n : 1);
-  ref->path_locs = APX_NEW_ARRAY(L->m->items, apx_loc, n ? n : 1);
+  ref->path_locs = APX_NEW_ARRAY(L->m->items, apx_span, n ? n : 1);
   size_t i = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next, i++) {
     ref->path[i] = p->name;
-    ref->path_locs[i] = p->loc;
+    ref->path_locs[i] = (apx_span){p->loc.begin, p->loc.end};
   }
   ref->npath = n;
   ref->loc = e->loc;

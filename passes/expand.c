@@ -134,7 +134,7 @@ static apx_value *apx_bind_component_ref(apx_expand *X, const apx_ref *ref, apx_
   if (strcmp(first, "self") == 0 || strcmp(first, "parent") == 0) {
     apx_resource *t = first[0] == 's' ? X->r : X->r->parent;
     if (!t) {
-      apx_error(m->diag, ref->path_locs[0], "'%s' has no parent here", X->r->name);
+      apx_error(m->diag, apx_ref_path_loc(ref, 0), "'%s' has no parent here", X->r->name);
       c->prop = APX_PROP_RESOURCE;
       return out;
     }
@@ -154,13 +154,13 @@ static apx_value *apx_bind_component_ref(apx_expand *X, const apx_ref *ref, apx_
       apx_ref_bind(m, c, val->u.ref->target, 1);
       return out;
     }
-    apx_error(m->diag, ref->path_locs[1], "input '%s' is %s, which has no property '%s'", first,
+    apx_error(m->diag, apx_ref_path_loc(ref, 1), "input '%s' is %s, which has no property '%s'", first,
               apx_ir_value_type_name(val), ref->path[1]);
     return val;
   }
   apx_resource *t = apx_ir_resource_find(m, first);
   if (!t) {
-    apx_report_unknown_name(m, first, ref->path_locs[0], "name");
+    apx_report_unknown_name(m, first, apx_ref_path_loc(ref, 0), "name");
     return out;
   }
   apx_ref_bind(m, c, t, 1);
