@@ -320,6 +320,8 @@ static void test_arena(void) {
   char *empty = apx_arena_cat(a, (char *)NULL);
   CHECK(strcmp(cat, "services__api__http__0") == 0 && strcmp(empty, "") == 0, "arena: apx_arena_cat joins (got '%s')",
         cat);
+  apx_arena_free(a);
+
   /* Blocks before a mark go; what follows it stays usable. */
   apx_arena *o = apx_arena_new();
   for (int i = 0; i < 3000; i++) apx_arena_alloc(o, 88); /* about four blocks */
