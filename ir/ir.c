@@ -268,10 +268,17 @@ apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, cons
 }
 
 apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc) {
-  apx_tbuilder tb;
-  apx_tb_init(&tb, m, loc);
-  apx_tb_ref(&tb, apx_ir_ref_new(m, target, prop, endpoint, loc));
-  return apx_tb_finish(&tb);
+  return apx_ir_template_of(m, apx_ir_ref_new(m, target, prop, endpoint, loc), loc);
+}
+
+apx_value *apx_ir_template_of(apx_module *m, apx_ref *ref, apx_loc loc) {
+  /* What apx_tb_ref and apx_tb_finish would make, without the builder's
+   * array of four (tens of thousands of these). */
+  apx_value *v = apx_ir_value_new(m, APX_V_TEMPLATE, loc);
+  v->u.tpl.parts = APX_NEW(m->arena, apx_tpart);
+  v->u.tpl.parts[0].ref = ref;
+  v->u.tpl.n = 1;
+  return v;
 }
 
 void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc) {

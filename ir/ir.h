@@ -423,6 +423,8 @@ apx_value *apx_ir_int(apx_module *m, int64_t i, apx_loc loc);
 apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
 /* A template of one reference: the common case for injected environment. */
 apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
+/* A template of one given reference. */
+apx_value *apx_ir_template_of(apx_module *m, apx_ref *ref, apx_loc loc);
 /* Template building: append text or a reference; the result is normalised
  * (adjacent texts joined, a template without refs becomes a string). */
 typedef struct apx_tbuilder {

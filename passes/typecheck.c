@@ -64,15 +64,11 @@ static apx_value *apx_tc_string(apx_tc *T, apx_value *v, bool loose, const char 
   switch (v->kind) {
   case APX_V_STRING: return v;
   case APX_V_TEMPLATE: apx_tc_param_values(v); return v;
-  case APX_V_REF: {
-    apx_tbuilder tb;
-    apx_tb_init(&tb, m, v->loc);
+  case APX_V_REF:
     /* A bare param name used as text means its value. */
     if (v->u.ref->target && v->u.ref->target->kind == APX_KIND_PARAM && v->u.ref->prop == APX_PROP_RESOURCE)
       v->u.ref->prop = APX_PROP_VALUE;
-    apx_tb_ref(&tb, v->u.ref);
-    return apx_tb_finish(&tb);
-  }
+    return apx_ir_template_of(m, v->u.ref, v->loc);
   case APX_V_INT:
     if (loose) return apx_ir_string(m, apx_arena_printf(m->arena, "%lld", (long long)v->u.i), v->loc);
     break;
@@ -242,6 +238,14 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     *n = cnt;
     return apx_tc_exact(m, out, cnt, cap);
   }
+  /* Sized once; a repeated key is looked for among the items before it
+   * while the block is small (most are), in a map beyond. */
+  size_t total = 0;
+  for (const apx_item *x = it->body; x; x = x->next) total++;
+  enum { APX_TC_SCAN_MAX = 16 };
+  bool scan = total <= APX_TC_SCAN_MAX;
+  cap = total;
+  out = total ? APX_NEW_ARRAY(m->arena, apx_entry, total) : NULL;
   apx_map seen;
   apx_map_init_str(&seen, m->arena);
   for (apx_item *x = it->body; x; x = x->next) {
@@ -249,13 +253,20 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
       apx_error(m->diag, x->loc, "%s holds name = value pairs, not blocks", what);
       continue;
     }
-    size_t *first = apx_map_str(&seen, x->name, true);
-    if (*first != (size_t)-1) {
+    const apx_item *first = NULL;
+    if (scan) {
+      for (const apx_item *y = it->body; y != x && !first; y = y->next)
+        if (y->kind == APX_IT_ATTR && strcmp(y->name, x->name) == 0) first = y;
+    } else {
+      size_t *slot = apx_map_str(&seen, x->name, true);
+      if (*slot != (size_t)-1) first = (const apx_item *)(uintptr_t)*slot;
+      else *slot = (size_t)(uintptr_t)x;
+    }
+    if (first) {
       apx_error(m->diag, apx_item_name_loc(x), "'%s' is set twice in %s", x->name, what);
-      apx_note(m->diag, apx_item_name_loc((apx_item *)(uintptr_t)*first), "first set here");
+      apx_note(m->diag, apx_item_name_loc(first), "first set here");
       continue;
     }
-    *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
     apx_entry e = {x->name, apx_item_name_loc(x), x->value};
     if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
