@@ -11,7 +11,7 @@
 #include "arena.h"
 
 typedef struct apx_map_slot {
-  const void *k1, *k2; /* a string (k2 NULL), or a pair of pointers; k1 NULL: empty */
+  const void *k1, *k2; /* a string (k2 its hash), or a pair of pointers; k1 NULL: empty */
   size_t value;
 } apx_map_slot;
 
