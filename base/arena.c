@@ -187,6 +187,49 @@ char *apx_arena_cat(apx_arena *a, ...) {
 
 size_t apx_arena_bytes(const apx_arena *a) { return a->total; }
 
+bool apx_arena_free_large(apx_arena *a, void *p) {
+  for (apx_block **link = &a->head; *link; link = &(*link)->next) {
+    apx_block *b = *link;
+    if (b->data != p) continue;
+    /* A normal block is shared with later allocations (a request of
+     * exactly its size cannot be told apart: it stays). */
+    if (b->size == APX_BLOCK_SIZE) return false;
+    if (a->total > a->peak) a->peak = a->total;
+    *link = b->next;
+    a->total -= sizeof *b + b->size;
+    free(b);
+    return true;
+  }
+  return false;
+}
+
+const void *apx_arena_mark(const apx_arena *a) { return a->head; }
+
+void apx_arena_free_before(apx_arena *a, const void *mark) {
+  apx_block *b = a->head;
+  while (b && b != mark) b = b->next;
+  if (!b) return;
+  if (a->total > a->peak) a->peak = a->total;
+  /* A large block is linked after the block that was current when it was
+   * made, so it may be younger than the mark: it stays. */
+  apx_block **link = &b->next;
+  for (apx_block *o = b->next; o;) {
+    apx_block *next = o->next;
+    if (o->size != APX_BLOCK_SIZE) {
+      *link = o;
+      link = &o->next;
+    } else {
+      a->total -= sizeof *o + o->size;
+      free(o);
+    }
+    o = next;
+  }
+  *link = NULL;
+  /* Blocks given back may have been in the freed ones. */
+  if (a->released) memset(a->free, 0, sizeof a->free);
+  a->released = false;
+}
+
 size_t apx_arena_peak(const apx_arena *a) { return a->total > a->peak ? a->total : a->peak; }
 
 void apx_arena_reset(apx_arena *a) {

@@ -3,6 +3,7 @@
 #ifndef APX_ARENA_H
 #define APX_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdarg.h>
 
@@ -32,6 +33,18 @@ size_t apx_arena_bytes(const apx_arena *a);
 /* Frees everything allocated so far (keeping one block for what follows):
  * for a scratch arena, such as one parsed item's tree. */
 void apx_arena_reset(apx_arena *a);
+/* Where the next allocation goes (an opaque mark), for apx_arena_free_before. */
+const void *apx_arena_mark(const apx_arena *a);
+/* Frees the blocks filled before the one `mark` was taken in (blocks of
+ * their own, for large requests, stay): for an arena of small objects that
+ * die in the order they were made, such as one resource's generic items
+ * after another's. Nothing may point into those blocks any more. */
+void apx_arena_free_before(apx_arena *a, const void *mark);
+/* Frees at once an allocation that got a block of its own (more than 16 KiB
+ * that did not fit in the current block; anything over 64 KiB): a source
+ * file's text once nothing reads it. Returns false, freeing nothing, for
+ * any other pointer. */
+bool apx_arena_free_large(apx_arena *a, void *p);
 /* The most apx_arena_bytes has been, resets included. */
 size_t apx_arena_peak(const apx_arena *a);
 

@@ -17,15 +17,24 @@ void apx_diag_init(apx_diag *d, apx_arena *arena) {
   APX_VEC_PUSH(arena, d->sources, d->nsources, d->capsources, none);
 }
 
-uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len) {
+static uint32_t apx_diag_add(apx_diag *d, const char *path, const char *text, size_t len, bool reread) {
   apx_source s = {0};
   s.path = s.name = apx_arena_strdup(d->arena, path);
   const char *slash = strrchr(path, '/');
   s.dir = slash ? (slash == path ? "/" : apx_arena_strndup(d->arena, path, (size_t)(slash - path))) : ".";
-  s.text = apx_arena_strndup(d->arena, text, len);
+  s.text = text;
   s.len = len;
+  s.reread = reread;
   APX_VEC_PUSH(d->arena, d->sources, d->nsources, d->capsources, s);
   return (uint32_t)(d->nsources - 1);
+}
+
+uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len) {
+  return apx_diag_add(d, path, apx_arena_strndup(d->arena, text, len), len, false);
+}
+
+uint32_t apx_diag_add_source_read(apx_diag *d, const char *path, char *text, size_t len) {
+  return apx_diag_add(d, path, text, len, true);
 }
 
 const apx_source *apx_diag_source(const apx_diag *d, uint32_t file) {
@@ -37,15 +46,40 @@ void apx_diag_set_name(apx_diag *d, uint32_t file, const char *name) {
 }
 
 static void apx_diag_index_lines(apx_diag *d, apx_source *s) {
-  if (s->lines) return;
+  if (s->lines || !s->text) return;
+  const char *t = s->text, *end = t + s->len;
   size_t n = 1;
-  for (size_t i = 0; i < s->len; i++)
-    if (s->text[i] == '\n') n++;
+  for (const char *p = t; (p = memchr(p, '\n', (size_t)(end - p))); p++) n++;
   s->lines = APX_NEW_ARRAY(d->arena, uint32_t, n);
   s->nlines = 0;
   s->lines[s->nlines++] = 0;
-  for (size_t i = 0; i < s->len; i++)
-    if (s->text[i] == '\n') s->lines[s->nlines++] = (uint32_t)(i + 1);
+  for (const char *p = t; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+    s->lines[s->nlines++] = (uint32_t)(p - t + 1);
+}
+
+void apx_diag_source_release(apx_diag *d, uint32_t file) {
+  if (file == 0 || file >= d->nsources) return;
+  apx_source *s = &d->sources[file];
+  if (!s->reread || !s->text) return;
+  apx_diag_index_lines(d, s);
+  if (apx_arena_free_large(d->arena, (void *)s->text)) s->text = NULL;
+}
+
+/* The text of a released source, read again for printing its lines: only
+ * when the file still has the size it had, so that the line index fits it.
+ * NULL when it cannot be had (tried once). */
+static const char *apx_diag_text(apx_diag *d, apx_source *s) {
+  if (s->text || !s->reread) return s->text;
+  s->reread = false;
+  FILE *f = fopen(s->path, "rb");
+  if (!f) return NULL;
+  char *t = apx_arena_alloc(d->arena, s->len + 1);
+  size_t n = fread(t, 1, s->len + 1, f);
+  fclose(f);
+  if (n != s->len) return NULL; /* changed since: no source lines */
+  t[n] = '\0';
+  s->text = t;
+  return t;
 }
 
 /* Index of the line holding `offset` (binary search keeps printing linear). */
@@ -65,6 +99,10 @@ void apx_diag_line_col(apx_diag *d, uint32_t file, uint32_t offset, unsigned *li
   }
   apx_source *s = &d->sources[file];
   apx_diag_index_lines(d, s);
+  if (!s->lines) { /* cannot happen: a source is released with its index */
+    *line = *col = 0;
+    return;
+  }
   if (offset > s->len) offset = (uint32_t)s->len;
   size_t li = apx_diag_line_index(s, offset);
   *line = (unsigned)li + 1;
@@ -189,10 +227,12 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
     apx_buf_printf(b, "%s%s:%u:%u:%s %s%s:%s ", bold, s->name, line, col, reset, lc, names[dg->level], reset);
     apx_diag_put_text(b, dg->message);
     apx_buf_putc(b, '\n');
+    const char *text = apx_diag_text(d, s);
+    if (!text) goto hint;
     size_t li = line - 1;
     uint32_t start = s->lines[li];
     uint32_t stop = li + 1 < s->nlines ? s->lines[li + 1] : (uint32_t)s->len;
-    while (stop > start && (s->text[stop - 1] == '\n' || s->text[stop - 1] == '\r')) stop--;
+    while (stop > start && (text[stop - 1] == '\n' || text[stop - 1] == '\r')) stop--;
     uint32_t cb = dg->loc.begin < start ? start : dg->loc.begin;
     if (cb > stop) cb = stop;
     /* A long line is shown as a window around the caret, so that many
@@ -214,7 +254,7 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
     /* Tabs become one space so the caret lines up; any other control byte
      * becomes '?', one column too, so that it cannot act on the terminal. */
     for (uint32_t i = ws; i < we; i++) {
-      unsigned char c = (unsigned char)s->text[i];
+      unsigned char c = (unsigned char)text[i];
       apx_buf_putc(b, c == '\t' ? ' ' : apx_diag_is_control(c) ? '?' : (char)c);
     }
     apx_buf_printf(b, "%s\n      | %s", cut_right ? "..." : "", cut_left ? "   " : "");
@@ -226,6 +266,7 @@ static void apx_diag_render(apx_diag *d, apx_buf *b, const apx_diagnostic *dg) {
     apx_buf_puts(b, reset);
     apx_buf_putc(b, '\n');
   }
+hint:
   if (dg->hint) {
     apx_buf_printf(b, "      = %shint:%s ", bold, reset);
     apx_diag_put_text(b, dg->hint);

@@ -25,8 +25,9 @@ typedef struct apx_source {
                           stdlib/NAME.apx for the standard library, so that
                           output does not depend on where it is installed */
   const char *dir;     /* directory holding it, for relative paths */
-  const char *text;    /* whole file, NUL-terminated */
+  const char *text;    /* whole file, NUL-terminated; NULL once released */
   size_t len;
+  bool reread;         /* read from `path`: may be released, and read again */
   uint32_t *lines;     /* offsets of line starts, built lazily */
   size_t nlines;
 } apx_source;
@@ -71,6 +72,16 @@ void apx_diag_set_limit(apx_diag *d, size_t limit, const char *hint);
 bool apx_diag_shows(const apx_diag *d, apx_diag_level level);
 /* Registers a source text (copied into the arena); returns its file id. */
 uint32_t apx_diag_add_source(apx_diag *d, const char *path, const char *text, size_t len);
+/* Registers a source read from `path` into `text`, allocated from the
+ * diagnostics' arena (len + 1 bytes, NUL-terminated): not copied, and
+ * apx_diag_source_release may drop it. */
+uint32_t apx_diag_add_source_read(apx_diag *d, const char *path, char *text, size_t len);
+/* Once the front end has read a source added by apx_diag_add_source_read:
+ * its text is freed (a large program's is a tenth of a compile's memory)
+ * and its line index kept, so that locations still turn into line:col;
+ * printing a source line reads the file again (without the line when the
+ * file has changed size since). Other sources keep their text. */
+void apx_diag_source_release(apx_diag *d, uint32_t file);
 const apx_source *apx_diag_source(const apx_diag *d, uint32_t file);
 void apx_diag_set_name(apx_diag *d, uint32_t file, const char *name);
 /* 1-based line and column (column counts bytes) of an offset. */

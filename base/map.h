@@ -6,11 +6,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "arena.h"
 
 typedef struct apx_map_slot {
-  const void *k1, *k2; /* a string (k2 NULL), or a pair of pointers; k1 NULL: empty */
+  const void *k1, *k2; /* a string (k2 its hash), or a pair of pointers; k1 NULL: empty */
   size_t value;
 } apx_map_slot;
 
@@ -21,6 +22,9 @@ typedef struct apx_map {
   size_t cap, n;
 } apx_map;
 
+/* The hash a string key is placed by (for a caller that keeps it, to look
+ * the same key up many times without reading it again). */
+uint64_t apx_map_hash_str(const char *s);
 void apx_map_init_str(apx_map *m, apx_arena *a);
 void apx_map_init_ptr(apx_map *m, apx_arena *a);
 /* The value slot of a key, or NULL when absent and !insert. A new slot's

@@ -49,13 +49,13 @@ uint32_t apx_load_source(apx_diag *d, const char *path, apx_loc from) {
     apx_error(d, from, "%s is larger than %d MiB", path, APX_MAX_SOURCE / (1024 * 1024));
     return 0;
   }
-  char *text = malloc((size_t)st.st_size + 1);
-  if (!text) abort();
+  /* Read once, into the arena: the loader releases the text after lowering
+   * (apx_diag_source_release), and diagnostics read the file again. */
+  char *text = apx_arena_alloc(d->arena, (size_t)st.st_size + 1);
   size_t n = fread(text, 1, (size_t)st.st_size, f);
   fclose(f);
-  uint32_t id = apx_diag_add_source(d, path, text, n);
-  free(text);
-  return id;
+  text[n] = '\0';
+  return apx_diag_add_source_read(d, path, text, n);
 }
 
 static bool apx_file_exists(const char *path) {
@@ -106,6 +106,8 @@ static size_t apx_loader_add(apx_loader *ld, const char *real, uint32_t file) {
   apx_parse_each_fn parse = idx == 0 && apx_manifest_detect(src->path, src->text, src->len) ? apx_manifest_parse_each
                                                                                            : apx_parse_file_each;
   size_t peak = apx_lower_source_with(m, file, parse, apx_loader_on_import, ud);
+  /* Nothing reads the text again but a diagnostic's source line. */
+  apx_diag_source_release(&c->diag, file);
   if (peak > ld->tree_peak) ld->tree_peak = peak;
   return idx;
 }

@@ -86,6 +86,7 @@ struct apx_parser {
   uint32_t file;
   const char *src;       /* the registered source text */
   uint32_t len;
+  uint32_t in_pos;       /* how much of src the scanner has been handed */
   void *scanner;
 
   /* scanner state */
@@ -782,7 +783,9 @@ apx_ast_file *apx_parse_file_each(apx_arena *arena, apx_arena *nodes, apx_diag *
     return f;
   }
   ps.scanner = scanner;
-  YY_BUFFER_STATE buf = apx_yy_scan_bytes(src->text, (int)src->len, scanner);
+  /* Fed from src by YY_INPUT (lexer.l), not a copy of the whole text. */
+  YY_BUFFER_STATE buf = apx_yy_create_buffer(NULL, 64 * 1024, scanner);
+  apx_yy_switch_to_buffer(buf, scanner);
   apx_yyparse(&ps);
   apx_yy_delete_buffer(buf, scanner);
   apx_yylex_destroy(scanner);

@@ -16,14 +16,18 @@ apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_option
   return m;
 }
 
-static void apx_ir_drop_component_items(apx_component *c) {
+static void apx_ir_drop_component_body(apx_component *c) {
   c->body = NULL;
-  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_items(c->children[i]);
+  for (size_t i = 0; i < c->nchildren; i++) apx_ir_drop_component_body(c->children[i]);
+}
+
+void apx_ir_drop_component_items(apx_module *m) {
+  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_body(m->components[i]);
 }
 
 void apx_ir_drop_items(apx_module *m) {
   for (size_t i = 0; i < m->nresources; i++) m->resources[i]->body = NULL;
-  for (size_t i = 0; i < m->ncomponents; i++) apx_ir_drop_component_items(m->components[i]);
+  apx_ir_drop_component_items(m);
 }
 
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) {
@@ -33,9 +37,6 @@ apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc) 
   r->name_loc = loc;
   r->replicas = 1;
   r->publish = true;
-  apx_map_init_str(&r->env_index, m->arena);
-  apx_map_init_str(&r->endpoint_index, m->arena);
-  apx_map_init_ptr(&r->dep_index, m->arena);
   return r;
 }
 
@@ -73,6 +74,13 @@ apx_component *apx_ir_component_find(const apx_module *m, const char *name) {
  * env entries, and a hash map for each would cost more than the scan. */
 enum { APX_SCAN_MAX = 64 };
 
+static apx_map *apx_ir_index_new(apx_module *m, bool pointers) {
+  apx_map *x = APX_NEW(m->arena, apx_map);
+  if (pointers) apx_map_init_ptr(x, m->arena);
+  else apx_map_init_str(x, m->arena);
+  return x;
+}
+
 apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name) {
   if (!name) return NULL;
   if (r->nendpoints <= APX_SCAN_MAX) {
@@ -80,16 +88,18 @@ apx_endpoint *apx_ir_endpoint_find(const apx_resource *r, const char *name) {
       if (strcmp(r->endpoints[i].name, name) == 0) return &r->endpoints[i];
     return NULL;
   }
-  size_t *slot = apx_map_str((apx_map *)&r->endpoint_index, name, false);
+  size_t *slot = apx_map_str(r->endpoint_index, name, false);
   return slot ? &r->endpoints[*slot] : NULL;
 }
 
 apx_endpoint *apx_ir_endpoint_add(apx_module *m, apx_resource *r, const apx_endpoint *e) {
   APX_VEC_PUSH(m->arena, r->endpoints, r->nendpoints, r->capendpoints, *e);
-  if (r->nendpoints == APX_SCAN_MAX + 1)
-    for (size_t i = 0; i < r->nendpoints; i++) *apx_map_str(&r->endpoint_index, r->endpoints[i].name, true) = i;
-  else if (r->nendpoints > APX_SCAN_MAX)
-    *apx_map_str(&r->endpoint_index, r->endpoints[r->nendpoints - 1].name, true) = r->nendpoints - 1;
+  if (r->nendpoints == APX_SCAN_MAX + 1) {
+    r->endpoint_index = apx_ir_index_new(m, false);
+    for (size_t i = 0; i < r->nendpoints; i++) *apx_map_str(r->endpoint_index, r->endpoints[i].name, true) = i;
+  } else if (r->nendpoints > APX_SCAN_MAX) {
+    *apx_map_str(r->endpoint_index, r->endpoints[r->nendpoints - 1].name, true) = r->nendpoints - 1;
+  }
   return &r->endpoints[r->nendpoints - 1];
 }
 
@@ -172,22 +182,29 @@ void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *
 void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc) {
   apx_entry e = {key, loc, v};
   APX_VEC_PUSH(m->arena, r->env, r->nenv, r->capenv, e);
-  if (r->nenv == APX_SCAN_MAX + 1)
-    for (size_t i = 0; i < r->nenv; i++) *apx_map_str(&r->env_index, r->env[i].key, true) = i;
-  else if (r->nenv > APX_SCAN_MAX)
-    *apx_map_str(&r->env_index, key, true) = r->nenv - 1;
+  if (r->nenv == APX_SCAN_MAX + 1) {
+    r->env_index = apx_ir_index_new(m, false);
+    for (size_t i = 0; i < r->nenv; i++) *apx_map_str(r->env_index, r->env[i].key, true) = i;
+  } else if (r->nenv > APX_SCAN_MAX) {
+    *apx_map_str(r->env_index, key, true) = r->nenv - 1;
+  }
 }
 
-void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra) {
-  if (r->nenv + extra <= r->capenv) return;
-  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->nenv, sizeof *r->env * (r->nenv + extra));
-  r->capenv = r->nenv + extra;
-}
-
-void apx_ir_env_trim(apx_module *m, apx_resource *r) {
-  if (r->nenv == 0 || r->nenv == r->capenv) return;
-  r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * r->nenv);
-  r->capenv = r->nenv;
+void apx_ir_env_append_many(apx_module *m, apx_resource *r, const apx_entry *e, size_t n) {
+  if (!n) return;
+  if (r->nenv + n > r->capenv) {
+    r->env = apx_arena_grow(m->arena, r->env, sizeof *r->env * r->capenv, sizeof *r->env * (r->nenv + n));
+    r->capenv = r->nenv + n;
+  }
+  memcpy(r->env + r->nenv, e, n * sizeof *e);
+  size_t from = r->nenv;
+  r->nenv += n;
+  if (r->nenv <= APX_SCAN_MAX) return;
+  if (!r->env_index) {
+    r->env_index = apx_ir_index_new(m, false);
+    from = 0;
+  }
+  for (size_t i = from; i < r->nenv; i++) *apx_map_str(r->env_index, r->env[i].key, true) = i;
 }
 
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
@@ -196,7 +213,7 @@ const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key) {
       if (strcmp(r->env[i].key, key) == 0) return &r->env[i];
     return NULL;
   }
-  size_t *slot = apx_map_str((apx_map *)&r->env_index, key, false);
+  size_t *slot = apx_map_str(r->env_index, key, false);
   return slot ? &r->env[*slot] : NULL;
 }
 
@@ -207,15 +224,17 @@ void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resou
   if (r->ndeps <= APX_SCAN_MAX) {
     for (size_t i = 0; i < r->ndeps; i++)
       if (r->deps[i].target == target && r->deps[i].kind == kind) return;
-  } else if (apx_map_ptr(&r->dep_index, target, APX_DEP_KEY(kind), false)) {
+  } else if (apx_map_ptr(r->dep_index, target, APX_DEP_KEY(kind), false)) {
     return;
   }
   apx_dep d = {kind, target, loc};
   APX_VEC_PUSH(m->arena, r->deps, r->ndeps, r->capdeps, d);
-  if (r->ndeps == APX_SCAN_MAX + 1)
-    for (size_t i = 0; i < r->ndeps; i++) *apx_map_ptr(&r->dep_index, r->deps[i].target, APX_DEP_KEY(r->deps[i].kind), true) = i;
-  else if (r->ndeps > APX_SCAN_MAX)
-    *apx_map_ptr(&r->dep_index, target, APX_DEP_KEY(kind), true) = r->ndeps - 1;
+  if (r->ndeps == APX_SCAN_MAX + 1) {
+    r->dep_index = apx_ir_index_new(m, true);
+    for (size_t i = 0; i < r->ndeps; i++) *apx_map_ptr(r->dep_index, r->deps[i].target, APX_DEP_KEY(r->deps[i].kind), true) = i;
+  } else if (r->ndeps > APX_SCAN_MAX) {
+    *apx_map_ptr(r->dep_index, target, APX_DEP_KEY(kind), true) = r->ndeps - 1;
+  }
 }
 
 apx_value *apx_ir_value_new(apx_module *m, apx_value_kind kind, apx_loc loc) {
@@ -249,10 +268,17 @@ apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, cons
 }
 
 apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc) {
-  apx_tbuilder tb;
-  apx_tb_init(&tb, m, loc);
-  apx_tb_ref(&tb, apx_ir_ref_new(m, target, prop, endpoint, loc));
-  return apx_tb_finish(&tb);
+  return apx_ir_template_of(m, apx_ir_ref_new(m, target, prop, endpoint, loc), loc);
+}
+
+apx_value *apx_ir_template_of(apx_module *m, apx_ref *ref, apx_loc loc) {
+  /* What apx_tb_ref and apx_tb_finish would make, without the builder's
+   * array of four (tens of thousands of these). */
+  apx_value *v = apx_ir_value_new(m, APX_V_TEMPLATE, loc);
+  v->u.tpl.parts = APX_NEW(m->arena, apx_tpart);
+  v->u.tpl.parts[0].ref = ref;
+  v->u.tpl.n = 1;
+  return v;
 }
 
 void apx_tb_init(apx_tbuilder *tb, apx_module *m, apx_loc loc) {

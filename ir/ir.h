@@ -61,11 +61,19 @@ typedef enum {
  * (lower(), upper(), urlencode() of something only known per target). */
 typedef enum { APX_FILTER_NONE, APX_FILTER_URLENCODE, APX_FILTER_LOWER, APX_FILTER_UPPER } apx_filter;
 
+/* Where a path segment is written: offsets in its reference's file. */
+typedef struct apx_span {
+  uint32_t begin, end;
+} apx_span;
+
 /* Fields ordered so that no padding is left: a large app has a hundred
  * thousand references. */
 typedef struct apx_ref {
-  const char **path;   /* segments as written: {"db", "connection_string"} */
-  apx_loc *path_locs;
+  /* Segments as written: {"db", "connection_string"}. Allocated with the
+   * generic items (m->items): read by resolve and expand, which bind the
+   * reference, and gone with the items after typecheck (apx_ir_drop_items). */
+  const char **path;
+  apx_span *path_locs;  /* apx_ref_path_loc */
   /* Filled by resolve/expand: */
   apx_resource *target;
   const char *endpoint; /* endpoint name for APX_PROP_EP_* */
@@ -73,6 +81,9 @@ typedef struct apx_ref {
   uint32_t npath;
   apx_prop prop;       /* resolve/expand */
   apx_filter filter;
+  /* Where the endpoint's name is written (in loc.file), for messages about
+   * it; both 0 when it is not written (a reference a pass made). */
+  uint32_t endpoint_begin, endpoint_end;
 } apx_ref;
 
 typedef struct apx_tpart {
@@ -105,26 +116,52 @@ struct apx_value {
   } u;
 };
 
+/* Where segment i of a reference's path is written. */
+static inline apx_loc apx_ref_path_loc(const apx_ref *r, uint32_t i) {
+  return (apx_loc){r->loc.file, r->path_locs[i].begin, r->path_locs[i].end};
+}
+
 /* ---- generic items (before typecheck) ---------------------------------- */
 
 typedef enum { APX_IT_ATTR, APX_IT_BLOCK } apx_item_kind;
 
 struct apx_item {
-  /* An apx_item_kind in one byte, beside name_quoted: with the locations
-   * they fill 40 bytes (items are a fifth of the memory before typecheck). */
+  /* An apx_item_kind in one byte, beside name_quoted; the name's and the
+   * label's locations are offsets in loc's file (apx_item_name_loc,
+   * apx_item_label_loc): with loc they fill 32 bytes (items are a third of
+   * the memory before typecheck). */
   unsigned char kind;
   bool name_quoted;
-  apx_loc loc, name_loc, label_loc;
+  apx_loc loc;
+  uint32_t name_begin, name_end, label_begin, label_end;
   const char *name;  /* attribute name, or block keyword */
   const char *label; /* block label or NULL */
-  apx_value *value;  /* APX_IT_ATTR */
-  apx_item *body;    /* APX_IT_BLOCK: its items */
+  union {            /* by kind: 8 bytes on each of a large app's items */
+    apx_value *value; /* APX_IT_ATTR */
+    apx_item *body;   /* APX_IT_BLOCK: its items */
+  };
   /* Relative paths in it are against the directory of the file that wrote
    * it: apx_diag_source(diag, loc.file)->dir (not stored: 8 bytes on each of
    * hundreds of thousands of items). */
   apx_component *from; /* the component whose body wrote it, or NULL (instance) */
   apx_item *next;
 };
+
+static inline apx_loc apx_item_name_loc(const apx_item *it) {
+  return (apx_loc){it->loc.file, it->name_begin, it->name_end};
+}
+static inline apx_loc apx_item_label_loc(const apx_item *it) {
+  return (apx_loc){it->loc.file, it->label_begin, it->label_end};
+}
+/* Sets them (loc must be set, and they must be in its file). */
+static inline void apx_item_set_name_loc(apx_item *it, apx_loc l) {
+  it->name_begin = l.begin;
+  it->name_end = l.end;
+}
+static inline void apx_item_set_label_loc(apx_item *it, apx_loc l) {
+  it->label_begin = l.begin;
+  it->label_end = l.end;
+}
 
 /* ---- typed resource fields (after typecheck) --------------------------- */
 
@@ -276,8 +313,12 @@ struct apx_resource {
   apx_value *url;               /* external */
   apx_param *param;             /* APX_KIND_PARAM */
   bool typed;                   /* typecheck has run on it */
-  /* Lookups by name, kept by the apx_ir_* functions below (never by hand). */
-  apx_map env_index, endpoint_index, dep_index;
+  /* Where its generic items begin in m->items (apx_arena_mark), for a
+   * top-level resource: typecheck frees the blocks before it. */
+  const void *items_mark;
+  /* Lookups by name, kept by the apx_ir_* functions below (never by hand);
+   * made only when a collection grows past a scan (most never do). */
+  apx_map *env_index, *endpoint_index, *dep_index;
 };
 
 /* ---- components ------------------------------------------------------- */
@@ -337,6 +378,8 @@ apx_module *apx_ir_module_new(apx_arena *arena, apx_diag *diag, const apx_option
  * arena m->items holds them can be freed: after typecheck, when no back end
  * or hook reads them (--emit=ir prints them). */
 void apx_ir_drop_items(apx_module *m);
+/* The components' bodies only (expand has read them). */
+void apx_ir_drop_component_items(apx_module *m);
 apx_resource *apx_ir_resource_new(apx_module *m, const char *name, apx_loc loc);
 /* Adds the resource to the module and the name index. */
 void apx_ir_resource_add(apx_module *m, apx_resource *r);
@@ -367,12 +410,10 @@ void apx_ir_env_set(apx_module *m, apx_resource *r, const char *key, apx_value *
 const apx_entry *apx_ir_env_find(const apx_resource *r, const char *key);
 /* Appends an entry whose key the caller knows is new (no lookup). */
 void apx_ir_env_append(apx_module *m, apx_resource *r, const char *key, apx_value *v, apx_loc loc);
-/* Makes room for `extra` more entries at once (growth by doubling in an
- * arena leaves the old arrays behind). */
-void apx_ir_env_reserve(apx_module *m, apx_resource *r, size_t extra);
-/* Gives back the room a reservation left unused (keys that were already
- * set): in place when the array is the arena's last allocation. */
-void apx_ir_env_trim(apx_module *m, apx_resource *r);
+/* Appends n entries whose keys the caller knows are new, growing the array
+ * once to its exact size (growth by doubling in an arena leaves the old
+ * arrays behind). */
+void apx_ir_env_append_many(apx_module *m, apx_resource *r, const apx_entry *e, size_t n);
 void apx_ir_dep_add(apx_module *m, apx_resource *r, apx_dep_kind kind, apx_resource *target, apx_loc loc);
 
 /* Value constructors (arena). */
@@ -382,6 +423,8 @@ apx_value *apx_ir_int(apx_module *m, int64_t i, apx_loc loc);
 apx_ref *apx_ir_ref_new(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
 /* A template of one reference: the common case for injected environment. */
 apx_value *apx_ir_ref_template(apx_module *m, apx_resource *target, apx_prop prop, const char *endpoint, apx_loc loc);
+/* A template of one given reference. */
+apx_value *apx_ir_template_of(apx_module *m, apx_ref *ref, apx_loc loc);
 /* Template building: append text or a reference; the result is normalised
  * (adjacent texts joined, a template without refs becomes a string). */
 typedef struct apx_tbuilder {

@@ -23,12 +23,12 @@ static apx_ref *apx_lower_ref(apx_lower *L, const apx_ast_expr *e) {
   apx_ref *ref = APX_NEW(L->m->arena, apx_ref);
   size_t n = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next) n++;
-  ref->path = APX_NEW_ARRAY(L->m->arena, const char *, n ? n : 1);
-  ref->path_locs = APX_NEW_ARRAY(L->m->arena, apx_loc, n ? n : 1);
+  ref->path = APX_NEW_ARRAY(L->m->items, const char *, n ? n : 1);
+  ref->path_locs = APX_NEW_ARRAY(L->m->items, apx_span, n ? n : 1);
   size_t i = 0;
   for (const apx_ast_name *p = e->u.path; p; p = p->next, i++) {
     ref->path[i] = p->name;
-    ref->path_locs[i] = p->loc;
+    ref->path_locs[i] = (apx_span){p->loc.begin, p->loc.end};
   }
   ref->npath = n;
   ref->loc = e->loc;
@@ -62,6 +62,15 @@ static apx_value *apx_lower_string(apx_lower *L, const apx_ast_expr *e) {
       }
       v->u.call.args[v->u.call.n++] = a;
     }
+    return v;
+  }
+  const apx_ast_strpart *only = e->u.str.parts;
+  if (nparts == 1 && !only->expr && only->text) {
+    /* Plain text (most strings): the front end's copy is in the module's
+     * arena already; a second one would only be garbage. */
+    apx_value *v = apx_ir_value_new(L->m, APX_V_STRING, e->loc);
+    v->u.str.s = only->text;
+    v->u.str.len = only->len;
     return v;
   }
   apx_tbuilder tb;
@@ -182,10 +191,10 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
       x->kind = APX_IT_BLOCK;
       x->name = "param";
       x->label = it->name;
-      x->label_loc = it->name_loc;
+      apx_item_set_label_loc(x, it->name_loc);
       x->body = apx_lower_items(L, it->body, from, NULL);
       x->loc = it->loc;
-      x->name_loc = it->loc;
+      apx_item_set_name_loc(x, it->loc);
       x->from = from;
       *tail = x;
       tail = &x->next;
@@ -224,10 +233,10 @@ static apx_item *apx_lower_items(apx_lower *L, const apx_ast_item *it, apx_compo
     }
     x->loc = it->loc;
     x->name = it->name;
-    x->name_loc = it->name_loc;
+    apx_item_set_name_loc(x, it->name_loc);
     x->name_quoted = it->name_quoted;
     x->label = it->label;
-    x->label_loc = it->label_loc;
+    apx_item_set_label_loc(x, it->label_loc);
     x->from = from;
     *tail = x;
     tail = &x->next;
@@ -263,6 +272,7 @@ static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
     r->type = "param";
     r->type_loc = it->loc;
     r->dir = L->dir;
+    r->items_mark = apx_arena_mark(m->items);
     r->body = apx_lower_items(L, it->body, NULL, NULL);
     apx_ir_resource_add(m, r);
     break;
@@ -279,6 +289,7 @@ static void apx_lower_top(apx_lower *L, const apx_ast_item *it) {
     r->type = it->name;
     r->type_loc = it->name_loc;
     r->dir = L->dir;
+    r->items_mark = apx_arena_mark(m->items);
     r->body = apx_lower_items(L, it->body, NULL, NULL);
     apx_ir_resource_add(m, r);
     break;

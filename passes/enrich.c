@@ -105,11 +105,6 @@ static void apx_enrich_endpoints(apx_module *m, apx_resource *r) {
     apx_diagnostic *d = apx_error(m->diag, e->loc, "endpoint '%s' of container '%s' needs target_port", e->name, r->name);
     apx_diag_hint(m->diag, d, "set the port the image listens on (target_port = 80), or env = \"PORT\" to tell it one");
   }
-  for (size_t i = 0; i < r->nendpoints; i++) {
-    apx_endpoint *e = &r->endpoints[i];
-    if (!e->env || apx_ir_env_find(r, e->env)) continue;
-    apx_ir_env_set(m, r, e->env, apx_ir_ref_template(m, r, APX_PROP_EP_TARGET_PORT, e->name, e->loc), e->loc);
-  }
 }
 
 static void apx_enrich_health(apx_module *m, apx_resource *r) {
@@ -131,22 +126,26 @@ static void apx_enrich_health(apx_module *m, apx_resource *r) {
 
 /* What referencing a resource injects depends only on that resource, so it
  * is built once per target and shared by every resource referencing it:
- * values are not changed after this pass. */
+ * values are not changed after this pass. Each key's hash is kept with it,
+ * for the many resources that look it up. */
 typedef struct apx_injection {
   apx_entry *entries;
-  size_t n, cap;
+  uint64_t *hashes;
+  size_t n;
 } apx_injection;
 
-static void apx_inject(apx_module *m, apx_injection *in, const char *key, apx_value *v) {
-  apx_entry e = {key, v->loc, v};
-  APX_VEC_PUSH(m->arena, in->entries, in->n, in->cap, e);
+static void apx_inject(apx_injection *in, const char *key, apx_value *v) {
+  in->entries[in->n++] = (apx_entry){key, v->loc, v};
 }
 
 static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *in) {
   apx_loc loc = t->name_loc;
   const char *up = apx_name_env_var(m->arena, t->name);
+  /* At most: the connection string, two per endpoint, host, port, URI. */
+  const apx_resource *runner = apx_ir_runner(t);
+  in->entries = APX_NEW_ARRAY(m->arena, apx_entry, 4 + 2 * (runner ? runner->nendpoints : 0));
   if (t->connection_string)
-    apx_inject(m, in, apx_arena_cat(m->arena, "ConnectionStrings__", t->name, (char *)NULL),
+    apx_inject(in, apx_arena_cat(m->arena, "ConnectionStrings__", t->name, (char *)NULL),
                apx_ir_ref_template(m, t, APX_PROP_CONNECTION_STRING, NULL, loc));
   if (t->kind == APX_KIND_EXTERNAL && t->url) {
     /* An external service is discovered by its URL, keyed by its scheme. */
@@ -156,63 +155,113 @@ static void apx_injection_build(apx_module *m, apx_resource *t, apx_injection *i
       if (colon) scheme = apx_arena_strndup(m->arena, t->url->u.str.s, (size_t)(colon - t->url->u.str.s));
     }
     apx_value *url = apx_ir_ref_template(m, t, APX_PROP_URL, NULL, loc);
-    apx_inject(m, in, apx_arena_cat(m->arena, "services__", t->name, "__", scheme, "__0", (char *)NULL), url);
-    apx_inject(m, in, apx_arena_cat(m->arena, up, "_URL", (char *)NULL), url);
-    apx_inject(m, in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), url);
-    return;
+    apx_inject(in, apx_arena_cat(m->arena, "services__", t->name, "__", scheme, "__0", (char *)NULL), url);
+    apx_inject(in, apx_arena_cat(m->arena, up, "_URL", (char *)NULL), url);
+    apx_inject(in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), url);
+  } else if (runner && runner->nendpoints) {
+    /* A child's endpoints are its server's; only its own name is used. */
+    apx_resource *owner = (apx_resource *)runner;
+    apx_value *first_url = NULL;
+    for (size_t i = 0; i < owner->nendpoints && owner == t; i++) {
+      const apx_endpoint *e = &owner->endpoints[i];
+      apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, loc);
+      if (!first_url) first_url = url;
+      apx_inject(in, apx_arena_cat(m->arena, "services__", t->name, "__", e->name, "__0", (char *)NULL), url);
+      apx_inject(in, apx_arena_cat(m->arena, up, "_", apx_name_env_var(m->arena, e->name), (char *)NULL), url);
+    }
+    const apx_endpoint *e = &owner->endpoints[0];
+    apx_inject(in, apx_arena_cat(m->arena, up, "_HOST", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));
+    apx_inject(in, apx_arena_cat(m->arena, up, "_PORT", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, loc));
+    if (first_url) apx_inject(in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), first_url);
   }
-  /* A child's endpoints are its server's; only its own name is used. */
-  apx_resource *owner = (apx_resource *)apx_ir_runner(t);
-  if (!owner || !owner->nendpoints) return;
-  apx_value *first_url = NULL;
-  for (size_t i = 0; i < owner->nendpoints && owner == t; i++) {
-    const apx_endpoint *e = &owner->endpoints[i];
-    apx_value *url = apx_ir_ref_template(m, owner, APX_PROP_EP_URL, e->name, loc);
-    if (!first_url) first_url = url;
-    apx_inject(m, in, apx_arena_cat(m->arena, "services__", t->name, "__", e->name, "__0", (char *)NULL), url);
-    apx_inject(m, in, apx_arena_cat(m->arena, up, "_", apx_name_env_var(m->arena, e->name), (char *)NULL), url);
-  }
-  const apx_endpoint *e = &owner->endpoints[0];
-  apx_inject(m, in, apx_arena_cat(m->arena, up, "_HOST", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_HOST, e->name, loc));
-  apx_inject(m, in, apx_arena_cat(m->arena, up, "_PORT", (char *)NULL), apx_ir_ref_template(m, owner, APX_PROP_EP_PORT, e->name, loc));
-  if (first_url) apx_inject(m, in, apx_arena_cat(m->arena, up, "_URI", (char *)NULL), first_url);
+  in->hashes = APX_NEW_ARRAY(m->arena, uint64_t, in->n ? in->n : 1);
+  for (size_t i = 0; i < in->n; i++) in->hashes[i] = apx_map_hash_str(in->entries[i].key);
 }
 
-static void apx_enrich_references(apx_module *m, apx_resource *r, apx_map *cache, apx_injection ***all,
-                                  size_t *nall, size_t *capall, apx_map *keys) {
+/* The scratch of the environment step, reused from resource to resource
+ * (heap, not arena: nothing of it stays). */
+typedef struct apx_envwork {
+  apx_map cache;             /* target -> index in all */
+  apx_injection **all;
+  size_t nall, capall;
+  struct apx_envkey { uint64_t h; const char *key; } *keys; /* open addressing, h 0: empty */
+  size_t capkeys;
+  apx_entry *add;            /* the entries to append */
+  size_t nadd, capadd;
+} apx_envwork;
+
+static void *apx_grow_heap(void *p, size_t *cap, size_t need, size_t size) {
+  if (need <= *cap) return p;
+  size_t nc = *cap ? *cap : 16;
+  while (nc < need) nc *= 2;
+  p = realloc(p, nc * size);
+  if (!p) abort();
+  *cap = nc;
+  return p;
+}
+
+/* Adds the key unless the resource has it: false when it is there. */
+static bool apx_envkey_add(apx_envwork *W, size_t mask, uint64_t h, const char *key) {
+  if (!h) h = 1;
+  size_t j = (size_t)h & mask;
+  for (; W->keys[j].h; j = (j + 1) & mask)
+    if (W->keys[j].h == h && strcmp(W->keys[j].key, key) == 0) return false;
+  W->keys[j].h = h;
+  W->keys[j].key = key;
+  return true;
+}
+
+static void apx_envwork_push(apx_envwork *W, const char *key, apx_value *v, apx_loc loc) {
+  W->add = apx_grow_heap(W->add, &W->capadd, W->nadd + 1, sizeof *W->add);
+  W->add[W->nadd++] = (apx_entry){key, loc, v};
+}
+
+/* The variables that tell a workload its port, then the environment of
+ * what it references. Explicit env entries win, and so does the first
+ * reference; the array grows once, to its exact size. */
+static void apx_enrich_env(apx_module *m, apx_resource *r, apx_envwork *W) {
   size_t extra = 0;
-  /* One scratch set of this resource's keys (the map is emptied, not
-   * reallocated, between resources). */
-  if (keys->cap) memset(keys->slots, 0, keys->cap * sizeof *keys->slots);
-  keys->n = 0;
-  for (size_t i = 0; i < r->nenv; i++) *apx_map_str(keys, r->env[i].key, true) = 1;
-  for (int pass = 0; pass < 2; pass++) {
-    if (pass == 1) apx_ir_env_reserve(m, r, extra);
+  for (size_t i = 0; i < r->nendpoints; i++) extra += r->endpoints[i].env != NULL;
   for (size_t k = 0; k < r->ndeps; k++) {
     apx_dep *d = &r->deps[k];
     if (d->kind != APX_DEP_REFERENCE || d->target->kind == APX_KIND_PARAM) continue;
-    size_t *slot = apx_map_ptr(cache, d->target, NULL, true);
+    size_t *slot = apx_map_ptr(&W->cache, d->target, NULL, true);
     if (*slot == (size_t)-1) {
       apx_injection *in = APX_NEW(m->arena, apx_injection);
       apx_injection_build(m, d->target, in);
-      *slot = *nall;
-      APX_VEC_PUSH(m->arena, *all, *nall, *capall, in);
+      *slot = W->nall;
+      W->all = apx_grow_heap(W->all, &W->capall, W->nall + 1, sizeof *W->all);
+      W->all[W->nall++] = in;
     }
-    const apx_injection *in = (*all)[*slot];
-    if (pass == 0) { /* count first, so the env array grows once */
-      extra += in->n;
-      continue;
-    }
-    /* Explicit env entries win, and so does the first reference. */
-    for (size_t i = 0; i < in->n; i++) {
-      size_t *seen = apx_map_str(keys, in->entries[i].key, true);
-      if (*seen != (size_t)-1) continue;
-      *seen = 1;
-      apx_ir_env_append(m, r, in->entries[i].key, in->entries[i].value, d->loc);
-    }
+    extra += W->all[*slot]->n;
   }
+  if (!extra) return;
+  size_t need = 16;
+  while (need < 2 * (r->nenv + extra)) need *= 2;
+  if (need > W->capkeys) {
+    free(W->keys);
+    W->keys = malloc(need * sizeof *W->keys);
+    if (!W->keys) abort();
+    W->capkeys = need;
   }
-  apx_ir_env_trim(m, r);
+  memset(W->keys, 0, need * sizeof *W->keys);
+  size_t mask = need - 1;
+  W->nadd = 0;
+  for (size_t i = 0; i < r->nenv; i++) apx_envkey_add(W, mask, apx_map_hash_str(r->env[i].key), r->env[i].key);
+  for (size_t i = 0; i < r->nendpoints; i++) {
+    apx_endpoint *e = &r->endpoints[i];
+    if (!e->env || !apx_envkey_add(W, mask, apx_map_hash_str(e->env), e->env)) continue;
+    apx_envwork_push(W, e->env, apx_ir_ref_template(m, r, APX_PROP_EP_TARGET_PORT, e->name, e->loc), e->loc);
+  }
+  for (size_t k = 0; k < r->ndeps; k++) {
+    apx_dep *d = &r->deps[k];
+    if (d->kind != APX_DEP_REFERENCE || d->target->kind == APX_KIND_PARAM) continue;
+    const apx_injection *in = W->all[*apx_map_ptr(&W->cache, d->target, NULL, false)];
+    for (size_t i = 0; i < in->n; i++)
+      if (apx_envkey_add(W, mask, in->hashes[i], in->entries[i].key))
+        apx_envwork_push(W, in->entries[i].key, in->entries[i].value, d->loc);
+  }
+  apx_ir_env_append_many(m, r, W->add, W->nadd);
 }
 
 int apx_pass_enrich(apx_module *m) {
@@ -223,14 +272,13 @@ int apx_pass_enrich(apx_module *m) {
     apx_enrich_endpoints(m, r);
     apx_enrich_health(m, r);
   }
-  /* References after endpoints: their URLs need the defaults above. */
-  apx_map cache;
-  apx_map_init_ptr(&cache, m->arena);
-  apx_injection **all = NULL;
-  size_t nall = 0, capall = 0;
-  apx_map keys;
-  apx_map_init_str(&keys, m->arena);
-  for (size_t i = 0; i < m->nresources; i++)
-    apx_enrich_references(m, m->resources[i], &cache, &all, &nall, &capall, &keys);
+  /* The environment after endpoints: their URLs need the defaults above. */
+  apx_envwork W = {0};
+  apx_map_init_ptr(&W.cache, m->arena);
+  for (size_t i = 0; i < m->nresources; i++) apx_enrich_env(m, m->resources[i], &W);
+  apx_map_release(&W.cache);
+  free(W.all);
+  free(W.keys);
+  free(W.add);
   return (int)(m->diag->errors - errors);
 }

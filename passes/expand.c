@@ -134,7 +134,7 @@ static apx_value *apx_bind_component_ref(apx_expand *X, const apx_ref *ref, apx_
   if (strcmp(first, "self") == 0 || strcmp(first, "parent") == 0) {
     apx_resource *t = first[0] == 's' ? X->r : X->r->parent;
     if (!t) {
-      apx_error(m->diag, ref->path_locs[0], "'%s' has no parent here", X->r->name);
+      apx_error(m->diag, apx_ref_path_loc(ref, 0), "'%s' has no parent here", X->r->name);
       c->prop = APX_PROP_RESOURCE;
       return out;
     }
@@ -154,13 +154,13 @@ static apx_value *apx_bind_component_ref(apx_expand *X, const apx_ref *ref, apx_
       apx_ref_bind(m, c, val->u.ref->target, 1);
       return out;
     }
-    apx_error(m->diag, ref->path_locs[1], "input '%s' is %s, which has no property '%s'", first,
+    apx_error(m->diag, apx_ref_path_loc(ref, 1), "input '%s' is %s, which has no property '%s'", first,
               apx_ir_value_type_name(val), ref->path[1]);
     return val;
   }
   apx_resource *t = apx_ir_resource_find(m, first);
   if (!t) {
-    apx_report_unknown_name(m, first, ref->path_locs[0], "name");
+    apx_report_unknown_name(m, first, apx_ref_path_loc(ref, 0), "name");
     return out;
   }
   apx_ref_bind(m, c, t, 1);
@@ -372,21 +372,39 @@ static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
     out = apx_tb_finish(&tb);
     break;
   }
+  /* A list or map is copied only when an element changes (a reference
+   * bound, a call folded): one that stays the same is shared, as strings
+   * are, since nothing changes a value in place after this pass. */
   case APX_V_LIST: {
+    apx_value **items = NULL;
+    for (size_t i = 0; i < v->u.list.n; i++) {
+      apx_value *x = apx_xv(X, v->u.list.items[i], cw);
+      if (x != v->u.list.items[i] && !items) {
+        items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n);
+        memcpy(items, v->u.list.items, i * sizeof *items);
+      }
+      if (items) items[i] = x;
+    }
+    if (!items) break;
     out = apx_ir_value_new(m, APX_V_LIST, v->loc);
     out->u.list.n = v->u.list.n;
-    out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
-    for (size_t i = 0; i < v->u.list.n; i++) out->u.list.items[i] = apx_xv(X, v->u.list.items[i], cw);
+    out->u.list.items = items;
     break;
   }
   case APX_V_MAP: {
+    apx_entry *entries = NULL;
+    for (size_t i = 0; i < v->u.map.n; i++) {
+      apx_value *x = apx_xv(X, v->u.map.entries[i].value, cw);
+      if (x != v->u.map.entries[i].value && !entries) {
+        entries = APX_NEW_ARRAY(m->arena, apx_entry, v->u.map.n);
+        memcpy(entries, v->u.map.entries, v->u.map.n * sizeof *entries);
+      }
+      if (entries) entries[i].value = x;
+    }
+    if (!entries) break;
     out = apx_ir_value_new(m, APX_V_MAP, v->loc);
     out->u.map.n = v->u.map.n;
-    out->u.map.entries = APX_NEW_ARRAY(m->arena, apx_entry, v->u.map.n ? v->u.map.n : 1);
-    for (size_t i = 0; i < v->u.map.n; i++) {
-      out->u.map.entries[i] = v->u.map.entries[i];
-      out->u.map.entries[i].value = apx_xv(X, v->u.map.entries[i].value, cw);
-    }
+    out->u.map.entries = entries;
     break;
   }
   case APX_V_CALL: {
@@ -454,7 +472,7 @@ static void apx_expand_instance(apx_expand *X) {
     if (it->kind == APX_IT_ATTR && !it->name_quoted &&
         (apx_is_input_name(top, it->name) || apx_map_str(&X->params, it->name, false))) {
       if (apx_binding_find(X, it->name)) {
-        apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
+        apx_error(m->diag, apx_item_name_loc(it), "'%s' is set twice", it->name);
         continue;
       }
       apx_binding_add(X, (apx_binding){it->name, it->value, NULL, NULL, false, false, it->loc});

@@ -160,9 +160,9 @@ static void apx_create_children(apx_module *m, apx_resource *r, apx_resource ***
       continue;
     }
     apx_resource *c = apx_ir_resource_new(m, it->label, it->loc);
-    c->name_loc = it->label_loc;
+    c->name_loc = apx_item_label_loc(it);
     c->type = ck->name;
-    c->type_loc = it->name_loc;
+    c->type_loc = apx_item_name_loc(it);
     c->component = ck;
     c->kind = ck->kind;
     c->parent = r;
@@ -227,7 +227,7 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
   ref->prop = APX_PROP_RESOURCE;
   if (first >= ref->npath) return true;
   const char *p = ref->path[first];
-  apx_loc pl = ref->path_locs[first];
+  apx_loc pl = apx_ref_path_loc(ref, (uint32_t)first);
   size_t rest = ref->npath - first - 1;
   if (strcmp(p, "endpoints") == 0) {
     if (rest == 0) {
@@ -239,12 +239,14 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
     apx_resource *owner = (apx_resource *)apx_ir_runner(target);
     ref->target = owner ? owner : target;
     ref->endpoint = ref->path[first + 1];
+    ref->endpoint_begin = ref->path_locs[first + 1].begin;
+    ref->endpoint_end = ref->path_locs[first + 1].end;
     if (rest == 1) {
       ref->prop = APX_PROP_EP_URL;
       return true;
     }
     if (rest > 2) {
-      apx_error(m->diag, ref->path_locs[first + 3], "nothing follows an endpoint property");
+      apx_error(m->diag, apx_ref_path_loc(ref, (uint32_t)(first + 3)), "nothing follows an endpoint property");
       return false;
     }
     static const struct { const char *name; apx_prop prop; } eps[] = {
@@ -257,13 +259,13 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
         return true;
       }
     const char *cands[] = {"url", "host", "port", "target_port", "scheme"};
-    apx_diagnostic *d = apx_error(m->diag, ref->path_locs[first + 2], "unknown endpoint property '%s'", q);
+    apx_diagnostic *d = apx_error(m->diag, apx_ref_path_loc(ref, (uint32_t)(first + 2)), "unknown endpoint property '%s'", q);
     const char *s = apx_suggest(q, cands, 5);
     apx_diag_hint(m->diag, d, s ? "did you mean '%s'?" : "%s", s ? s : "an endpoint has url, host, port, target_port and scheme");
     return false;
   }
   if (rest > 0) {
-    apx_error(m->diag, ref->path_locs[first + 1], "'%s' has no property '%s'", p, ref->path[first + 1]);
+    apx_error(m->diag, apx_ref_path_loc(ref, (uint32_t)(first + 1)), "'%s' has no property '%s'", p, ref->path[first + 1]);
     return false;
   }
   if (strcmp(p, "connection_string") == 0) ref->prop = APX_PROP_CONNECTION_STRING;
@@ -303,7 +305,7 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
   }
   if (strcmp(first, "parent") == 0) {
     if (!b->self->parent) {
-      apx_error(b->m->diag, ref->path_locs[0], "'%s' has no parent", b->self->name);
+      apx_error(b->m->diag, apx_ref_path_loc(ref, 0), "'%s' has no parent", b->self->name);
       return;
     }
     apx_ref_bind(b->m, ref, b->self->parent, 1);
@@ -311,7 +313,7 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
   }
   apx_resource *t = apx_ir_resource_find(b->m, first);
   if (!t) {
-    apx_report_unknown_name(b->m, first, ref->path_locs[0], "resource");
+    apx_report_unknown_name(b->m, first, apx_ref_path_loc(ref, 0), "resource");
     ref->prop = APX_PROP_RESOURCE;
     return;
   }

@@ -14,7 +14,22 @@ typedef struct apx_tc {
   apx_module *m;
   apx_resource *r;
   apx_map volumes; /* volume name -> index */
+  bool dropping;   /* the items go after this pass (m->items is their own arena) */
 } apx_tc;
+
+/* Whether what typecheck reads out of an item's value may be given back to
+ * the arena: when the items go after this pass (nothing prints them) and
+ * the instance wrote it. Such a value is the item's alone (expand binds
+ * instance-written references in place and shares only what components
+ * wrote); the enrich pass's references then reuse the memory. */
+static bool apx_tc_owned(const apx_tc *T, const apx_item *it) { return T->dropping && !it->from; }
+
+/* A bare reference's shell, once its reference has moved into a template
+ * or into a dependency. */
+static void apx_tc_release_ref_value(apx_tc *T, apx_value *v, bool with_ref) {
+  if (with_ref) apx_arena_release(T->m->arena, v->u.ref, sizeof *v->u.ref);
+  apx_arena_release(T->m->arena, v, sizeof *v);
+}
 
 static const char *apx_kind_article(apx_kind k) {
   switch (k) {
@@ -49,15 +64,11 @@ static apx_value *apx_tc_string(apx_tc *T, apx_value *v, bool loose, const char 
   switch (v->kind) {
   case APX_V_STRING: return v;
   case APX_V_TEMPLATE: apx_tc_param_values(v); return v;
-  case APX_V_REF: {
-    apx_tbuilder tb;
-    apx_tb_init(&tb, m, v->loc);
+  case APX_V_REF:
     /* A bare param name used as text means its value. */
     if (v->u.ref->target && v->u.ref->target->kind == APX_KIND_PARAM && v->u.ref->prop == APX_PROP_RESOURCE)
       v->u.ref->prop = APX_PROP_VALUE;
-    apx_tb_ref(&tb, v->u.ref);
-    return apx_tb_finish(&tb);
-  }
+    return apx_ir_template_of(m, v->u.ref, v->loc);
   case APX_V_INT:
     if (loose) return apx_ir_string(m, apx_arena_printf(m->arena, "%lld", (long long)v->u.i), v->loc);
     break;
@@ -131,16 +142,24 @@ static apx_value *apx_tc_list(apx_tc *T, apx_value *v, const char *what) {
     if (v->kind == APX_V_STRING) apx_diag_hint(m->diag, d, "write it as a list: [\"%s\"]", v->u.str.s);
     return NULL;
   }
-  apx_value *out = apx_ir_value_new(m, APX_V_LIST, v->loc);
-  out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n ? v->u.list.n : 1);
+  /* The list itself when every item is text already (most are): a copy
+   * would leave the written one behind as garbage. */
+  apx_value *out = NULL;
   for (size_t i = 0; i < v->u.list.n; i++) {
     apx_value *s = apx_tc_string(T, v->u.list.items[i], true, "each item");
+    if (s == v->u.list.items[i] && !out) continue;
+    if (!out) {
+      out = apx_ir_value_new(m, APX_V_LIST, v->loc);
+      out->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, v->u.list.n);
+      memcpy(out->u.list.items, v->u.list.items, i * sizeof *out->u.list.items);
+      out->u.list.n = i;
+    }
     if (s) out->u.list.items[out->u.list.n++] = s;
   }
-  return out;
+  return out ? out : v;
 }
 
-static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what) {
+static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *what, bool owned) {
   apx_module *m = T->m;
   size_t n = 1;
   apx_value **items;
@@ -171,6 +190,14 @@ static void apx_tc_refs(apx_tc *T, apx_value *v, apx_dep_kind kind, const char *
       continue;
     }
     apx_ir_dep_add(m, T->r, kind, ref->target, x->loc);
+  }
+  if (!owned) return;
+  /* Only the dependencies stay: the list and its references go back. */
+  for (size_t i = 0; i < n; i++)
+    if (items[i]->kind == APX_V_REF) apx_tc_release_ref_value(T, items[i], true);
+  if (v->kind == APX_V_LIST) {
+    apx_arena_release(m->arena, v->u.list.items, (n ? n : 1) * sizeof *v->u.list.items);
+    apx_arena_release(m->arena, v, sizeof *v);
   }
 }
 
@@ -211,6 +238,14 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     *n = cnt;
     return apx_tc_exact(m, out, cnt, cap);
   }
+  /* Sized once; a repeated key is looked for among the items before it
+   * while the block is small (most are), in a map beyond. */
+  size_t total = 0;
+  for (const apx_item *x = it->body; x; x = x->next) total++;
+  enum { APX_TC_SCAN_MAX = 16 };
+  bool scan = total <= APX_TC_SCAN_MAX;
+  cap = total;
+  out = total ? APX_NEW_ARRAY(m->arena, apx_entry, total) : NULL;
   apx_map seen;
   apx_map_init_str(&seen, m->arena);
   for (apx_item *x = it->body; x; x = x->next) {
@@ -218,16 +253,25 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
       apx_error(m->diag, x->loc, "%s holds name = value pairs, not blocks", what);
       continue;
     }
-    size_t *first = apx_map_str(&seen, x->name, true);
-    if (*first != (size_t)-1) {
-      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, what);
-      apx_note(m->diag, ((apx_item *)(uintptr_t)*first)->name_loc, "first set here");
+    const apx_item *first = NULL;
+    if (scan) {
+      for (const apx_item *y = it->body; y != x && !first; y = y->next)
+        if (y->kind == APX_IT_ATTR && strcmp(y->name, x->name) == 0) first = y;
+    } else {
+      size_t *slot = apx_map_str(&seen, x->name, true);
+      if (*slot != (size_t)-1) first = (const apx_item *)(uintptr_t)*slot;
+      else *slot = (size_t)(uintptr_t)x;
+    }
+    if (first) {
+      apx_error(m->diag, apx_item_name_loc(x), "'%s' is set twice in %s", x->name, what);
+      apx_note(m->diag, apx_item_name_loc(first), "first set here");
       continue;
     }
-    *first = (size_t)(uintptr_t)x;
     if (x->value->kind == APX_V_NULL) continue; /* `KEY = null` unsets an inherited value */
-    apx_entry e = {x->name, x->name_loc, x->value};
+    apx_entry e = {x->name, apx_item_name_loc(x), x->value};
     if (strings) e.value = apx_tc_entry_string(T, x->value, what, x->name);
+    if (e.value && e.value != x->value && x->value->kind == APX_V_REF && apx_tc_owned(T, x))
+      apx_tc_release_ref_value(T, x->value, false); /* its reference is in the template now */
     if (e.value) APX_VEC_PUSH(m->arena, out, cnt, cap, e);
   }
   apx_map_release(&seen);
@@ -252,7 +296,7 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
       const char *cands[16];
       for (size_t i = 0; i < nt && i < 16; i++) cands[i] = table[i].name;
       const char *sug = apx_suggest(x->name, cands, nt < 16 ? nt : 16);
-      apx_diagnostic *d = apx_error(m->diag, x->name_loc, "unknown attribute '%s' in %s", x->name, blk->name);
+      apx_diagnostic *d = apx_error(m->diag, apx_item_name_loc(x), "unknown attribute '%s' in %s", x->name, blk->name);
       if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
       else {
         char *all = apx_arena_strdup(m->arena, "");
@@ -268,8 +312,8 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
       continue;
     }
     if (found[idx]) {
-      apx_error(m->diag, x->name_loc, "'%s' is set twice in %s", x->name, blk->name);
-      apx_note(m->diag, found[idx]->name_loc, "first set here");
+      apx_error(m->diag, apx_item_name_loc(x), "'%s' is set twice in %s", x->name, blk->name);
+      apx_note(m->diag, apx_item_name_loc(found[idx]), "first set here");
       continue;
     }
     found[idx] = x;
@@ -328,7 +372,7 @@ static void apx_tc_endpoint(apx_tc *T, apx_item *blk, const apx_spec *table) {
   APX_TC_BLOCK(T, blk, table, found);
   apx_endpoint *dup = apx_ir_endpoint_find(r, blk->label);
   if (dup) {
-    apx_error(m->diag, blk->label_loc, "endpoint '%s' is declared twice", blk->label);
+    apx_error(m->diag, apx_item_label_loc(blk), "endpoint '%s' is declared twice", blk->label);
     apx_note(m->diag, dup->loc, "first declared here");
     return;
   }
@@ -374,7 +418,7 @@ static void apx_tc_volume(apx_tc *T, apx_item *blk, const apx_spec *table) {
   APX_TC_BLOCK(T, blk, table, found);
   size_t *seen = apx_map_str(&T->volumes, blk->label, true);
   if (*seen != (size_t)-1) {
-    apx_error(m->diag, blk->label_loc, "volume '%s' is declared twice", blk->label);
+    apx_error(m->diag, apx_item_label_loc(blk), "volume '%s' is declared twice", blk->label);
     apx_note(m->diag, T->r->volumes[*seen].loc, "first declared here");
     return;
   }
@@ -532,10 +576,10 @@ static void apx_tc_unknown(apx_tc *T, apx_item *it) {
   const char *what = it->kind == APX_IT_BLOCK ? "block" : "attribute";
   apx_diagnostic *d;
   if (T->r->component)
-    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s (%s)", what, it->name, T->r->type,
+    d = apx_error(m->diag, apx_item_name_loc(it), "unknown %s '%s' for %s (%s)", what, it->name, T->r->type,
                   apx_kind_article(T->r->kind));
   else
-    d = apx_error(m->diag, it->name_loc, "unknown %s '%s' for %s", what, it->name, apx_kind_article(T->r->kind));
+    d = apx_error(m->diag, apx_item_name_loc(it), "unknown %s '%s' for %s", what, it->name, apx_kind_article(T->r->kind));
   if (sug) apx_diag_hint(m->diag, d, "did you mean '%s'?", sug);
 }
 
@@ -548,7 +592,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     return;
   }
   if (!(s->kinds & (1u << r->kind))) {
-    apx_diagnostic *d = apx_error(m->diag, it->name_loc, "'%s' does not apply to %s", it->name, apx_kind_article(r->kind));
+    apx_diagnostic *d = apx_error(m->diag, apx_item_name_loc(it), "'%s' does not apply to %s", it->name, apx_kind_article(r->kind));
     if (strcmp(it->name, "local") == 0) apx_diag_hint(m->diag, d, "local {} gives a container a host-process fallback; an executable already runs on the host");
     return;
   }
@@ -562,18 +606,18 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     return;
   }
   if (s->type == APX_T_MAP && as_block && it->label) {
-    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    apx_error(m->diag, apx_item_label_loc(it), "'%s' takes no label", it->name);
     return;
   }
   if (s->type == APX_T_BLOCK && !s->labeled && it->label) {
-    apx_error(m->diag, it->label_loc, "'%s' takes no label", it->name);
+    apx_error(m->diag, apx_item_label_loc(it), "'%s' takes no label", it->name);
     return;
   }
   if (!s->repeat) {
     size_t idx = (size_t)(s - apx_schema_resource);
     if (seen[idx]) {
-      apx_error(m->diag, it->name_loc, "'%s' is set twice", it->name);
-      apx_note(m->diag, seen[idx]->name_loc, "first set here");
+      apx_error(m->diag, apx_item_name_loc(it), "'%s' is set twice", it->name);
+      apx_note(m->diag, apx_item_name_loc(seen[idx]), "first set here");
       return;
     }
     seen[idx] = it;
@@ -585,8 +629,14 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   case APX_F_COMMAND: r->command = apx_tc_string(T, v, false, "command"); break;
   case APX_F_ARGS: r->args = apx_tc_list(T, v, "args"); break;
   case APX_F_ENTRYPOINT:
-    r->entrypoint = v->kind == APX_V_STRING ? apx_tc_list(T, &(apx_value){APX_V_LIST, v->loc, .u.list = {&v, 1}}, "entrypoint")
-                                            : apx_tc_list(T, v, "entrypoint");
+    if (v->kind == APX_V_STRING) { /* entrypoint = "x": a list of one */
+      apx_value *one = apx_ir_value_new(m, APX_V_LIST, v->loc);
+      one->u.list.items = APX_NEW_ARRAY(m->arena, apx_value *, 1);
+      one->u.list.items[0] = v;
+      one->u.list.n = 1;
+      v = one;
+    }
+    r->entrypoint = apx_tc_list(T, v, "entrypoint");
     break;
   case APX_F_WORKDIR:
     r->workdir_written = apx_tc_const(T, v, "workdir");
@@ -598,8 +648,7 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
     size_t n;
     apx_entry *e = apx_tc_map(T, it, &n, true, "env");
     /* apx_tc_map has removed duplicates already. */
-    apx_ir_env_reserve(m, r, n);
-    for (size_t i = 0; i < n; i++) apx_ir_env_append(m, r, e[i].key, e[i].value, e[i].key_loc);
+    apx_ir_env_append_many(m, r, e, n);
     apx_arena_release(m->arena, e, n * sizeof *e); /* copied into r->env */
     break;
   }
@@ -607,10 +656,10 @@ static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   case APX_F_VOLUME: apx_tc_volume(T, it, s->sub); break;
   case APX_F_BIND: apx_tc_bind(T, it, s->sub); break;
   case APX_F_HEALTH: apx_tc_health(T, it, s->sub); break;
-  case APX_F_REFERENCES: apx_tc_refs(T, v, APX_DEP_REFERENCE, "references"); break;
-  case APX_F_WAIT_FOR: apx_tc_refs(T, v, APX_DEP_WAIT_HEALTHY, "wait_for"); break;
-  case APX_F_WAIT_FOR_START: apx_tc_refs(T, v, APX_DEP_WAIT_START, "wait_for_start"); break;
-  case APX_F_WAIT_FOR_COMPLETION: apx_tc_refs(T, v, APX_DEP_WAIT_COMPLETION, "wait_for_completion"); break;
+  case APX_F_REFERENCES: apx_tc_refs(T, v, APX_DEP_REFERENCE, "references", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR: apx_tc_refs(T, v, APX_DEP_WAIT_HEALTHY, "wait_for", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR_START: apx_tc_refs(T, v, APX_DEP_WAIT_START, "wait_for_start", apx_tc_owned(T, it)); break;
+  case APX_F_WAIT_FOR_COMPLETION: apx_tc_refs(T, v, APX_DEP_WAIT_COMPLETION, "wait_for_completion", apx_tc_owned(T, it)); break;
   case APX_F_REPLICAS: apx_tc_int(T, v, "replicas", 1, 10000, &r->replicas); break;
   case APX_F_RESTART: {
     const char *s2 = apx_tc_const(T, v, "restart");
@@ -698,16 +747,31 @@ int apx_pass_typecheck(apx_module *m) {
   while (apx_schema_resource[nspec].name) nspec++;
   const apx_item **seen = calloc(nspec, sizeof *seen);
   if (!seen) abort();
+  /* When the items go after this pass (m->items is an arena of their own,
+   * apx_ir_drop_items), each resource's are freed once read, block by
+   * block, so that the typed fields made here reuse their memory instead
+   * of adding to the peak: resources were lowered in this order (a child's
+   * items are inside its parent's, and it follows its parent), and the
+   * components' bodies served expand only. */
+  bool dropping = m->items != m->arena;
+  if (dropping) apx_ir_drop_component_items(m);
+  const void *freed = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_tc T = {m, m->resources[i], {0}};
+    apx_tc T = {m, m->resources[i], {0}, dropping};
     apx_map_init_str(&T.volumes, m->arena);
     apx_resource *r = T.r;
-    if (!r->type) continue; /* unknown kind: reported by resolve */
-    if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);
-    memset(seen, 0, nspec * sizeof *seen);
-    for (apx_item *it = r->body; it; it = it->next) apx_tc_item(&T, it, seen);
-    apx_tc_required(&T);
-    r->typed = true;
+    if (dropping && r->items_mark && r->items_mark != freed) {
+      apx_arena_free_before(m->items, r->items_mark);
+      freed = r->items_mark;
+    }
+    if (r->type) { /* NULL: unknown kind, reported by resolve */
+      if (r->kind == APX_KIND_PARAM) r->param = APX_NEW(m->arena, apx_param);
+      memset(seen, 0, nspec * sizeof *seen);
+      for (apx_item *it = r->body; it; it = it->next) apx_tc_item(&T, it, seen);
+      apx_tc_required(&T);
+      r->typed = true;
+    }
+    if (dropping) r->body = NULL;
   }
   free(seen);
   return (int)(m->diag->errors - errors);

@@ -293,6 +293,7 @@ static void apx_validate_cycles(apx_module *m) {
     }
   }
   free(stack);
+  apx_map_release(&pm); /* its slots go to the next map of their size */
 }
 
 /* ---- waits and ports ---------------------------------------------------- */
@@ -396,8 +397,7 @@ static void apx_validate_ref(apx_vctx *V, const apx_ref *ref) {
   case APX_PROP_EP_URL: case APX_PROP_EP_HOST: case APX_PROP_EP_PORT:
   case APX_PROP_EP_TARGET_PORT: case APX_PROP_EP_SCHEME:
     if (!apx_ir_endpoint_find(t, ref->endpoint)) {
-      size_t loc_i = ref->npath > 2 ? 2 : ref->npath - 1;
-      apx_loc loc = ref->path_locs ? ref->path_locs[loc_i] : ref->loc;
+      apx_loc loc = ref->endpoint_end ? (apx_loc){ref->loc.file, ref->endpoint_begin, ref->endpoint_end} : ref->loc;
       const char *s = apx_endpoint_suggestion(m, t, ref->endpoint);
       apx_diagnostic *d = apx_error(m->diag, loc, "'%s' has no endpoint '%s'", t->name, ref->endpoint);
       if (s) apx_diag_hint(m->diag, d, "did you mean '%s'?", s);

@@ -222,6 +222,66 @@ static void test_diag_control_bytes(void) {
   free(text);
 }
 
+static char *diag_printed(apx_diag *d) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *mf = open_memstream(&text, &len);
+  apx_diag_print(d, mf);
+  fclose(mf);
+  return text;
+}
+
+/* A source read from a file gives its text back after the front end; its
+ * locations still print as line:col, its line is read again for the caret,
+ * and left out (never wrong or out of bounds) once the file has changed. */
+static void test_diag_released_source(void) {
+  char path[] = "/tmp/apx-src-XXXXXX";
+  int fd = mkstemp(path);
+  static const char src[] = "a = 1\nimage = \"x\"\n";
+  if (fd < 0 || write(fd, src, sizeof src - 1) != (ssize_t)(sizeof src - 1)) {
+    CHECK(0, "diag: temporary source");
+    return;
+  }
+  close(fd);
+  apx_arena *a = apx_arena_new();
+  apx_diag d;
+  apx_diag_init(&d, a);
+  size_t n = sizeof src - 1;
+  char *big = apx_arena_alloc(a, 70000); /* more than a block: one of its own, as a large file gets */
+  memcpy(big, src, n);
+  uint32_t f = apx_diag_add_source_read(&d, path, big, n);
+  size_t before = apx_arena_bytes(a);
+  apx_diag_source_release(&d, f);
+  unsigned line = 0, col = 0;
+  apx_diag_line_col(&d, f, 14, &line, &col);
+  CHECK(!apx_diag_source(&d, f)->text && apx_arena_bytes(a) < before && line == 2 && col == 9,
+        "diag: a released source is freed and still locates (%u:%u)", line, col);
+  apx_error(&d, (apx_loc){f, 14, 17}, "bad image");
+  char *out = diag_printed(&d);
+  CHECK(strstr(out, ":2:9: error: bad image") && strstr(out, "| image = \"x\"") && strstr(out, "^~~"),
+        "diag: the line of a released source is read again for the caret");
+  free(out);
+  /* Changed since: same location, no line. */
+  apx_diag d2;
+  apx_diag_init(&d2, a);
+  char *big2 = apx_arena_alloc(a, 70000);
+  memcpy(big2, src, n);
+  uint32_t f2 = apx_diag_add_source_read(&d2, path, big2, n);
+  apx_diag_source_release(&d2, f2);
+  FILE *w = fopen(path, "w");
+  if (w) {
+    fputs("a = 1\n", w);
+    fclose(w);
+  }
+  apx_error(&d2, (apx_loc){f2, 14, 17}, "bad image");
+  out = diag_printed(&d2);
+  CHECK(strstr(out, ":2:9: error: bad image\n") && !strstr(out, "|"),
+        "diag: a source that changed size prints its location without a line");
+  free(out);
+  unlink(path);
+  apx_arena_free(a);
+}
+
 static bool all_zero(const unsigned char *p, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (p[i]) return false;
@@ -261,6 +321,23 @@ static void test_arena(void) {
   CHECK(strcmp(cat, "services__api__http__0") == 0 && strcmp(empty, "") == 0, "arena: apx_arena_cat joins (got '%s')",
         cat);
   apx_arena_free(a);
+
+  /* Blocks before a mark go; what follows it stays usable. */
+  apx_arena *o = apx_arena_new();
+  for (int i = 0; i < 3000; i++) apx_arena_alloc(o, 88); /* about four blocks */
+  void *large = apx_arena_alloc(o, 70000); /* more than a block: one of its own */
+  const void *mark = apx_arena_mark(o);
+  unsigned char *kept = apx_arena_alloc(o, 88);
+  memset(kept, 0xEE, 88);
+  size_t full = apx_arena_bytes(o);
+  apx_arena_free_before(o, mark);
+  size_t after_free = apx_arena_bytes(o);
+  unsigned char *more = apx_arena_alloc(o, 88);
+  CHECK(after_free + 3 * 64 * 1024 < full && kept[87] == 0xEE && all_zero(more, 88) && apx_arena_peak(o) >= full,
+        "arena: apx_arena_free_before frees the older blocks (%zu -> %zu bytes)", full, after_free);
+  CHECK(apx_arena_free_large(o, large) && apx_arena_bytes(o) < after_free && !apx_arena_free_large(o, more),
+        "arena: apx_arena_free_large frees a block of its own, nothing else");
+  apx_arena_free(o);
 }
 
 int main(void) {
@@ -271,6 +348,7 @@ int main(void) {
   test_envfile();
   test_atomic();
   test_diag_control_bytes();
+  test_diag_released_source();
   apx_arena_free(arena);
   printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
