@@ -26,8 +26,8 @@ typedef enum {
 } apx_ast_expr_kind;
 
 /* One part of a string: literal text (escapes already decoded) or an
- * interpolated expression ${expr}. The text is `len` bytes, not always
- * NUL-terminated: a plain string's points into the source text. */
+ * interpolated expression ${expr}. The text is `len` bytes, NUL-terminated,
+ * in the parser's arena (lowering keeps it; the source text is released). */
 typedef struct apx_ast_strpart {
   struct apx_ast_strpart *next;
   const char *text; /* NULL for an interpolation */
