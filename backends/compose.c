@@ -1140,8 +1140,10 @@ int apx_emit_compose(apx_module *m, apx_output *out) {
   /* The YAML (12 MB at 10,000 resources) goes straight to its file. */
   FILE *yf = apx_output_stream(out, "docker-compose.yaml");
   apx_yaml y;
-  if (yf) apx_yaml_init_file(&y, yf);
-  else apx_yaml_init(&y);
+  if (yf) {
+    apx_yaml_init_file(&y, yf);
+    y.writeback = true;
+  } else apx_yaml_init(&y);
   apx_compose_part *parts = NULL;
   size_t nparts = yf ? apx_compose_plan(&c, &parts) : 1;
   apx_yaml_begin_map(&y);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/output.h"
+
 static int apx_yaml_write(void *data, unsigned char *buffer, size_t size) {
   apx_buf_append((apx_buf *)data, (const char *)buffer, size);
   return 1;
@@ -23,7 +25,10 @@ static void apx_yaml_put(apx_yaml *y, const void *data, size_t n) {
 static void apx_yaml_write_pending(apx_yaml *y) {
   if (y->npending) apx_yaml_put(y, y->pending, y->npending);
   y->npending = 0;
-  if (y->written && fflush(y->file) == 0) y->written(y->written_ud, y->nwritten);
+  if ((y->written || y->writeback) && fflush(y->file) == 0) {
+    if (y->written) y->written(y->written_ud, y->nwritten);
+    if (y->writeback) apx_output_writeback(y->file);
+  }
 }
 
 static int apx_yaml_write_file(void *data, unsigned char *buffer, size_t size) {

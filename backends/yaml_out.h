@@ -33,6 +33,9 @@ typedef struct apx_yaml {
   void (*written)(void *ud, size_t total);
   void *written_ud;
   size_t nwritten;
+  /* `file` is an output the commit syncs: its writing out is started as
+   * the text reaches it (apx_output_writeback). Not for a scratch part. */
+  bool writeback;
   /* apx_yaml_init_fragment: text still to be checked and dropped. */
   const char *skip;
   size_t nskip;

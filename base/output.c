@@ -196,6 +196,10 @@ FILE *apx_output_scratch(apx_output *o) {
   return f;
 }
 
+void apx_output_writeback(FILE *stream) {
+  (void)sync_file_range(fileno(stream), 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to) {
   int out = fileno(stream);
   off_t off = *from;
@@ -234,6 +238,7 @@ bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to) {
     }
   }
   *from = off;
+  if (ok) apx_output_writeback(stream);
   /* The stream goes on after what was written behind its back. */
   return ok && fseeko(stream, 0, SEEK_END) == 0;
 }
