@@ -368,7 +368,12 @@ static int apx_out_open_temp(apx_output *o, apx_output *rec, const char *relpath
   return fd;
 }
 
-FILE *apx_output_stream(apx_output *o, const char *relpath) {
+static FILE *apx_out_stream(apx_output *o, const char *relpath, bool executable);
+
+FILE *apx_output_stream(apx_output *o, const char *relpath) { return apx_out_stream(o, relpath, false); }
+FILE *apx_output_stream_executable(apx_output *o, const char *relpath) { return apx_out_stream(o, relpath, true); }
+
+static FILE *apx_out_stream(apx_output *o, const char *relpath, bool executable) {
   if (!o->dir || !apx_out_relpath_ok(relpath)) return NULL;
   apx_buf msg = {0};
   char *final = NULL, *temp = NULL;
@@ -388,6 +393,7 @@ FILE *apx_output_stream(apx_output *o, const char *relpath) {
   apx_out_file *f = apx_out_slot(o, relpath);
   f->stream = fp;
   f->temp = temp;
+  f->executable = executable;
   return fp;
 }
 

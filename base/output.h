@@ -28,6 +28,8 @@ void apx_output_add_executable(apx_output *o, const char *relpath, char *data, s
  * stdout mode or when the file cannot be created there: the caller then
  * adds the file in memory (commit reports the problem). */
 FILE *apx_output_stream(apx_output *o, const char *relpath);
+/* The same for a file that is always 0755 (apx_output_add_executable's). */
+FILE *apx_output_stream_executable(apx_output *o, const char *relpath);
 /* For a file made in parts at once (compose's services, in threads): an
  * unlinked temporary file in the output directory, open for reading and
  * writing, gone when closed; NULL in stdout mode or on failure. */
