@@ -27,8 +27,9 @@ static uint64_t apx_load32(const char *s) {
   return w;
 }
 
-uint64_t apx_map_hash_str(const char *s) {
-  size_t n = strlen(s);
+uint64_t apx_map_hash_str(const char *s) { return apx_map_hash_strn(s, strlen(s)); }
+
+uint64_t apx_map_hash_strn(const char *s, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ULL ^ n, w;
   if (n > 8) {
     const char *end = s + n - 8;

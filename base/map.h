@@ -25,6 +25,8 @@ typedef struct apx_map {
 /* The hash a string key is placed by (for a caller that keeps it, to look
  * the same key up many times without reading it again). */
 uint64_t apx_map_hash_str(const char *s);
+/* The same for n bytes of s (not NUL-terminated; the scanner's names). */
+uint64_t apx_map_hash_strn(const char *s, size_t n);
 void apx_map_init_str(apx_map *m, apx_arena *a);
 void apx_map_init_ptr(apx_map *m, apx_arena *a);
 /* The value slot of a key, or NULL when absent and !insert. A new slot's

@@ -225,16 +225,11 @@ bool apx_output_append(FILE *stream, int part_fd, off_t *from, off_t to) {
         ok = false;
         break;
       }
-      for (ssize_t w = 0; w < r;) {
-        ssize_t x = write(out, chunk + w, (size_t)(r - w));
-        if (x < 0 && errno == EINTR) continue;
-        if (x <= 0) {
-          ok = false;
-          break;
-        }
-        w += x;
+      if (apx_atomic_write_all(out, chunk, (size_t)r) != 0) {
+        ok = false;
+        break;
       }
-      if (ok) off += r;
+      off += r;
     }
   }
   *from = off;

@@ -705,31 +705,28 @@ static int apx_dash_state(void *ud, const char *dir, char *err, size_t nerr) {
   return apx_dash_key_keep(path, d->key, 16, err, nerr);
 }
 
+/* A secret of the dashboard's: the one given with `option` (1 to size-1
+ * characters), else 16 random bytes in hex. false with err set. */
+static bool apx_dash_secret(char *dst, size_t size, const char *given, const char *option, char *err, size_t nerr) {
+  if (given) {
+    if (!given[0] || strlen(given) >= size) {
+      snprintf(err, nerr, "%s: give 1 to %zu characters", option, size - 1);
+      return false;
+    }
+    snprintf(dst, size, "%s", given);
+    return true;
+  }
+  if (apx_dash_random_hex(dst, 16)) return true;
+  snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
+  return false;
+}
+
 apx_dash *apx_dash_new(const apx_dash_opts *o, char *err, size_t nerr) {
   apx_dash *d = calloc(1, sizeof *d);
   if (!d) abort();
-  if (o->token) {
-    if (strlen(o->token) < 1 || strlen(o->token) >= sizeof d->token) {
-      snprintf(err, nerr, "--dashboard-token: give 1 to %zu characters", sizeof d->token - 1);
-      free(d);
-      return NULL;
-    }
-    snprintf(d->token, sizeof d->token, "%s", o->token);
-  } else if (!apx_dash_random_hex(d->token, 16)) {
-    snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
-    free(d);
-    return NULL;
-  }
-  if (o->api_key) {
-    if (strlen(o->api_key) < 1 || strlen(o->api_key) >= sizeof d->api_key) {
-      snprintf(err, nerr, "--dashboard-api-key: give 1 to %zu characters", sizeof d->api_key - 1);
-      free(d);
-      return NULL;
-    }
-    snprintf(d->api_key, sizeof d->api_key, "%s", o->api_key);
-  }
-  if (!apx_dash_random_hex(d->key, 16) || (!o->api_key && !apx_dash_random_hex(d->api_key, 16))) {
-    snprintf(err, nerr, "the dashboard: no random bytes from the kernel: %s", strerror(errno));
+  if (!apx_dash_secret(d->token, sizeof d->token, o->token, "--dashboard-token", err, nerr) ||
+      !apx_dash_secret(d->api_key, sizeof d->api_key, o->api_key, "--dashboard-api-key", err, nerr) ||
+      !apx_dash_secret(d->key, sizeof d->key, NULL, NULL, err, nerr)) {
     free(d);
     return NULL;
   }

@@ -470,14 +470,31 @@ static void trace_bounds(tel_trace *t) {
   }
 }
 
+/* What r and the store hold in bytes (the budgets below). */
+static void account(apx_tel_store *s, apx_tel_resource *r, size_t n) {
+  r->bytes += n;
+  s->bytes += n;
+}
+
+static void unaccount(apx_tel_store *s, apx_tel_resource *r, size_t n) {
+  r->bytes -= n;
+  s->bytes -= n;
+}
+
+/* r lets its log lg go, counted as dropped. */
+static void log_drop(apx_tel_store *s, apx_tel_resource *r, tel_log *lg) {
+  unaccount(s, r, lg->bytes);
+  free(lg);
+  r->dropped_logs++;
+}
+
 /* Resource r lets trace t go: its spans leave, and t is freed when no
  * resource holds it any more. */
 static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
   uint32_t k = 0, gone = 0;
   for (uint32_t i = 0; i < t->nspans; i++) {
     if (t->spans[i]->res == r) {
-      r->bytes -= t->spans[i]->bytes;
-      s->bytes -= t->spans[i]->bytes;
+      unaccount(s, r, t->spans[i]->bytes);
       free(t->spans[i]);
       gone++;
     } else {
@@ -501,11 +518,6 @@ static void trace_release(apx_tel_store *s, tel_trace *t, apx_tel_resource *r) {
 }
 
 /* ---- the byte budgets */
-
-static void account(apx_tel_store *s, apx_tel_resource *r, size_t n) {
-  r->bytes += n;
-  s->bytes += n;
-}
 
 /* r's oldest log or trace (by arrival), other than `keep` (the trace a
  * span is being added to): its sequence number, or UINT64_MAX. */
@@ -537,10 +549,7 @@ static bool drop_oldest(apx_tel_store *s, apx_tel_resource *r, const tel_trace *
   } else {
     tel_log *lg = ring_at(&r->logs, 0);
     ring_remove(&r->logs, 0);
-    r->bytes -= lg->bytes;
-    s->bytes -= lg->bytes;
-    free(lg);
-    r->dropped_logs++;
+    log_drop(s, r, lg);
   }
   r->dropped_for_bytes++;
   return true;
@@ -736,12 +745,7 @@ bool apx_tel_add_log(apx_tel_store *s, apx_tel_resource *r, const apx_tel_scope_
   memcpy(lg->span_id, in->span_id, 8);
   tel_log *old = ring_push(&r->logs, lg);
   account(s, r, bytes);
-  if (old) {
-    r->bytes -= old->bytes;
-    s->bytes -= old->bytes;
-    free(old);
-    r->dropped_logs++;
-  }
+  if (old) log_drop(s, r, old);
   s->version++;
   return true;
 }
@@ -788,8 +792,7 @@ static bool series_layout(apx_tel_store *s, apx_tel_resource *r, tel_series *se,
   if (se->nb == nb && (nb < 2 || memcmp(se->bounds, in->bounds, (nb - 1) * sizeof *se->bounds) == 0)) return true;
   for (size_t i = 0; i < se->n; i++) se->points[(se->head + i) % s->lim.points].has_d = false;
   size_t old = se->nb ? (se->nb - 1) * sizeof(double) + (s->lim.points + 2) * se->nb * sizeof(uint64_t) : 0;
-  r->bytes -= old;
-  s->bytes -= old;
+  unaccount(s, r, old);
   free(se->bounds);
   se->bounds = NULL;
   se->d = se->raw = se->raw_before = NULL;
