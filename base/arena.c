@@ -125,9 +125,32 @@ void *apx_arena_alloc(apx_arena *a, size_t size) {
   return apx_arena_alloc_slow(a, size);
 }
 
+/* A block of its own that holds exactly p's `size` bytes goes back to the
+ * system: the old slots of a large map, the old copy of a large vector
+ * (10,000 resources' index: 390 KB, with 360 KB of copies before it). Not
+ * the first block (a mark may name it), nor one of the normal size (a
+ * vector grown in place may fill one). */
+static void apx_arena_free_own(apx_arena *a, void *p, size_t size) {
+  if (size == APX_BLOCK_SIZE) return;
+  for (apx_block **link = &a->head; *link; link = &(*link)->next) {
+    apx_block *b = *link;
+    if (b->data != p) continue;
+    if (b->size != size || b == a->head) return;
+    if (a->total > a->peak) a->peak = a->total;
+    *link = b->next;
+    a->total -= sizeof *b + b->size;
+    free(b);
+    return;
+  }
+}
+
 void apx_arena_release(apx_arena *a, void *p, size_t size) {
   size = (size + 7) & ~(size_t)7;
-  if (!p || size == 0 || size > APX_FREE_MAX) return;
+  if (!p || size == 0) return;
+  if (size > APX_FREE_MAX) {
+    apx_arena_free_own(a, p, size);
+    return;
+  }
   apx_free_block *f = p;
   a->released = true;
   f->next = a->free[size / 8];
