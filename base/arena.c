@@ -213,17 +213,25 @@ char *apx_arena_printf(apx_arena *a, const char *fmt, ...) {
 }
 
 char *apx_arena_cat(apx_arena *a, ...) {
+  /* The lengths of the first few are kept from the first pass (calls join
+   * two to five strings). */
+  enum { KEPT = 8 };
+  size_t len[KEPT], n = 0, k = 0;
   va_list ap;
-  size_t n = 0;
   va_start(ap, a);
-  for (const char *s; (s = va_arg(ap, const char *));) n += strlen(s);
+  for (const char *s; (s = va_arg(ap, const char *)); k++) {
+    size_t l = strlen(s);
+    if (k < KEPT) len[k] = l;
+    n += l;
+  }
   va_end(ap);
   char *p = apx_arena_alloc(a, n + 1), *o = p;
   va_start(ap, a);
-  for (const char *s; (s = va_arg(ap, const char *));) {
-    size_t k = strlen(s);
-    memcpy(o, s, k);
-    o += k;
+  k = 0;
+  for (const char *s; (s = va_arg(ap, const char *)); k++) {
+    size_t l = k < KEPT ? len[k] : strlen(s);
+    memcpy(o, s, l);
+    o += l;
   }
   va_end(ap);
   *o = '\0';
