@@ -354,6 +354,7 @@ static apx_walk_step apx_bind_visit_ref(void *ud, apx_ref *ref) {
 
 static void apx_bind_value(apx_bind_ctx *b, apx_value *v) {
   static const apx_value_visitor vis = {NULL, apx_bind_visit_ref};
+  if (v->kind == APX_V_STRING) return; /* most: nothing to walk */
   apx_ir_value_walk(v, &vis, b);
 }
 

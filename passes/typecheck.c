@@ -23,7 +23,9 @@ typedef struct apx_tc_memo {
   } e[APX_TC_MEMO];
 } apx_tc_memo;
 
-static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, const char *name) {
+/* `literal`: name is a string literal (FOUND's), whose address no other
+ * string can take, so a hit needs no check. */
+static const apx_spec *apx_tc_find_in(apx_tc_memo *memo, const apx_spec *table, const char *name, bool literal) {
   if (!memo) return apx_schema_find(table, name);
   uint64_t k = ((uint64_t)(uintptr_t)name ^ ((uint64_t)(uintptr_t)table >> 3)) * 0x9E3779B97F4A7C15ULL;
   size_t h = (size_t)(k >> 56) % APX_TC_MEMO;
@@ -31,7 +33,7 @@ static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, con
    * slot of the hash is taken over. */
   for (size_t i = 0; i < APX_TC_MEMO && memo->e[h].name; i++, h = (h + 1) % APX_TC_MEMO)
     if (memo->e[h].name == name && memo->e[h].table == table) {
-      if (strcmp(memo->e[h].spec->name, name) == 0) return memo->e[h].spec;
+      if (literal || strcmp(memo->e[h].spec->name, name) == 0) return memo->e[h].spec;
       break;
     }
   const apx_spec *s = apx_schema_find(table, name);
@@ -41,6 +43,10 @@ static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, con
     memo->e[h].spec = s;
   }
   return s;
+}
+
+static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, const char *name) {
+  return apx_tc_find_in(memo, table, name, false);
 }
 
 typedef struct apx_tc {
@@ -290,7 +296,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     const apx_item *first = NULL;
     if (scan) {
       for (const apx_item *y = it->body; y != x && !first; y = y->next)
-        if (y->kind == APX_IT_ATTR && strcmp(y->name, x->name) == 0) first = y;
+        if (y->kind == APX_IT_ATTR && y->name[0] == x->name[0] && strcmp(y->name, x->name) == 0) first = y;
     } else {
       size_t *slot = apx_map_str(&seen, x->name, true);
       if (*slot != (size_t)-1) first = (const apx_item *)(uintptr_t)*slot;
@@ -365,9 +371,10 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
 }
 
 #define APX_TC_BLOCK(T, blk, table, found) apx_tc_block_in((T)->m, (T)->memo, blk, table, found, sizeof found / sizeof found[0])
-#define FOUND(name) apx_tc_found(T->memo, table, found, sizeof found / sizeof found[0], name)
+/* name: a string literal. */
+#define FOUND(name) apx_tc_found(T->memo, table, found, sizeof found / sizeof found[0], "" name)
 static apx_item *apx_tc_found(apx_tc_memo *memo, const apx_spec *table, apx_item **found, size_t nfound, const char *name) {
-  const apx_spec *s = apx_tc_find(memo, table, name);
+  const apx_spec *s = apx_tc_find_in(memo, table, name, true);
   return s && (size_t)(s - table) < nfound ? found[s - table] : NULL;
 }
 

@@ -473,6 +473,7 @@ static apx_walk_step apx_validate_visit_ref(void *ud, apx_ref *ref) {
 
 static void apx_validate_value(apx_vctx *V, const apx_value *v) {
   static const apx_value_visitor vis = {NULL, apx_validate_visit_ref};
+  if (!v || v->kind == APX_V_STRING) return; /* most: nothing to walk */
   apx_ir_value_walk(v, &vis, V);
 }
 
