@@ -23,9 +23,22 @@ typedef struct apx_tc_memo {
   } e[APX_TC_MEMO];
 } apx_tc_memo;
 
+/* A lookup not remembered yet (out of line: a few hundred of them). */
+static __attribute__((noinline)) const apx_spec *apx_tc_find_new(apx_tc_memo *memo, size_t h, const apx_spec *table,
+                                                                  const char *name) {
+  const apx_spec *s = apx_schema_find(table, name);
+  if (s) {
+    memo->e[h].name = name;
+    memo->e[h].table = table;
+    memo->e[h].spec = s;
+  }
+  return s;
+}
+
 /* `literal`: name is a string literal (FOUND's), whose address no other
  * string can take, so a hit needs no check. */
-static const apx_spec *apx_tc_find_in(apx_tc_memo *memo, const apx_spec *table, const char *name, bool literal) {
+static inline __attribute__((always_inline)) const apx_spec *apx_tc_find_in(apx_tc_memo *memo, const apx_spec *table,
+                                                                             const char *name, bool literal) {
   if (!memo) return apx_schema_find(table, name);
   uint64_t k = ((uint64_t)(uintptr_t)name ^ ((uint64_t)(uintptr_t)table >> 3)) * 0x9E3779B97F4A7C15ULL;
   size_t h = (size_t)(k >> 56) % APX_TC_MEMO;
@@ -36,13 +49,7 @@ static const apx_spec *apx_tc_find_in(apx_tc_memo *memo, const apx_spec *table, 
       if (literal || strcmp(memo->e[h].spec->name, name) == 0) return memo->e[h].spec;
       break;
     }
-  const apx_spec *s = apx_schema_find(table, name);
-  if (s) {
-    memo->e[h].name = name;
-    memo->e[h].table = table;
-    memo->e[h].spec = s;
-  }
-  return s;
+  return apx_tc_find_new(memo, h, table, name);
 }
 
 static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, const char *name) {
