@@ -270,6 +270,7 @@ static bool apx_is_wait(apx_dep_kind k) { return k != APX_DEP_REFERENCE; }
 typedef struct apx_frame {
   apx_resource *r;
   size_t next_dep;
+  size_t *state; /* r's slot in the map (made with room for all resources) */
 } apx_frame;
 
 /* Iterative DFS: a deep chain must not exhaust the C stack. */
@@ -282,29 +283,34 @@ static size_t *apx_state(apx_map *pm, const apx_resource *r) {
 static void apx_validate_cycles(apx_module *m) {
   apx_map pm;
   apx_map_init_ptr(&pm, m->arena);
+  apx_map_reserve(&pm, m->nresources);
   apx_frame *stack = calloc(m->nresources + 1, sizeof *stack);
   if (!stack) abort();
   enum { WHITE, GREY, BLACK };
   for (size_t i = 0; i < m->nresources; i++) {
     apx_resource *root = m->resources[i];
-    if (*apx_state(&pm, root) != WHITE) continue;
+    size_t *rs = apx_state(&pm, root);
+    if (*rs != WHITE) continue;
     size_t sp = 0;
-    stack[sp++] = (apx_frame){root, 0};
-    *apx_state(&pm, root) = GREY;
+    stack[sp++] = (apx_frame){root, 0, rs};
+    *rs = GREY;
     while (sp) {
       apx_frame *f = &stack[sp - 1];
       if (f->next_dep >= f->r->ndeps) {
-        *apx_state(&pm, f->r) = BLACK;
+        *f->state = BLACK;
         sp--;
         continue;
       }
       apx_dep *d = &f->r->deps[f->next_dep++];
       if (!apx_is_wait(d->kind)) continue;
       apx_resource *t = (apx_resource *)apx_ir_runner(d->target);
+      size_t cap = pm.cap;
       size_t *st = apx_state(&pm, t);
+      if (pm.cap != cap) /* a resource beyond the list grew the map: its slots moved */
+        for (size_t k = 0; k < sp; k++) stack[k].state = apx_state(&pm, stack[k].r);
       if (*st == WHITE) {
         *st = GREY;
-        stack[sp++] = (apx_frame){t, 0};
+        stack[sp++] = (apx_frame){t, 0, st};
       } else if (*st == GREY) {
         /* The cycle is the stack from t to the top, closed by this edge. */
         size_t from = sp;
@@ -315,7 +321,7 @@ static void apx_validate_cycles(apx_module *m) {
         apx_buf_free(&chain);
         apx_diag_hint(m->diag, dg, "nothing in a cycle can ever start; remove one of these waits");
         /* Report each cycle once: mark it finished. */
-        for (size_t k = from - 1; k < sp; k++) *apx_state(&pm, stack[k].r) = BLACK;
+        for (size_t k = from - 1; k < sp; k++) *stack[k].state = BLACK;
         sp = from - 1;
       }
     }
