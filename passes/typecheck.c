@@ -826,6 +826,7 @@ int apx_pass_typecheck(apx_module *m) {
       r->typed = true;
     }
     if (dropping) r->body = NULL;
+    apx_map_release(&T.volumes); /* its slots serve the next resource's */
   }
   free(seen);
   free(memo);
