@@ -64,7 +64,10 @@ typedef struct apx_compose {
   bool probe_used; /* a healthcheck runs aspirec-probe: copy it to the output */
 } apx_compose;
 
-#define APX_COMPOSE_RENDERED_BITS 12 /* 4096 entries of 128 bytes */
+/* 2048 entries of 128 bytes, per thread: neighbours share values, so 4096
+ * found no more (the same instructions at 10,000 resources) and cost
+ * another 256 KB of the peak for each. */
+#define APX_COMPOSE_RENDERED_BITS 11
 typedef struct apx_compose_rendered {
   const apx_value *v;
   uint8_t len;

@@ -19,7 +19,8 @@ void *apx_arena_alloc(apx_arena *a, size_t size);
  * may be kept across the call. */
 void *apx_arena_grow(apx_arena *a, void *old, size_t old_size, size_t new_size);
 /* Gives back a block of `size` bytes that nothing points into any more; a
- * later allocation of the same size reuses it. */
+ * later allocation of the same size reuses it. One of more than 16 KiB that
+ * got a block of its own (a large map's old slots) goes back to the system. */
 void apx_arena_release(apx_arena *a, void *p, size_t size);
 char *apx_arena_strdup(apx_arena *a, const char *s);
 char *apx_arena_strndup(apx_arena *a, const char *s, size_t n);

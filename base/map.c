@@ -12,10 +12,11 @@ static void apx_map_init(apx_map *m, apx_arena *a, bool pointers) {
 void apx_map_init_str(apx_map *m, apx_arena *a) { apx_map_init(m, a, false); }
 void apx_map_init_ptr(apx_map *m, apx_arena *a) { apx_map_init(m, a, true); }
 
+/* The slot is taken from the low bits: the product's high half, where
+ * every bit of the (8-byte aligned) pointers counts, is folded onto them. */
 static uint64_t apx_map_hash_ptr(const void *k1, const void *k2) {
-  uint64_t h = (uint64_t)(uintptr_t)k1 * 0x9E3779B97F4A7C15ULL;
-  h ^= (uint64_t)(uintptr_t)k2 + 0x632BE59BD9B4E019ULL + (h << 6) + (h >> 2);
-  return h ^ (h >> 29);
+  uint64_t h = ((uint64_t)(uintptr_t)k1 ^ ((uint64_t)(uintptr_t)k2 * 0xC2B2AE3D27D4EB4FULL)) * 0x9E3779B97F4A7C15ULL;
+  return h ^ (h >> 32);
 }
 
 /* Eight bytes a step (a byte a step cost half of every lookup: keys are
@@ -58,23 +59,30 @@ uint64_t apx_map_hash_strn(const char *s, size_t n) {
 /* A string key keeps its hash where a pointer pair keeps its second
  * pointer (k2, which a string key does not use): a probe compares it
  * before the bytes, and a growth does not hash the keys again. */
+static void apx_map_rehash(apx_map *m, size_t nc) {
+  apx_map_slot *ns = apx_arena_alloc(m->arena, nc * sizeof *ns);
+  for (size_t i = 0; i < m->cap; i++) {
+    const apx_map_slot *o = &m->slots[i];
+    if (!o->k1) continue;
+    uint64_t h = m->pointers ? apx_map_hash_ptr(o->k1, o->k2) : (uint64_t)(uintptr_t)o->k2;
+    size_t j = (size_t)h & (nc - 1);
+    while (ns[j].k1) j = (j + 1) & (nc - 1);
+    ns[j] = *o;
+  }
+  apx_arena_release(m->arena, m->slots, m->cap * sizeof *m->slots);
+  m->slots = ns;
+  m->cap = nc;
+}
+
+void apx_map_reserve(apx_map *m, size_t n) {
+  size_t nc = m->cap ? m->cap : 16;
+  while (n * 4 > nc * 3) nc *= 2;
+  if (nc != m->cap) apx_map_rehash(m, nc);
+}
+
 static size_t *apx_map_get(apx_map *m, const void *k1, const void *k2, bool insert) {
   /* Linear probing stays short up to 3/4 full. */
-  if (insert && (m->n + 1) * 4 > m->cap * 3) {
-    size_t nc = m->cap ? m->cap * 2 : 16;
-    apx_map_slot *ns = apx_arena_alloc(m->arena, nc * sizeof *ns);
-    for (size_t i = 0; i < m->cap; i++) {
-      const apx_map_slot *o = &m->slots[i];
-      if (!o->k1) continue;
-      uint64_t h = m->pointers ? apx_map_hash_ptr(o->k1, o->k2) : (uint64_t)(uintptr_t)o->k2;
-      size_t j = (size_t)h & (nc - 1);
-      while (ns[j].k1) j = (j + 1) & (nc - 1);
-      ns[j] = *o;
-    }
-    apx_arena_release(m->arena, m->slots, m->cap * sizeof *m->slots);
-    m->slots = ns;
-    m->cap = nc;
-  }
+  if (insert && (m->n + 1) * 4 > m->cap * 3) apx_map_rehash(m, m->cap ? m->cap * 2 : 16);
   if (!m->cap) return NULL;
   uint64_t h;
   if (m->pointers) {

@@ -34,6 +34,9 @@ void apx_map_init_ptr(apx_map *m, apx_arena *a);
  * k1 is never NULL. */
 size_t *apx_map_str(apx_map *m, const char *key, bool insert);
 size_t *apx_map_ptr(apx_map *m, const void *k1, const void *k2, bool insert);
+/* Makes room for n keys in all: no insert grows the map (and moves the
+ * value slots) until there are more. */
+void apx_map_reserve(apx_map *m, size_t n);
 /* Gives a map's slots back to its arena for reuse (a map that only served
  * one check); the map is empty afterwards. */
 void apx_map_release(apx_map *m);

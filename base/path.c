@@ -5,8 +5,12 @@
 #include <string.h>
 #include <unistd.h>
 
-void apx_path_normalise(const char *path, apx_buf *out) {
-  size_t start = out->len;
+/* The normalised form of the n bytes of path into d, which has room for
+ * n + 2 (a segment gains at most the '/' before it; "" becomes "."), NUL
+ * terminated; returns its length. Into an array, not a buffer: paths are
+ * joined by the thousand (a build context and a workdir per resource). */
+static size_t apx_path_normalise_into(const char *path, char *d) {
+  size_t o = 0;
   const char *p = path;
   bool abs = path[0] == '/';
   while (*p) {
@@ -15,39 +19,54 @@ void apx_path_normalise(const char *path, apx_buf *out) {
     while (*p && *p != '/') p++;
     size_t len = (size_t)(p - seg);
     if (len == 0 || (len == 1 && seg[0] == '.')) continue;
-    size_t o = out->len - start;
     if (len == 2 && seg[0] == '.' && seg[1] == '.') {
       /* Drop the last segment unless there is none or it is "..". */
-      const char *d = out->data ? out->data + start : "";
       size_t back = o;
       while (back > 0 && d[back - 1] != '/') back--;
       bool last_dotdot = o - back == 2 && d[back] == '.' && d[back + 1] == '.';
       if (o > (abs ? 1u : 0u) && !last_dotdot) {
         o = back > 0 ? back - 1 : 0;
         if (abs && o == 0) o = 1;
-        out->len = start + o;
-        out->data[out->len] = '\0';
         continue;
       }
       if (abs) continue;
     }
-    if (o > 0 && out->data[out->len - 1] != '/') apx_buf_putc(out, '/');
-    if (o == 0 && abs) apx_buf_putc(out, '/');
-    apx_buf_append(out, seg, len);
+    if (o > 0 && d[o - 1] != '/') d[o++] = '/';
+    if (o == 0 && abs) d[o++] = '/';
+    memcpy(d + o, seg, len);
+    o += len;
   }
-  if (out->len == start) apx_buf_putc(out, abs ? '/' : '.');
+  if (o == 0) d[o++] = abs ? '/' : '.';
+  d[o] = '\0';
+  return o;
+}
+
+void apx_path_normalise(const char *path, apx_buf *out) {
+  size_t n = strlen(path);
+  char small[512], *d = n + 2 <= sizeof small ? small : malloc(n + 2);
+  if (!d) abort();
+  apx_buf_append(out, d, apx_path_normalise_into(path, d));
+  if (d != small) free(d);
 }
 
 const char *apx_path_join(apx_arena *a, const char *dir, const char *path) {
   if (!path) return NULL;
   if (path[0] == '/' || !dir) return apx_arena_strdup(a, path);
-  apx_buf joined = {0}, norm = {0};
-  if (strcmp(dir, ".") != 0) apx_buf_printf(&joined, "%s/", dir);
-  apx_buf_puts(&joined, path);
-  apx_path_normalise(apx_buf_str(&joined), &norm);
-  const char *r = apx_arena_strdup(a, apx_buf_str(&norm));
-  apx_buf_free(&joined);
-  apx_buf_free(&norm);
+  /* dir "/" path (path alone for dir "."), then normalised: both on the
+   * stack for the usual lengths. */
+  bool sep = strcmp(dir, ".") != 0;
+  size_t nd = sep ? strlen(dir) : 0, np = strlen(path), nj = nd + sep + np;
+  char small[2 * 512], *joined = 2 * nj + 3 <= sizeof small ? small : malloc(2 * nj + 3);
+  if (!joined) abort();
+  char *norm = joined + nj + 1;
+  if (sep) {
+    memcpy(joined, dir, nd);
+    joined[nd] = '/';
+  }
+  memcpy(joined + nd + sep, path, np + 1);
+  size_t k = apx_path_normalise_into(joined, norm);
+  const char *r = apx_arena_strndup(a, norm, k);
+  if (joined != small) free(joined);
   return r;
 }
 

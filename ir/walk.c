@@ -5,6 +5,18 @@ static apx_walk_step apx_walk_ref(apx_ref *ref, const apx_value_visitor *vis, vo
   return ref && vis->ref ? vis->ref(ctx, ref) : APX_WALK_ON;
 }
 
+/* Whether walking v would call nothing: no value callback, and v a scalar
+ * (no reference, no children). A list of strings (args) is then walked
+ * without a call per item. */
+static inline bool apx_walk_nothing(const apx_value *v, const apx_value_visitor *vis) {
+  if (!v) return true;
+  if (vis->value) return false;
+  switch (v->kind) {
+  case APX_V_NULL: case APX_V_BOOL: case APX_V_INT: case APX_V_DURATION: case APX_V_STRING: return true;
+  default: return false;
+  }
+}
+
 bool apx_ir_value_walk(const apx_value *v, const apx_value_visitor *vis, void *ctx) {
   if (!v) return false;
   apx_walk_step s = vis->value ? vis->value(ctx, v) : APX_WALK_ON;
@@ -18,15 +30,16 @@ bool apx_ir_value_walk(const apx_value *v, const apx_value_visitor *vis, void *c
     return false;
   case APX_V_LIST:
     for (size_t i = 0; i < v->u.list.n; i++)
-      if (apx_ir_value_walk(v->u.list.items[i], vis, ctx)) return true;
+      if (!apx_walk_nothing(v->u.list.items[i], vis) && apx_ir_value_walk(v->u.list.items[i], vis, ctx)) return true;
     return false;
   case APX_V_MAP:
     for (size_t i = 0; i < v->u.map.n; i++)
-      if (apx_ir_value_walk(v->u.map.entries[i].value, vis, ctx)) return true;
+      if (!apx_walk_nothing(v->u.map.entries[i].value, vis) && apx_ir_value_walk(v->u.map.entries[i].value, vis, ctx))
+        return true;
     return false;
   case APX_V_CALL:
     for (size_t i = 0; i < v->u.call.n; i++)
-      if (apx_ir_value_walk(v->u.call.args[i], vis, ctx)) return true;
+      if (!apx_walk_nothing(v->u.call.args[i], vis) && apx_ir_value_walk(v->u.call.args[i], vis, ctx)) return true;
     return false;
   default: return false;
   }

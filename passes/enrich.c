@@ -186,6 +186,8 @@ typedef struct apx_envwork {
   size_t nall, capall;
   struct apx_envkey { uint64_t h; const char *key; } *keys; /* open addressing, h 0: empty */
   size_t capkeys;
+  const apx_injection **of;  /* of the resource's references, in order (NULL: none) */
+  size_t capof;
   apx_entry *add;            /* the entries to append */
   size_t nadd, capadd;
 } apx_envwork;
@@ -212,7 +214,7 @@ static bool apx_envkey_add(apx_envwork *W, size_t mask, uint64_t h, const char *
 }
 
 static void apx_envwork_push(apx_envwork *W, const char *key, apx_value *v, apx_loc loc) {
-  W->add = apx_grow_heap(W->add, &W->capadd, W->nadd + 1, sizeof *W->add);
+  if (W->nadd == W->capadd) W->add = apx_grow_heap(W->add, &W->capadd, W->nadd + 1, sizeof *W->add);
   W->add[W->nadd++] = (apx_entry){key, loc, v};
 }
 
@@ -222,8 +224,10 @@ static void apx_envwork_push(apx_envwork *W, const char *key, apx_value *v, apx_
 static void apx_enrich_env(apx_module *m, apx_resource *r, apx_envwork *W) {
   size_t extra = 0;
   for (size_t i = 0; i < r->nendpoints; i++) extra += r->endpoints[i].env != NULL;
+  W->of = apx_grow_heap(W->of, &W->capof, r->ndeps, sizeof *W->of);
   for (size_t k = 0; k < r->ndeps; k++) {
     apx_dep *d = &r->deps[k];
+    W->of[k] = NULL;
     if (d->kind != APX_DEP_REFERENCE || d->target->kind == APX_KIND_PARAM) continue;
     size_t *slot = apx_map_ptr(&W->cache, d->target, NULL, true);
     if (*slot == (size_t)-1) {
@@ -233,7 +237,8 @@ static void apx_enrich_env(apx_module *m, apx_resource *r, apx_envwork *W) {
       W->all = apx_grow_heap(W->all, &W->capall, W->nall + 1, sizeof *W->all);
       W->all[W->nall++] = in;
     }
-    extra += W->all[*slot]->n;
+    W->of[k] = W->all[*slot];
+    extra += W->of[k]->n;
   }
   if (!extra) return;
   size_t need = 16;
@@ -254,12 +259,11 @@ static void apx_enrich_env(apx_module *m, apx_resource *r, apx_envwork *W) {
     apx_envwork_push(W, e->env, apx_ir_ref_template(m, r, APX_PROP_EP_TARGET_PORT, e->name, e->loc), e->loc);
   }
   for (size_t k = 0; k < r->ndeps; k++) {
-    apx_dep *d = &r->deps[k];
-    if (d->kind != APX_DEP_REFERENCE || d->target->kind == APX_KIND_PARAM) continue;
-    const apx_injection *in = W->all[*apx_map_ptr(&W->cache, d->target, NULL, false)];
+    const apx_injection *in = W->of[k];
+    if (!in) continue;
     for (size_t i = 0; i < in->n; i++)
       if (apx_envkey_add(W, mask, in->hashes[i], in->entries[i].key))
-        apx_envwork_push(W, in->entries[i].key, in->entries[i].value, d->loc);
+        apx_envwork_push(W, in->entries[i].key, in->entries[i].value, r->deps[k].loc);
   }
   apx_ir_env_append_many(m, r, W->add, W->nadd);
 }
@@ -280,5 +284,6 @@ int apx_pass_enrich(apx_module *m) {
   free(W.all);
   free(W.keys);
   free(W.add);
+  free(W.of);
   return (int)(m->diag->errors - errors);
 }

@@ -36,6 +36,7 @@ typedef struct apx_expand {
 } apx_expand;
 
 static apx_value *apx_xv(apx_expand *X, apx_value *v, bool component_written);
+static apx_value *apx_xv_deep(apx_expand *X, apx_value *v, bool cw);
 
 /* ---- copying and merging bodies ------------------------------------ */
 
@@ -343,9 +344,8 @@ static apx_value *apx_fold_call(apx_expand *X, apx_value *call) {
 /* Expands a value: binds component-written references (with copies) and
  * folds calls. Lists, maps and templates are rebuilt, never changed in
  * place, because component bodies are shared between instances. */
-static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
+static apx_value *apx_xv_deep(apx_expand *X, apx_value *v, bool cw) {
   apx_module *m = X->m;
-  if (!v) return v;
   if (++X->depth > 200) {
     X->depth--;
     apx_error(m->diag, v->loc, "value nested too deeply");
@@ -419,6 +419,23 @@ static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
   }
   X->depth--;
   return out;
+}
+
+/* What apx_xv_deep returns unchanged, without its frame: a scalar, and a
+ * reference or template an instance wrote (most values). Not at the depth
+ * where it reports nesting. */
+static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
+  if (!v) return v;
+  if (X->depth < 200) {
+    switch (v->kind) {
+    case APX_V_NULL: case APX_V_BOOL: case APX_V_INT: case APX_V_DURATION: case APX_V_STRING: return v;
+    case APX_V_TEMPLATE: case APX_V_REF:
+      if (!cw) return v;
+      break;
+    default: break;
+    }
+  }
+  return apx_xv_deep(X, v, cw);
 }
 
 static apx_value *apx_expand_cb(void *ud, apx_item *owner, apx_value *v) {

@@ -3,6 +3,7 @@
  * (built-in or component), creates child resources (a postgres `database`)
  * and binds the references written in instance bodies. References written inside components are bound by
  * expand, which knows the instance they belong to. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,7 +230,8 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
   const char *p = ref->path[first];
   apx_loc pl = apx_ref_path_loc(ref, (uint32_t)first);
   size_t rest = ref->npath - first - 1;
-  if (strcmp(p, "endpoints") == 0) {
+  /* The first byte before each strcmp: a property is read per reference. */
+  if (p[0] == 'e' && strcmp(p, "endpoints") == 0) {
     if (rest == 0) {
       apx_diagnostic *d = apx_error(m->diag, pl, "'endpoints' needs an endpoint name");
       apx_diag_hint(m->diag, d, "write %s.endpoints.NAME.url (or .host, .port, .target_port, .scheme)", target->name);
@@ -254,7 +256,7 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
         {"target_port", APX_PROP_EP_TARGET_PORT}, {"scheme", APX_PROP_EP_SCHEME}};
     const char *q = ref->path[first + 2];
     for (size_t i = 0; i < sizeof eps / sizeof eps[0]; i++)
-      if (strcmp(eps[i].name, q) == 0) {
+      if (eps[i].name[0] == q[0] && strcmp(eps[i].name, q) == 0) {
         ref->prop = eps[i].prop;
         return true;
       }
@@ -287,15 +289,40 @@ static bool apx_ref_bind_path(apx_module *m, apx_ref *ref, apx_resource *target,
   return true;
 }
 
+/* The resources named by references, remembered by the address of the
+ * name: the scanner interns names, so the references of one resource and
+ * of its neighbours (a cell of a large topology) name a few addresses over
+ * and over. A hit is checked by the resource's name, so it is what the
+ * module's index gives. */
+enum { APX_BIND_MEMO = 1024 };
+typedef struct apx_bind_memo {
+  struct {
+    const char *name;
+    apx_resource *r;
+  } e[APX_BIND_MEMO];
+} apx_bind_memo;
+
 typedef struct apx_bind_ctx {
   apx_module *m;
   apx_resource *self;
+  apx_bind_memo *memo;
 } apx_bind_ctx;
+
+static apx_resource *apx_bind_find(apx_bind_ctx *b, const char *name) {
+  size_t h = (size_t)(((uint64_t)(uintptr_t)name * 0x9E3779B97F4A7C15ULL) >> 54) % APX_BIND_MEMO;
+  if (b->memo->e[h].name == name && strcmp(b->memo->e[h].r->name, name) == 0) return b->memo->e[h].r;
+  apx_resource *r = apx_ir_resource_find(b->m, name);
+  if (r) {
+    b->memo->e[h].name = name;
+    b->memo->e[h].r = r;
+  }
+  return r;
+}
 
 static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
   if (ref->target || ref->npath == 0) return;
   const char *first = ref->path[0];
-  if (strcmp(first, "self") == 0) {
+  if (first[0] == 's' && strcmp(first, "self") == 0) {
     if (ref->npath == 1) {
       apx_error(b->m->diag, ref->loc, "'self' needs a property, such as self.endpoints.http.port");
       return;
@@ -303,7 +330,7 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
     apx_ref_bind(b->m, ref, b->self, 1);
     return;
   }
-  if (strcmp(first, "parent") == 0) {
+  if (first[0] == 'p' && strcmp(first, "parent") == 0) {
     if (!b->self->parent) {
       apx_error(b->m->diag, apx_ref_path_loc(ref, 0), "'%s' has no parent", b->self->name);
       return;
@@ -311,7 +338,7 @@ static void apx_bind_ref_in(apx_bind_ctx *b, apx_ref *ref) {
     apx_ref_bind(b->m, ref, b->self->parent, 1);
     return;
   }
-  apx_resource *t = apx_ir_resource_find(b->m, first);
+  apx_resource *t = apx_bind_find(b, first);
   if (!t) {
     apx_report_unknown_name(b->m, first, apx_ref_path_loc(ref, 0), "resource");
     ref->prop = APX_PROP_RESOURCE;
@@ -327,6 +354,7 @@ static apx_walk_step apx_bind_visit_ref(void *ud, apx_ref *ref) {
 
 static void apx_bind_value(apx_bind_ctx *b, apx_value *v) {
   static const apx_value_visitor vis = {NULL, apx_bind_visit_ref};
+  if (v->kind == APX_V_STRING) return; /* most: nothing to walk */
   apx_ir_value_walk(v, &vis, b);
 }
 
@@ -347,9 +375,12 @@ int apx_pass_resolve(apx_module *m) {
   size_t errors = m->diag->errors;
   apx_resolve_kinds(m);
   apx_check_duplicates(m);
+  apx_bind_memo *memo = calloc(1, sizeof *memo);
+  if (!memo) abort();
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_bind_ctx b = {m, m->resources[i]};
+    apx_bind_ctx b = {m, m->resources[i], memo};
     apx_items_map_values(m->resources[i]->body, apx_bind_cb, &b);
   }
+  free(memo);
   return (int)(m->diag->errors - errors);
 }

@@ -10,11 +10,58 @@
 #include "pipeline.h"
 #include "schema.h"
 
+/* Schema lookups remembered by the name's address: names are interned by
+ * the scanner (one `image` for a whole file) and FOUND's are literals, so a
+ * few hundred addresses serve the 200,000 lookups of 10,000 resources. A
+ * hit is checked by the spec's name (the address may have been reused by
+ * another string), so it finds what apx_schema_find finds. */
+enum { APX_TC_MEMO = 256 };
+typedef struct apx_tc_memo {
+  struct {
+    const char *name;
+    const apx_spec *table, *spec;
+  } e[APX_TC_MEMO];
+} apx_tc_memo;
+
+/* A lookup not remembered yet (out of line: a few hundred of them). */
+static __attribute__((noinline)) const apx_spec *apx_tc_find_new(apx_tc_memo *memo, size_t h, const apx_spec *table,
+                                                                  const char *name) {
+  const apx_spec *s = apx_schema_find(table, name);
+  if (s) {
+    memo->e[h].name = name;
+    memo->e[h].table = table;
+    memo->e[h].spec = s;
+  }
+  return s;
+}
+
+/* `literal`: name is a string literal (FOUND's), whose address no other
+ * string can take, so a hit needs no check. */
+static inline __attribute__((always_inline)) const apx_spec *apx_tc_find_in(apx_tc_memo *memo, const apx_spec *table,
+                                                                             const char *name, bool literal) {
+  if (!memo) return apx_schema_find(table, name);
+  uint64_t k = ((uint64_t)(uintptr_t)name ^ ((uint64_t)(uintptr_t)table >> 3)) * 0x9E3779B97F4A7C15ULL;
+  size_t h = (size_t)(k >> 56) % APX_TC_MEMO;
+  /* Open addressing (a few dozen keys: a probe or two); when full, the
+   * slot of the hash is taken over. */
+  for (size_t i = 0; i < APX_TC_MEMO && memo->e[h].name; i++, h = (h + 1) % APX_TC_MEMO)
+    if (memo->e[h].name == name && memo->e[h].table == table) {
+      if (literal || strcmp(memo->e[h].spec->name, name) == 0) return memo->e[h].spec;
+      break;
+    }
+  return apx_tc_find_new(memo, h, table, name);
+}
+
+static const apx_spec *apx_tc_find(apx_tc_memo *memo, const apx_spec *table, const char *name) {
+  return apx_tc_find_in(memo, table, name, false);
+}
+
 typedef struct apx_tc {
   apx_module *m;
   apx_resource *r;
   apx_map volumes; /* volume name -> index */
   bool dropping;   /* the items go after this pass (m->items is their own arena) */
+  apx_tc_memo *memo;
 } apx_tc;
 
 /* Whether what typecheck reads out of an item's value may be given back to
@@ -256,7 +303,7 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
     const apx_item *first = NULL;
     if (scan) {
       for (const apx_item *y = it->body; y != x && !first; y = y->next)
-        if (y->kind == APX_IT_ATTR && strcmp(y->name, x->name) == 0) first = y;
+        if (y->kind == APX_IT_ATTR && y->name[0] == x->name[0] && strcmp(y->name, x->name) == 0) first = y;
     } else {
       size_t *slot = apx_map_str(&seen, x->name, true);
       if (*slot != (size_t)-1) first = (const apx_item *)(uintptr_t)*slot;
@@ -285,12 +332,13 @@ static apx_entry *apx_tc_map(apx_tc *T, apx_item *it, size_t *n, bool strings, c
  * Only the first nfound entries of the table are read, so a schema that
  * grew past a caller's array can never write beyond it (its further
  * attributes are then unknown, which the unit test of this catches). */
-void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item **found, size_t nfound) {
+static void apx_tc_block_in(apx_module *m, apx_tc_memo *memo, apx_item *blk, const apx_spec *table, apx_item **found,
+                            size_t nfound) {
   size_t nt = 0;
   while (table[nt].name && nt < nfound) nt++;
   for (size_t i = 0; i < nfound; i++) found[i] = NULL;
   for (apx_item *x = blk->body; x; x = x->next) {
-    const apx_spec *s = apx_schema_find(table, x->name);
+    const apx_spec *s = apx_tc_find(memo, table, x->name);
     if (s && (size_t)(s - table) >= nt) s = NULL;
     if (!s || x->name_quoted) {
       const char *cands[16];
@@ -325,10 +373,15 @@ void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item 
     }
 }
 
-#define APX_TC_BLOCK(T, blk, table, found) apx_tc_block((T)->m, blk, table, found, sizeof found / sizeof found[0])
-#define FOUND(name) apx_tc_found(table, found, sizeof found / sizeof found[0], name)
-static apx_item *apx_tc_found(const apx_spec *table, apx_item **found, size_t nfound, const char *name) {
-  const apx_spec *s = apx_schema_find(table, name);
+void apx_tc_block(apx_module *m, apx_item *blk, const apx_spec *table, apx_item **found, size_t nfound) {
+  apx_tc_block_in(m, NULL, blk, table, found, nfound);
+}
+
+#define APX_TC_BLOCK(T, blk, table, found) apx_tc_block_in((T)->m, (T)->memo, blk, table, found, sizeof found / sizeof found[0])
+/* name: a string literal. */
+#define FOUND(name) apx_tc_found(T->memo, table, found, sizeof found / sizeof found[0], "" name)
+static apx_item *apx_tc_found(apx_tc_memo *memo, const apx_spec *table, apx_item **found, size_t nfound, const char *name) {
+  const apx_spec *s = apx_tc_find_in(memo, table, name, true);
   return s && (size_t)(s - table) < nfound ? found[s - table] : NULL;
 }
 
@@ -586,7 +639,7 @@ static void apx_tc_unknown(apx_tc *T, apx_item *it) {
 static void apx_tc_item(apx_tc *T, apx_item *it, const apx_item **seen) {
   apx_module *m = T->m;
   apx_resource *r = T->r;
-  const apx_spec *s = it->name_quoted ? NULL : apx_schema_find(apx_schema_resource, it->name);
+  const apx_spec *s = it->name_quoted ? NULL : apx_tc_find(T->memo, apx_schema_resource, it->name);
   if (!s) {
     apx_tc_unknown(T, it);
     return;
@@ -746,7 +799,8 @@ int apx_pass_typecheck(apx_module *m) {
   size_t nspec = 0;
   while (apx_schema_resource[nspec].name) nspec++;
   const apx_item **seen = calloc(nspec, sizeof *seen);
-  if (!seen) abort();
+  apx_tc_memo *memo = calloc(1, sizeof *memo);
+  if (!seen || !memo) abort();
   /* When the items go after this pass (m->items is an arena of their own,
    * apx_ir_drop_items), each resource's are freed once read, block by
    * block, so that the typed fields made here reuse their memory instead
@@ -757,7 +811,7 @@ int apx_pass_typecheck(apx_module *m) {
   if (dropping) apx_ir_drop_component_items(m);
   const void *freed = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
-    apx_tc T = {m, m->resources[i], {0}, dropping};
+    apx_tc T = {m, m->resources[i], {0}, dropping, memo};
     apx_map_init_str(&T.volumes, m->arena);
     apx_resource *r = T.r;
     if (dropping && r->items_mark && r->items_mark != freed) {
@@ -772,7 +826,9 @@ int apx_pass_typecheck(apx_module *m) {
       r->typed = true;
     }
     if (dropping) r->body = NULL;
+    apx_map_release(&T.volumes); /* its slots serve the next resource's */
   }
   free(seen);
+  free(memo);
   return (int)(m->diag->errors - errors);
 }

@@ -42,18 +42,33 @@ static void apx_re_jit(pcre2_code *re, size_t uses) {
   if (uses >= APX_JIT_MIN) (void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
 }
 
+/* A name the pattern below certainly matches: a lower-case letter, then
+ * letters, digits and '-', not ending in '-', 63 at most. The pattern
+ * decides the rest (its '$' also passes a final newline). */
+static bool apx_dns_plain(const char *s) {
+  if (!(s[0] >= 'a' && s[0] <= 'z')) return false;
+  size_t i = 1;
+  for (; s[i]; i++)
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-') || i >= 63) return false;
+  return s[i - 1] != '-';
+}
+
 static void apx_validate_names(apx_module *m) {
-  int err;
-  PCRE2_SIZE off;
-  pcre2_code *re = pcre2_compile((PCRE2_SPTR) "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$", PCRE2_ZERO_TERMINATED, 0, &err,
-                                 &off, NULL);
-  if (!re) abort();
-  apx_re_jit(re, m->nresources);
-  pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+  pcre2_code *re = NULL; /* compiled for the first name apx_dns_plain does not pass */
+  pcre2_match_data *md = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
     apx_resource *r = m->resources[i];
     /* Params become variable names (PG_PASSWORD), not services. */
     if (r->kind == APX_KIND_PARAM) continue;
+    if (apx_dns_plain(r->name)) continue;
+    if (!re) {
+      int err;
+      PCRE2_SIZE off;
+      re = pcre2_compile((PCRE2_SPTR) "^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$", PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+      if (!re) abort();
+      apx_re_jit(re, m->nresources - i);
+      md = pcre2_match_data_create_from_pattern(re, NULL);
+    }
     if (pcre2_match(re, (PCRE2_SPTR)r->name, strlen(r->name), 0, 0, md, NULL) >= 0) continue;
     apx_diagnostic *d = apx_error(m->diag, r->name_loc, "'%s' is not a valid resource name", r->name);
     apx_diag_hint(m->diag, d,
@@ -61,8 +76,10 @@ static void apx_validate_names(apx_module *m) {
                   "characters): try '%s'",
                   apx_dns_fix(m, r->name));
   }
-  pcre2_match_data_free(md);
-  pcre2_code_free(re);
+  if (re) {
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
+  }
 }
 
 /* ---- image references ------------------------------------------------ */
@@ -143,39 +160,40 @@ static char *apx_img_fix_name(apx_module *m, const char *s, size_t n) {
   return o;
 }
 
-static void apx_validate_image_string(apx_module *m, apx_img_re *x, const apx_value *v) {
+/* Whether the image is valid; reports why not. */
+static bool apx_validate_image_string(apx_module *m, apx_img_re *x, const apx_value *v) {
   const char *s = v->u.str.s;
   size_t n = v->u.str.len;
   const char *form = "an image reference is [HOST[:PORT]/]PATH[:TAG][@DIGEST], e.g. docker.io/library/postgres:16";
   if (n == 0) {
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image is empty"), "%s", form);
-    return;
+    return false;
   }
   apx_img_split p = apx_img_parts(s, n);
   /* Lengths first: a 5 MB string costs one scan and no matching. */
   if (p.name > APX_IMG_NAME_MAX) {
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image name is %zu characters long", p.name),
                   "an image name (before ':TAG' and '@DIGEST') is at most %d characters", APX_IMG_NAME_MAX);
-    return;
+    return false;
   }
   if (p.tag > APX_IMG_TAG_MAX) {
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image tag is %zu characters long", p.tag),
                   "a tag is at most %d characters", APX_IMG_TAG_MAX);
-    return;
+    return false;
   }
   if (p.digest > APX_IMG_DIGEST_MAX) {
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image digest is %zu characters long", p.digest),
                   "a digest is ALGORITHM:HEX, e.g. sha256: and 64 hex digits");
-    return;
+    return false;
   }
   const char *tag = s + p.name + 1, *digest = s + n - p.digest;
   bool name_ok = p.name > 0 && apx_img_match(x, x->name, s, p.name);
   bool tag_ok = !p.has_tag || apx_img_match(x, x->tag, tag, p.tag);
   bool digest_ok = !p.has_digest || apx_img_match(x, x->digest, digest, p.digest);
-  if (name_ok && tag_ok && digest_ok) return;
+  if (name_ok && tag_ok && digest_ok) return true;
   if (!apx_diag_shows(m->diag, APX_DIAG_ERROR)) {
     apx_error(m->diag, v->loc, "invalid image");
-    return;
+    return false;
   }
   if (p.name == 0) {
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "the image has no name before its '%c'", s[0]), "%s", form);
@@ -200,6 +218,7 @@ static void apx_validate_image_string(apx_module *m, apx_img_re *x, const apx_va
     apx_diag_hint(m->diag, apx_error(m->diag, v->loc, "'%.*s' is not a valid image digest", (int)p.digest, digest),
                   "a digest is ALGORITHM:HEX with at least 32 hex digits, e.g. sha256: and 64 hex digits");
   }
+  return false;
 }
 
 /* A template (an image with a parameter or an input known only later):
@@ -223,12 +242,21 @@ static void apx_validate_images(apx_module *m) {
   x.md = pcre2_match_data_create(1, NULL);
   apx_re_jit(x.name, m->nresources);
   apx_re_jit(x.tag, m->nresources);
+  /* The images found valid, by their text: most resources share a few. */
+  apx_map valid;
+  apx_map_init_str(&valid, m->arena);
   for (size_t i = 0; i < m->nresources; i++) {
     const apx_value *v = m->resources[i]->image;
     if (!v) continue;
-    if (v->kind == APX_V_STRING) apx_validate_image_string(m, &x, v);
-    else if (v->kind == APX_V_TEMPLATE) apx_validate_image_template(m, v);
+    if (v->kind == APX_V_STRING) {
+      bool keyed = strlen(v->u.str.s) == v->u.str.len; /* a NUL inside: not a key */
+      if (keyed && apx_map_str(&valid, v->u.str.s, false)) continue;
+      if (apx_validate_image_string(m, &x, v) && keyed) *apx_map_str(&valid, v->u.str.s, true) = 0;
+    } else if (v->kind == APX_V_TEMPLATE) {
+      apx_validate_image_template(m, v);
+    }
   }
+  apx_map_release(&valid);
   pcre2_match_data_free(x.md);
   pcre2_code_free(x.name);
   pcre2_code_free(x.tag);
@@ -242,6 +270,7 @@ static bool apx_is_wait(apx_dep_kind k) { return k != APX_DEP_REFERENCE; }
 typedef struct apx_frame {
   apx_resource *r;
   size_t next_dep;
+  size_t *state; /* r's slot in the map (made with room for all resources) */
 } apx_frame;
 
 /* Iterative DFS: a deep chain must not exhaust the C stack. */
@@ -254,29 +283,34 @@ static size_t *apx_state(apx_map *pm, const apx_resource *r) {
 static void apx_validate_cycles(apx_module *m) {
   apx_map pm;
   apx_map_init_ptr(&pm, m->arena);
+  apx_map_reserve(&pm, m->nresources);
   apx_frame *stack = calloc(m->nresources + 1, sizeof *stack);
   if (!stack) abort();
   enum { WHITE, GREY, BLACK };
   for (size_t i = 0; i < m->nresources; i++) {
     apx_resource *root = m->resources[i];
-    if (*apx_state(&pm, root) != WHITE) continue;
+    size_t *rs = apx_state(&pm, root);
+    if (*rs != WHITE) continue;
     size_t sp = 0;
-    stack[sp++] = (apx_frame){root, 0};
-    *apx_state(&pm, root) = GREY;
+    stack[sp++] = (apx_frame){root, 0, rs};
+    *rs = GREY;
     while (sp) {
       apx_frame *f = &stack[sp - 1];
       if (f->next_dep >= f->r->ndeps) {
-        *apx_state(&pm, f->r) = BLACK;
+        *f->state = BLACK;
         sp--;
         continue;
       }
       apx_dep *d = &f->r->deps[f->next_dep++];
       if (!apx_is_wait(d->kind)) continue;
       apx_resource *t = (apx_resource *)apx_ir_runner(d->target);
+      size_t cap = pm.cap;
       size_t *st = apx_state(&pm, t);
+      if (pm.cap != cap) /* a resource beyond the list grew the map: its slots moved */
+        for (size_t k = 0; k < sp; k++) stack[k].state = apx_state(&pm, stack[k].r);
       if (*st == WHITE) {
         *st = GREY;
-        stack[sp++] = (apx_frame){t, 0};
+        stack[sp++] = (apx_frame){t, 0, st};
       } else if (*st == GREY) {
         /* The cycle is the stack from t to the top, closed by this edge. */
         size_t from = sp;
@@ -287,7 +321,7 @@ static void apx_validate_cycles(apx_module *m) {
         apx_buf_free(&chain);
         apx_diag_hint(m->diag, dg, "nothing in a cycle can ever start; remove one of these waits");
         /* Report each cycle once: mark it finished. */
-        for (size_t k = from - 1; k < sp; k++) *apx_state(&pm, stack[k].r) = BLACK;
+        for (size_t k = from - 1; k < sp; k++) *stack[k].state = BLACK;
         sp = from - 1;
       }
     }
@@ -341,15 +375,20 @@ static void apx_validate_waits(apx_module *m) {
 }
 
 static void apx_validate_ports(apx_module *m) {
-  /* Fixed ports are few; a 65536-slot table per protocol is simplest. */
-  const apx_endpoint **seen = calloc(2 * 65536, sizeof *seen);
-  const apx_resource **owner = calloc(2 * 65536, sizeof *owner);
-  if (!seen || !owner) abort();
+  /* Fixed ports are few; a 65536-slot table per protocol is simplest
+   * (made at the first: most modules have none). */
+  const apx_endpoint **seen = NULL;
+  const apx_resource **owner = NULL;
   for (size_t i = 0; i < m->nresources; i++) {
     apx_resource *r = m->resources[i];
     for (size_t k = 0; k < r->nendpoints; k++) {
       const apx_endpoint *e = &r->endpoints[k];
       if (!e->port) continue;
+      if (!seen) {
+        seen = calloc(2 * 65536, sizeof *seen);
+        owner = calloc(2 * 65536, sizeof *owner);
+        if (!seen || !owner) abort();
+      }
       if (r->replicas > 1) {
         apx_diagnostic *d = apx_error(m->diag, e->loc, "endpoint '%s' of '%s' has a fixed port but %d replicas", e->name,
                                       r->name, r->replicas);
@@ -440,6 +479,7 @@ static apx_walk_step apx_validate_visit_ref(void *ud, apx_ref *ref) {
 
 static void apx_validate_value(apx_vctx *V, const apx_value *v) {
   static const apx_value_visitor vis = {NULL, apx_validate_visit_ref};
+  if (!v || v->kind == APX_V_STRING) return; /* most: nothing to walk */
   apx_ir_value_walk(v, &vis, V);
 }
 
