@@ -79,7 +79,12 @@ void apx_buf_clear(apx_buf *b) {
 }
 
 char *apx_buf_take(apx_buf *b, size_t *len) {
-  if (!b->data) apx_buf_reserve(b, 0);
+  /* An empty buffer that never held text still hands out "" (a fresh
+   * allocation is not terminated). */
+  if (!b->data) {
+    apx_buf_reserve(b, 0);
+    b->data[0] = '\0';
+  }
   char *d = b->data;
   if (len) *len = b->len;
   b->data = NULL;

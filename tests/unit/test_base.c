@@ -340,9 +340,27 @@ static void test_arena(void) {
   apx_arena_free(o);
 }
 
+/* A buffer that never held text hands out "", terminated: bicep's and
+ * hcl's environment printed a fresh allocation's bytes for `X = ""`.
+ * Freed, dirtied memory of the buffer's first size comes back first. */
+static void test_buf_take_empty(void) {
+  for (int round = 0; round < 4; round++) {
+    char *dirt = malloc(64);
+    memset(dirt, 'x', 64);
+    free(dirt);
+    apx_buf b = {0};
+    apx_buf_clear(&b);
+    size_t len = 99;
+    char *s = apx_buf_take(&b, &len);
+    CHECK(s && len == 0 && s[0] == '\0', "buf: an empty buffer taken is \"\" (round %d)", round);
+    free(s);
+  }
+}
+
 int main(void) {
   arena = apx_arena_new();
   test_arena();
+  test_buf_take_empty();
   test_names();
   test_path();
   test_envfile();
