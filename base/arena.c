@@ -128,14 +128,17 @@ void *apx_arena_alloc(apx_arena *a, size_t size) {
 /* A block of its own that holds exactly p's `size` bytes goes back to the
  * system: the old slots of a large map, the old copy of a large vector
  * (10,000 resources' index: 390 KB, with 360 KB of copies before it). Not
- * the first block (a mark may name it), nor one of the normal size (a
- * vector grown in place may fill one). */
+ * the head nor the last block (a mark may name them), nor one of the normal
+ * size (a vector grown in place may fill one). */
 static void apx_arena_free_own(apx_arena *a, void *p, size_t size) {
   if (size == APX_BLOCK_SIZE) return;
   for (apx_block **link = &a->head; *link; link = &(*link)->next) {
     apx_block *b = *link;
     if (b->data != p) continue;
-    if (b->size != size || b == a->head) return;
+    /* The last block may be one made in an empty arena, hence once the
+     * head that a mark names: a block malloc gave the same address would
+     * then be taken for the mark. */
+    if (b->size != size || b == a->head || !b->next) return;
     if (a->total > a->peak) a->peak = a->total;
     *link = b->next;
     a->total -= sizeof *b + b->size;

@@ -340,6 +340,27 @@ static void test_arena(void) {
   apx_arena_free(o);
 }
 
+/* A large release frees its block of its own, except a block that a mark
+ * can name (made in an empty arena, so once the head): freed, a block
+ * malloc gave the same address would be taken for the mark. */
+static void test_arena_release_large(void) {
+  apx_arena *a = apx_arena_new();
+  void *first = apx_arena_alloc(a, 20000); /* its own block, the head */
+  const void *mark = apx_arena_mark(a);
+  for (int i = 0; i < 2000; i++) apx_arena_alloc(a, 64); /* a normal block before it */
+  void *later = apx_arena_alloc(a, 30000);   /* its own block, behind the head */
+  size_t before = apx_arena_bytes(a);
+  apx_arena_release(a, later, 30000);
+  size_t after_later = apx_arena_bytes(a);
+  CHECK(after_later < before, "arena: a large release frees its own block (%zu -> %zu)", before, after_later);
+  apx_arena_release(a, first, 20000);
+  CHECK(apx_arena_bytes(a) == after_later, "arena: the block a mark may name stays (%zu -> %zu)", after_later,
+        apx_arena_bytes(a));
+  apx_arena_free_before(a, mark);
+  CHECK(apx_arena_bytes(a) >= 20000, "arena: the mark is still found");
+  apx_arena_free(a);
+}
+
 /* A buffer that never held text hands out "", terminated: bicep's and
  * hcl's environment printed a fresh allocation's bytes for `X = ""`.
  * Freed, dirtied memory of the buffer's first size comes back first. */
@@ -361,6 +382,7 @@ int main(void) {
   arena = apx_arena_new();
   test_arena();
   test_buf_take_empty();
+  test_arena_release_large();
   test_names();
   test_path();
   test_envfile();
