@@ -41,6 +41,12 @@ typedef enum {
   APX_V_CALL,     /* a built-in call not yet folded (inputs still unknown); gone after expand */
 } apx_value_kind;
 
+/* A value with no reference and no children: nothing in it to walk or
+ * expand. */
+static inline bool apx_ir_value_is_scalar(apx_value_kind k) {
+  return k == APX_V_NULL || k == APX_V_BOOL || k == APX_V_INT || k == APX_V_DURATION || k == APX_V_STRING;
+}
+
 /* What a reference points at, once resolved. */
 typedef enum {
   APX_PROP_RESOURCE,          /* the resource itself: `references = [db]` */

@@ -10,11 +10,7 @@ static apx_walk_step apx_walk_ref(apx_ref *ref, const apx_value_visitor *vis, vo
  * without a call per item. */
 static inline bool apx_walk_nothing(const apx_value *v, const apx_value_visitor *vis) {
   if (!v) return true;
-  if (vis->value) return false;
-  switch (v->kind) {
-  case APX_V_NULL: case APX_V_BOOL: case APX_V_INT: case APX_V_DURATION: case APX_V_STRING: return true;
-  default: return false;
-  }
+  return !vis->value && apx_ir_value_is_scalar(v->kind);
 }
 
 bool apx_ir_value_walk(const apx_value *v, const apx_value_visitor *vis, void *ctx) {

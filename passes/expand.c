@@ -427,13 +427,8 @@ static apx_value *apx_xv_deep(apx_expand *X, apx_value *v, bool cw) {
 static apx_value *apx_xv(apx_expand *X, apx_value *v, bool cw) {
   if (!v) return v;
   if (X->depth < 200) {
-    switch (v->kind) {
-    case APX_V_NULL: case APX_V_BOOL: case APX_V_INT: case APX_V_DURATION: case APX_V_STRING: return v;
-    case APX_V_TEMPLATE: case APX_V_REF:
-      if (!cw) return v;
-      break;
-    default: break;
-    }
+    if (apx_ir_value_is_scalar(v->kind)) return v;
+    if (!cw && (v->kind == APX_V_TEMPLATE || v->kind == APX_V_REF)) return v;
   }
   return apx_xv_deep(X, v, cw);
 }
